@@ -1,0 +1,8 @@
+"""Models: backbones, necks, heads, recognizers, localizers and losses, with their registries."""
+from .builder import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .recognizers import *  # noqa: F401,F403
+from .localizers import *  # noqa: F401,F403

@@ -1,0 +1,6 @@
+"""actionkit.models.losses."""
+from .base import *  # noqa: F401,F403
+from .cross_entropy_loss import *  # noqa: F401,F403
+from .nll_loss import *  # noqa: F401,F403
+from .bmn_loss import *  # noqa: F401,F403
+from .ssn_loss import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""actionkit.models.necks."""

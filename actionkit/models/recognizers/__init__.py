@@ -1,0 +1,4 @@
+"""actionkit.models.recognizers."""
+from .base import *  # noqa: F401,F403
+from .recognizer2d import *  # noqa: F401,F403
+from .recognizer3d import *  # noqa: F401,F403

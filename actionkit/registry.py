@@ -1,0 +1,124 @@
+"""A registry maps the ``type`` names written in config files to classes.
+
+Registries are used only at the config boundary: a config dict such as
+``dict(type='ResNet', depth=50)`` is turned into an object by ``REGISTRY.build``.
+Inside the package, code calls classes directly.
+
+Example:
+    >>> BACKBONES = Registry('backbone')
+    >>> @BACKBONES.register_module()
+    ... class Tiny:
+    ...     def __init__(self, width=8):
+    ...         self.width = width
+    >>> BACKBONES.build(dict(type='Tiny', width=4)).width
+    4
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ['Registry', 'build_from_cfg']
+
+
+class Registry:
+    """A named mapping from strings to classes (or functions).
+
+    Args:
+        name (str): what is registered, used in error messages (``'backbone'``).
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module_dict: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def module_dict(self) -> dict[str, Any]:
+        return self._module_dict
+
+    def __len__(self) -> int:
+        return len(self._module_dict)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._module_dict
+
+    def __repr__(self) -> str:
+        return f'Registry(name={self._name!r}, items={sorted(self._module_dict)})'
+
+    def get(self, key: str) -> Any:
+        """Return the object registered as ``key``, or ``None``."""
+        return self._module_dict.get(key)
+
+    def register_module(self, name: str | None = None, force: bool = False,
+                        module: Any = None) -> Callable[[Any], Any] | Any:
+        """Register a class or function, as a decorator or directly.
+
+        Args:
+            name: the key; defaults to the object's ``__name__``.
+            force: replace an existing entry instead of raising.
+            module: register this object now instead of returning a decorator.
+        """
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f'name must be a str or None, got {type(name).__name__}')
+
+        def _register(obj: Any) -> Any:
+            key = name or obj.__name__
+            if not force and key in self._module_dict and self._module_dict[key] is not obj:
+                raise KeyError(f'{key!r} is already registered in the {self._name} registry '
+                               f'(by {self._module_dict[key]!r}); pass force=True to replace it')
+            self._module_dict[key] = obj
+            return obj
+
+        if module is not None:
+            return _register(module)
+        return _register
+
+    def _lookup(self, key: str) -> Any:
+        if key in self._module_dict:
+            return self._module_dict[key]
+        close = difflib.get_close_matches(key, self._module_dict, n=3, cutoff=0.6)
+        hint = f' Did you mean {", ".join(map(repr, close))}?' if close else ''
+        raise KeyError(f'{key!r} is not registered in the {self._name} registry.{hint} '
+                       f'Registered names: {sorted(self._module_dict)}')
+
+    def build(self, cfg: Any, **default_args: Any) -> Any:
+        """Build an object from ``cfg``.
+
+        ``cfg['type']`` may be a registered name or the class itself; the other
+        keys (plus ``default_args`` for keys ``cfg`` lacks) are passed to it.
+        An object that is not a mapping is taken as already built and returned.
+        """
+        return build_from_cfg(cfg, self, default_args)
+
+
+def build_from_cfg(cfg: Any, registry: Registry, default_args: Mapping[str, Any] | None = None) -> Any:
+    """Build ``cfg`` with ``registry``; see :meth:`Registry.build`."""
+    if not isinstance(cfg, Mapping):
+        if cfg is None:
+            raise TypeError(f'cannot build a {registry.name} from None: expected a dict with a "type" key')
+        return cfg
+    if 'type' not in cfg:
+        raise KeyError(f'a {registry.name} config needs a "type" key, got keys {sorted(cfg)}')
+    args = dict(cfg)
+    for key, value in (default_args or {}).items():
+        args.setdefault(key, value)
+    obj_type = args.pop('type')
+    if isinstance(obj_type, str):
+        obj_cls = registry._lookup(obj_type)
+    elif callable(obj_type):
+        obj_cls = obj_type
+    else:
+        raise TypeError(f'"type" must be a str or a class, got {type(obj_type).__name__}')
+    try:
+        return obj_cls(**args)
+    except (TypeError, ValueError, KeyError) as err:
+        name = getattr(obj_cls, '__name__', repr(obj_cls))
+        message = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], str) else str(err)
+        if message.startswith(f'{name}'):
+            raise
+        raise type(err)(f'{name} (in the {registry.name} registry): {message}') from err

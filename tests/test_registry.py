@@ -1,0 +1,76 @@
+import pytest
+
+from actionkit.registry import Registry
+
+
+def _registry():
+    reg = Registry('thing')
+
+    @reg.register_module()
+    class Widget:
+        def __init__(self, size=1, colour='red'):
+            if size < 0:
+                raise ValueError(f'size must be >= 0, got {size}')
+            self.size, self.colour = size, colour
+
+    return reg, Widget
+
+
+def test_build_by_name_and_class():
+    reg, widget = _registry()
+    obj = reg.build(dict(type='Widget', size=3))
+    assert isinstance(obj, widget) and obj.size == 3
+    assert reg.build(dict(type=widget, colour='blue')).colour == 'blue'
+    assert reg.get('Widget') is widget and 'Widget' in reg and len(reg) == 1
+
+
+def test_default_args_do_not_override_cfg():
+    reg, _ = _registry()
+    obj = reg.build(dict(type='Widget', size=2), size=5, colour='green')
+    assert (obj.size, obj.colour) == (2, 'green')
+
+
+def test_build_does_not_mutate_cfg_and_passes_built_objects():
+    reg, widget = _registry()
+    cfg = dict(type='Widget', size=2)
+    reg.build(cfg)
+    assert cfg == dict(type='Widget', size=2)
+    built = widget()
+    assert reg.build(built) is built
+
+
+def test_unknown_type_suggests_close_names():
+    reg, _ = _registry()
+    with pytest.raises(KeyError, match=r"'Widgte' is not registered in the thing registry.*'Widget'"):
+        reg.build(dict(type='Widgte'))
+
+
+def test_missing_type_and_none():
+    reg, _ = _registry()
+    with pytest.raises(KeyError, match='needs a "type" key'):
+        reg.build(dict(size=1))
+    with pytest.raises(TypeError, match='from None'):
+        reg.build(None)
+
+
+def test_constructor_errors_name_the_class():
+    reg, _ = _registry()
+    with pytest.raises(TypeError, match=r'Widget \(in the thing registry\).*unexpected keyword'):
+        reg.build(dict(type='Widget', sise=1))
+    with pytest.raises(ValueError, match=r'Widget \(in the thing registry\): size must be >= 0'):
+        reg.build(dict(type='Widget', size=-1))
+
+
+def test_duplicate_registration():
+    reg, widget = _registry()
+    reg.register_module(module=widget)  # same object again is fine
+
+    class Widget:  # noqa: N801 - a different class with the same name
+        pass
+
+    with pytest.raises(KeyError, match='already registered'):
+        reg.register_module(module=Widget)
+    reg.register_module(module=Widget, force=True)
+    assert reg.get('Widget') is Widget
+    with pytest.raises(TypeError):
+        reg.register_module(name=3)
