@@ -7,5 +7,6 @@ from .dataset_wrappers import *  # noqa: F401,F403
 from .activitynet_dataset import *  # noqa: F401,F403
 from .ssn_dataset import *  # noqa: F401,F403
 from .synthetic import *  # noqa: F401,F403
+from .synthetic_localization import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
 from .errors import *  # noqa: F401,F403
