@@ -1,0 +1,1 @@
+total_epochs = 20
