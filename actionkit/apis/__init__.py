@@ -1,0 +1,4 @@
+"""The high-level API: inference, testing and training entry points."""
+from .inference import *  # noqa: F401,F403
+from .test import *  # noqa: F401,F403
+from .train import *  # noqa: F401,F403

@@ -1,0 +1,216 @@
+"""``tools/test.py``: score a checkpoint on a config's test set, save and/or evaluate the results.
+
+Same command line as MMAction2 0.x::
+
+    python tools/test.py CONFIG CHECKPOINT [--out R.pkl|R.json|R.yaml] [--eval METRIC ...]
+        [--eval-options k=v ...] [--cfg-options k=v ...] [--average-clips prob|score|None]
+        [--fuse-conv-bn] [--launcher none|pytorch|slurm|mpi] [--gpu-collect] [--tmpdir DIR]
+        [--onnx] [--tensorrt] [--allow-pickle]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ..config import Config, DictAction
+
+__all__ = ['build_parser', 'main', 'run_test']
+
+logger = logging.getLogger(__name__)
+
+_OUT_SUFFIXES = ('.pkl', '.pickle', '.json', '.yaml', '.yml')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='tools/test.py', description='Test (and evaluate) a model on a config\'s test set.')
+    parser.add_argument('config', help='test config file')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth/.safetensors; .onnx with '
+                        '--onnx; a serialized engine with --tensorrt)')
+    parser.add_argument('--out', help='write per-sample results here, in dataset order '
+                        '(.pkl, .json or .yaml; JSON needs no unpickling to read)')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold BatchNorm into the convolutions (slightly faster)')
+    parser.add_argument('--eval', nargs='+', metavar='METRIC',
+                        help='metrics, e.g. top_k_accuracy mean_class_accuracy '
+                        '(recognition), AR@AN or mAP (localization)')
+    parser.add_argument('--gpu-collect', action='store_true',
+                        help='gather distributed results with all_gather instead of files')
+    parser.add_argument('--tmpdir', help='shared directory for gathering distributed results')
+    parser.add_argument('--options', nargs='+', action=DictAction, default={},
+                        help='deprecated alias of --eval-options')
+    parser.add_argument('--eval-options', nargs='+', action=DictAction, default={},
+                        help='key=value arguments for dataset.evaluate(), e.g. topk=1,5')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. model.backbone.depth=18')
+    parser.add_argument('--average-clips', choices=['score', 'prob', 'None'], default=None,
+                        help='how to average the scores of several clips of one video')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--onnx', action='store_true',
+                        help='CHECKPOINT is an ONNX file, run with onnxruntime')
+    parser.add_argument('--tensorrt', action='store_true',
+                        help='CHECKPOINT is a serialized TensorRT engine')
+    parser.add_argument('--allow-pickle', action='store_true',
+                        help='load a legacy checkpoint that needs full unpickling; this can run '
+                        'code from the file, so use it only for files you trust')
+    return parser
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.options and args.eval_options:
+        parser.error('--options and --eval-options cannot both be given; --options is the '
+                     'deprecated name of --eval-options')
+    if args.options:
+        warnings.warn('--options is deprecated; use --eval-options', DeprecationWarning,
+                      stacklevel=3)
+        args.eval_options = args.options
+    if args.onnx and args.tensorrt:
+        parser.error('--onnx and --tensorrt cannot both be given')
+    if args.average_clips == 'None':
+        args.average_clips = 'none'
+
+
+def _device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+    return torch.device('cpu')
+
+
+def _set_average_clips(cfg: Config, average_clips: str | None) -> None:
+    if average_clips is None:
+        return
+    value = None if average_clips == 'none' else average_clips
+    if cfg.model.get('test_cfg') is not None:
+        cfg.model.test_cfg['average_clips'] = value
+    elif cfg.get('test_cfg') is not None:
+        cfg.test_cfg['average_clips'] = value
+    else:
+        cfg.model['test_cfg'] = dict(average_clips=value)
+
+
+def _turn_off_pretrained(cfg: Any) -> None:
+    """The checkpoint provides every weight: don't look for ImageNet ones."""
+    if isinstance(cfg, dict):
+        if 'pretrained' in cfg:
+            cfg['pretrained'] = None
+        for value in cfg.values():
+            _turn_off_pretrained(value)
+
+
+def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
+                     distributed: bool) -> list:
+    from ..apis.test import multi_gpu_test, single_gpu_test
+    from ..models.builder import build_model
+    from ..models.fuse import fuse_conv_bn
+    from ..models.weights import load_checkpoint
+
+    _set_average_clips(cfg, args.average_clips)
+    _turn_off_pretrained(cfg.model)
+    model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
+    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
+                    allow_pickle=args.allow_pickle)
+    model.eval()
+    if args.fuse_conv_bn:
+        model = fuse_conv_bn(model)
+    model.to(_device())
+    if not distributed:
+        return single_gpu_test(model, loader)
+    return multi_gpu_test(model, loader, args.tmpdir, args.gpu_collect)
+
+
+def _export_outputs(args: argparse.Namespace, loader: Any, distributed: bool) -> list:
+    if distributed:
+        raise ValueError('--onnx/--tensorrt run in one process; use --launcher none')
+    from ..export import runtime
+
+    backend = 'onnx' if args.onnx else 'tensorrt'
+    return runtime.run_exported(backend, args.checkpoint, loader)
+
+
+def run_test(args: argparse.Namespace) -> dict[str, float]:
+    """Run a parsed ``tools/test.py`` command; return the metrics (empty without ``--eval``)."""
+    from ..datasets.builder import build_dataloader, build_dataset
+    from ..engine.dist import get_dist_info, init_dist
+
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    output_config = dict(cfg.get('output_config', {}))
+    if args.out:
+        output_config['out'] = args.out
+    eval_config = dict(cfg.get('eval_config', {}))
+    if args.eval:
+        eval_config['metrics'] = args.eval
+    eval_config.update(args.eval_options)
+    if not output_config and not eval_config:
+        raise SystemExit('nothing to do: give --out to save the results and/or --eval to '
+                         'evaluate them')
+    out = output_config.get('out')
+    if out and 'output_format' not in output_config and \
+            os.path.splitext(out)[1].lower() not in _OUT_SUFFIXES:
+        raise SystemExit(f'--out {out!r}: the file name must end in one of {_OUT_SUFFIXES}')
+    if 'test' not in cfg.get('data', {}):
+        raise SystemExit(f'{args.config} has no data.test section to test on')
+
+    distributed = args.launcher != 'none'
+    if distributed:
+        init_dist(args.launcher, **cfg.get('dist_params', {}))
+    cfg.data.test.test_mode = True
+    dataset = build_dataset(cfg.data.test, dict(test_mode=True))
+    loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
+                      workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
+                      dist=distributed, shuffle=False)
+    loader_cfg.update(cfg.data.get('test_dataloader', {}))
+    loader = build_dataloader(dataset, **loader_cfg)
+
+    if args.onnx or args.tensorrt:
+        outputs = _export_outputs(args, loader, distributed)
+    else:
+        outputs = _pytorch_outputs(args, cfg, loader, distributed)
+
+    rank, _ = get_dist_info()
+    metrics: dict[str, float] = {}
+    if rank == 0:
+        if out:
+            os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+            dataset.dump_results(outputs, **output_config)
+            logger.info('results written to %s', out)
+        if eval_config:
+            metrics = dataset.evaluate(outputs, **eval_config)
+            print(format_metrics(metrics))
+    return metrics
+
+
+def format_metrics(metrics: Mapping[str, Any]) -> str:
+    """A two-column table of metric names and values."""
+    if not metrics:
+        return '(no metrics)'
+    width = max(len(name) for name in metrics)
+    lines = [f'{"metric".ljust(width)}  value', f'{"-" * width}  ------']
+    for name, value in metrics.items():
+        shown = f'{value:.4f}' if isinstance(value, (float, int)) else str(value)
+        lines.append(f'{name.ljust(width)}  {shown}')
+    return '\n'.join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
+    run_test(args)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

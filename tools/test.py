@@ -1,0 +1,7 @@
+"""Test (and evaluate) a checkpoint on a config's test set. See ``--help``."""
+import sys
+
+from actionkit.commands.test import main
+
+if __name__ == '__main__':
+    sys.exit(main())
