@@ -1,9 +1,147 @@
-"""Dataset and pipeline registries, and the functions that build datasets from config dicts."""
+"""Dataset and pipeline registries, and the functions that build datasets and data loaders.
+
+Example:
+    >>> dataset = build_dataset(cfg.data.train)
+    >>> loader = build_dataloader(dataset, videos_per_gpu=8, workers_per_gpu=4, seed=0)
+    >>> for batch in loader:  # {'imgs': Tensor[8, ...], 'label': Tensor[8, 1]}
+    ...     ...
+"""
 from __future__ import annotations
 
-from ..registry import Registry
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
 
-__all__ = ['DATASETS', 'PIPELINES']
+import torch
+import torch.distributed as torch_dist
+from torch.utils.data import DataLoader, Dataset
+
+from ..registry import Registry
+from .loader import ClassSpecificDistributedSampler, DistributedSampler, collate, worker_init_fn
+
+__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader']
+
+logger = logging.getLogger(__name__)
 
 DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
+
+_OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
+
+
+def build_dataset(cfg: Mapping | Sequence[Mapping] | Dataset,
+                  default_args: Mapping[str, Any] | None = None) -> Dataset:
+    """Build a dataset from its config.
+
+    Args:
+        cfg: a config dict with a ``type`` (``RepeatDataset``/``ConcatDataset`` configs
+            build their children), a list of config dicts (concatenated), or a built dataset.
+        default_args: values for keys the config(s) lack, e.g. ``dict(test_mode=True)``.
+
+    Returns:
+        Dataset: the dataset.
+    """
+    if isinstance(cfg, Sequence) and not isinstance(cfg, (str, Mapping)):
+        from .dataset_wrappers import ConcatDataset  # the wrappers import this module
+
+        defaults = dict(default_args or {})
+        children = [{**defaults, **child} if isinstance(child, Mapping) else child
+                    for child in cfg]
+        return ConcatDataset(children, test_mode=bool(defaults.get('test_mode', False)))
+    return DATASETS.build(cfg, **dict(default_args or {}))
+
+
+def _dist_info() -> tuple[int, int]:
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        return torch_dist.get_rank(), torch_dist.get_world_size()
+    return 0, 1
+
+
+def _check_count(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
+
+
+def _raise_open_file_limit() -> None:
+    if sys.platform == 'win32':
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = _OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(_OPEN_FILES_WANTED,
+                                                                           hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        logger.debug('raised the open-file limit from %d to %d for DataLoader workers', soft,
+                     wanted)
+
+
+def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int,
+                     num_gpus: int = 1, dist: bool = False, shuffle: bool = True,
+                     seed: int | None = None, drop_last: bool = False, pin_memory: bool = True,
+                     persistent_workers: bool = False, **kwargs: Any) -> DataLoader:
+    """Build the DataLoader of one process, as MMAction2 0.x does.
+
+    Distributed (``dist=True``): one loader a process, ``videos_per_gpu`` samples a batch, a
+    :class:`~actionkit.datasets.loader.DistributedSampler` (or the class-balanced one when
+    the dataset has ``sample_by_class``) over the ranks of ``torch.distributed``. Otherwise
+    one loader for all ``num_gpus`` GPUs: ``num_gpus * videos_per_gpu`` samples a batch and
+    ``num_gpus * workers_per_gpu`` workers.
+
+    With a ``seed``, worker ``w`` of rank ``r`` seeds ``random``, ``torch`` and numpy's global
+    RNG (which the 0.x sampling transforms draw from) with
+    ``seed + r * num_workers + w``, and the non-distributed shuffle order comes from a
+    generator seeded with ``seed``.
+
+    Args:
+        dataset: the dataset.
+        videos_per_gpu: samples a batch on each GPU.
+        workers_per_gpu: loader worker processes for each GPU (0: load in this process).
+        num_gpus: GPUs this (non-distributed) process feeds.
+        dist: distributed training or test.
+        shuffle: shuffle every epoch (``DistributedSampler.set_epoch`` in distributed runs).
+        seed: the seed; None leaves seeding to PyTorch.
+        drop_last: drop the last incomplete batch.
+        pin_memory: pin batches in page-locked memory (only when CUDA is available).
+        persistent_workers: keep the workers between epochs (when there are workers).
+        **kwargs: more ``torch.utils.data.DataLoader`` arguments. ``short_cycle`` (multigrid
+            training) is not supported.
+
+    Returns:
+        DataLoader: batches made by :func:`~actionkit.datasets.loader.collate`.
+    """
+    _check_count('videos_per_gpu', videos_per_gpu, 1)
+    _check_count('workers_per_gpu', workers_per_gpu, 0)
+    _check_count('num_gpus', num_gpus, 1)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f'seed must be an int or None, got {seed!r}')
+    if kwargs.pop('short_cycle', False):
+        raise ValueError('short_cycle=True (multigrid training) is not supported by actionkit')
+    kwargs.pop('multigrid_cfg', None)
+    kwargs.pop('crop_size', None)
+    rank, world_size = _dist_info()
+    sampler = None
+    if dist:
+        if getattr(dataset, 'sample_by_class', False):
+            sampler = ClassSpecificDistributedSampler(
+                dataset, world_size, rank, dynamic_length=getattr(dataset, 'dynamic_length', True),
+                shuffle=shuffle, seed=seed)
+        else:
+            sampler = DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed)
+        shuffle = False
+        batch_size, num_workers = videos_per_gpu, workers_per_gpu
+    else:
+        batch_size, num_workers = num_gpus * videos_per_gpu, num_gpus * workers_per_gpu
+        if shuffle and seed is not None and 'generator' not in kwargs:
+            kwargs['generator'] = torch.Generator().manual_seed(seed)
+    init_fn = None
+    if seed is not None:
+        init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
+    if num_workers > 0:
+        _raise_open_file_limit()
+        kwargs['persistent_workers'] = persistent_workers
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      collate_fn=collate, pin_memory=pin_memory and torch.cuda.is_available(),
+                      shuffle=shuffle, worker_init_fn=init_fn, drop_last=drop_last, **kwargs)

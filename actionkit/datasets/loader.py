@@ -1,2 +1,222 @@
-"""Not written yet."""
-__all__: list[str] = []
+"""What a DataLoader needs besides the dataset: ``collate``, the samplers, worker seeding.
+
+``collate`` turns a list of pipeline outputs into one batch dict: tensors (and numpy arrays,
+numbers) are stacked, ``img_metas`` stays a list of dicts, and the
+:class:`~actionkit.datasets.errors.BadSample` placeholders a training dataset returned for
+samples it had to skip go to ``batch['bad_samples']`` (present only when there are some; a
+batch of bad samples only is ``{'bad_samples': [...]}``).
+
+Distributed sampling pads the index list so every rank gets the same number of samples, as
+``torch.utils.data.DistributedSampler`` does: the padded list is
+``order + order[:total_size - len(dataset)]`` and rank ``r`` takes its entries
+``r, r + world_size, r + 2 * world_size, ...``. So, for a test run (``shuffle=False``),
+interleaving the ranks' results (first of rank 0, first of rank 1, ..., second of rank 0, ...)
+gives the dataset order, and the entries from ``len(dataset)`` on are padding to drop.
+:meth:`DistributedSampler.padding_mask` tells a rank which of its own samples are padding.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torch.utils.data import DistributedSampler as _TorchDistributedSampler
+from torch.utils.data import default_collate
+
+from .errors import BadSample
+
+__all__ = ['collate', 'DistributedSampler', 'ClassSpecificDistributedSampler', 'worker_init_fn']
+
+
+def collate(batch: Sequence[Any]) -> Any:
+    """Make one batch of samples (dicts from the pipeline), setting bad samples aside.
+
+    Args:
+        batch: the samples; :class:`BadSample` entries are taken out.
+
+    Returns:
+        dict: every key of the samples collated (``Tensor[N, ...]`` for tensors, arrays and
+        numbers; a list for ``img_metas``, strings and other objects), plus
+        ``'bad_samples'`` when some samples were bad. Samples that are not dicts go through
+        ``torch.utils.data.default_collate``.
+
+    Raises:
+        ValueError: the samples have different keys, or tensors of one key differ in shape.
+    """
+    bad = [sample for sample in batch if isinstance(sample, BadSample)]
+    good = [sample for sample in batch if not isinstance(sample, BadSample)]
+    if not good:
+        return {'bad_samples': bad}
+    if not isinstance(good[0], Mapping):
+        if bad:
+            raise TypeError('bad samples can only be reported in batches of dict samples, got '
+                            f'{type(good[0]).__name__} samples')
+        return default_collate(good)
+    keys = list(good[0])
+    for index, sample in enumerate(good):
+        if not isinstance(sample, Mapping) or set(sample) != set(keys):
+            got = sorted(sample) if isinstance(sample, Mapping) else type(sample).__name__
+            raise ValueError(f'cannot collate: sample {index} of the batch has keys {got}, '
+                             f'sample 0 has {sorted(keys)}')
+    out = {key: _collate_key(key, [sample[key] for sample in good]) for key in keys}
+    if bad:
+        out['bad_samples'] = bad
+    return out
+
+
+def _collate_key(key: str, values: list) -> Any:
+    first = values[0]
+    if key == 'img_metas':
+        return values
+    if isinstance(first, (torch.Tensor, np.ndarray)):
+        tensors = [torch.as_tensor(value) for value in values]
+        shapes = {tuple(tensor.shape) for tensor in tensors}
+        if len(shapes) > 1:
+            raise ValueError(f'cannot stack {key!r}: the samples have shapes {sorted(shapes)}; '
+                             'the pipeline must give every sample the same shape')
+        return torch.stack(tensors)
+    if isinstance(first, (bool, int, float, np.number, np.bool_)):
+        return torch.as_tensor(np.asarray(values))
+    if isinstance(first, Mapping) and all(isinstance(value, Mapping) for value in values):
+        return {sub: _collate_key(sub, [value[sub] for value in values]) for sub in first}
+    return values
+
+
+def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:
+    """Seed ``random``, ``torch`` and numpy's global RNG of a DataLoader worker.
+
+    The seed is ``seed + rank * num_workers + worker_id``, as in MMAction2 0.x, so every
+    worker of every rank draws different (and reproducible) clips.
+    """
+    worker_seed = num_workers * rank + worker_id + seed
+    np.random.seed(worker_seed % 2**32)
+    random.seed(worker_seed)
+    torch.manual_seed(worker_seed)
+
+
+def _check_seed(seed: Any) -> int:
+    if seed is None:
+        return 0
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f'seed must be an int or None, got {seed!r}')
+    return int(seed)
+
+
+class DistributedSampler(_TorchDistributedSampler):
+    """The share of one rank of a (shuffled) dataset, padded to equal shares.
+
+    Every rank must pass the same ``seed``; the order is reshuffled for each epoch given to
+    :meth:`set_epoch`. See the module docstring for how the padding is laid out.
+
+    Args:
+        dataset (Dataset): the dataset.
+        num_replicas (int | None): the number of ranks (default: the process group's).
+        rank (int | None): this rank (default: the process group's).
+        shuffle (bool): shuffle the order (with ``seed + epoch``).
+        seed (int | None): the shuffle seed; None means 0.
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int | None = None,
+                 rank: int | None = None, shuffle: bool = True, seed: int | None = 0) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle,
+                         seed=_check_seed(seed))
+
+    def _global_order(self) -> list[int]:
+        size = len(self.dataset)  # type: ignore[arg-type]
+        if self.shuffle:
+            generator = torch.Generator()
+            generator.manual_seed(self.seed + self.epoch)
+            return torch.randperm(size, generator=generator).tolist()
+        return list(range(size))
+
+    def __iter__(self) -> Iterator[int]:
+        indices = _pad(self._global_order(), self.total_size)
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    @property
+    def num_padded(self) -> int:
+        """How many padding entries the whole padded list holds (over all ranks)."""
+        return self.total_size - len(self.dataset)  # type: ignore[arg-type]
+
+    def padding_mask(self) -> list[bool]:
+        """For each sample this rank yields, whether it is a padding repeat."""
+        size = len(self.dataset)  # type: ignore[arg-type]
+        return [self.rank + pos * self.num_replicas >= size for pos in range(self.num_samples)]
+
+
+def _pad(indices: list[int], total_size: int) -> list[int]:
+    """Repeat ``indices`` from the start until the list is ``total_size`` long."""
+    if not indices:
+        raise ValueError('cannot sample from an empty dataset')
+    missing = total_size - len(indices)
+    if missing > 0:
+        indices = indices + (indices * math.ceil(missing / len(indices)))[:missing]
+    return indices[:total_size]
+
+
+class ClassSpecificDistributedSampler(_TorchDistributedSampler):
+    """Class-balanced sampling with the dataset's ``class_prob`` (``sample_by_class=True``).
+
+    With ``dynamic_length=True`` class ``c`` contributes ``class_prob[c] * times`` passes
+    over its clips each epoch (whole passes, then a random part), so the epoch length may
+    change; with ``dynamic_length=False`` the epoch keeps its length and clips are drawn with
+    replacement, each with probability ``class_prob[label] / count[label]``. ``times`` is
+    the repeat count when the dataset is a ``RepeatDataset``.
+
+    Args:
+        dataset (Dataset): a dataset with ``class_prob``, or a ``RepeatDataset`` of one.
+        num_replicas (int | None): the number of ranks.
+        rank (int | None): this rank.
+        dynamic_length (bool): see above.
+        shuffle (bool): shuffle the drawn indices.
+        seed (int | None): the seed; None means 0.
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int | None = None,
+                 rank: int | None = None, dynamic_length: bool = True, shuffle: bool = True,
+                 seed: int | None = 0) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle,
+                         seed=_check_seed(seed))
+        inner = getattr(dataset, 'dataset', dataset) if hasattr(dataset, 'times') else dataset
+        if not hasattr(inner, 'class_prob'):
+            raise ValueError(f'{type(inner).__name__} has no class_prob: build the dataset with '
+                             'sample_by_class=True to sample by class')
+        self.class_prob = inner.class_prob
+        self.dynamic_length = dynamic_length
+        self._times = int(getattr(dataset, 'times', 1))
+        labels = inner.gt_labels() if hasattr(inner, 'gt_labels') else [
+            info['label'] for info in inner.video_infos]
+        self._labels = np.asarray(labels, dtype=np.int64)
+
+    def _draw(self, generator: torch.Generator) -> list[int]:
+        labels = self._labels
+        if not self.dynamic_length:
+            counts = np.bincount(labels)
+            probs = np.array([self.class_prob.get(int(label), 0.0) for label in labels])
+            weights = torch.as_tensor(probs / counts[labels], dtype=torch.float64)
+            return torch.multinomial(weights, self.total_size, replacement=True,
+                                     generator=generator).tolist()
+        indices: list[int] = []
+        for label, prob in self.class_prob.items():
+            members = np.flatnonzero(labels == label)
+            passes = prob * self._times
+            indices.extend(members.tolist() * int(passes))
+            part = int((passes % 1) * len(members))
+            pick = torch.randperm(len(members), generator=generator)[:part].numpy()
+            indices.extend(members[pick].tolist())
+        if self.shuffle:
+            order = torch.randperm(len(indices), generator=generator).tolist()
+            indices = [indices[i] for i in order]
+        self.num_samples = math.ceil(len(indices) / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+        return indices
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + self.epoch)
+        indices = _pad(self._draw(generator), self.total_size)
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
