@@ -1,4 +1,4 @@
-"""actionkit.models.losses."""
+"""Losses (the ``LOSSES`` registry): classification losses and the localizers' losses."""
 from .base import *  # noqa: F401,F403
 from .cross_entropy_loss import *  # noqa: F401,F403
 from .nll_loss import *  # noqa: F401,F403

@@ -1,2 +1,255 @@
-"""Not written yet."""
-__all__: list[str] = []
+"""The base class of recognizers, and the rule that turns a dict of losses into one loss.
+
+A recognizer is a backbone, an optional neck and a classification head. It keeps MMAction2
+0.x's calling contract: ``forward(imgs, label=None, return_loss=True, **kwargs)`` dispatches to
+``forward_train`` (a dict of losses) or ``forward_test`` (a numpy array of class scores);
+``forward_dummy`` is the pure tensor path that ONNX export traces; ``train_step`` /
+``val_step`` return ``dict(loss=..., log_vars=..., num_samples=...)``.
+"""
+from __future__ import annotations
+
+import logging
+from abc import ABCMeta, abstractmethod
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from ..builder import BACKBONES, HEADS, NECKS
+
+__all__ = ['BaseRecognizer', 'parse_losses']
+
+logger = logging.getLogger(__name__)
+
+_AVERAGE_CLIPS = ('score', 'prob', None)
+# batch entries the data loader may add that are not arguments of the model
+_BATCH_EXTRAS = ('img_metas', 'bad_samples')
+_FOREIGN_PREFIXES = ('torchvision.', 'timm.', 'mmcls.')
+
+
+def parse_losses(losses: Mapping[str, Any]) -> tuple[torch.Tensor, OrderedDict[str, float]]:
+    """Sum the losses and turn every entry into a float for logging.
+
+    Entries whose key contains ``'loss'`` are summed into the total loss; the others (such as
+    ``top1_acc``) are only logged. An entry is a tensor (its mean is taken) or a list of
+    tensors (the sum of their means). In distributed training the logged values are averaged
+    over the processes; the returned loss is this process's own.
+
+    Args:
+        losses: the dict returned by ``forward_train``.
+
+    Returns:
+        ``(loss, log_vars)``: the total loss tensor, and an ordered dict of floats with every
+        entry plus ``'loss'``.
+    """
+    log_vars: OrderedDict[str, Any] = OrderedDict()
+    for name, value in losses.items():
+        if isinstance(value, torch.Tensor):
+            log_vars[name] = value.mean()
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, torch.Tensor) for v in value):
+            log_vars[name] = sum(v.mean() for v in value)
+        else:
+            raise TypeError(f'losses[{name!r}] must be a tensor or a list of tensors, '
+                            f'got {type(value).__name__}')
+    loss_terms = [value for name, value in log_vars.items() if 'loss' in name]
+    if not loss_terms:
+        raise ValueError(f'no entry of the losses dict has "loss" in its name: {list(losses)}')
+    loss = sum(loss_terms)
+    log_vars['loss'] = loss
+    distributed = dist.is_available() and dist.is_initialized()
+    for name, value in log_vars.items():
+        if distributed:
+            value = value.detach().clone()
+            dist.all_reduce(value.div_(dist.get_world_size()))
+        log_vars[name] = value.item()
+    return loss, log_vars
+
+
+class BaseRecognizer(nn.Module, metaclass=ABCMeta):
+    """Base class of recognizers: backbone, optional neck, optional classification head.
+
+    Subclasses implement ``forward_train`` and ``forward_test``.
+
+    Args:
+        backbone (dict | nn.Module): the backbone config (``BACKBONES``) or module.
+        cls_head (dict | nn.Module | None): the head config (``HEADS``). Default: None.
+        neck (dict | nn.Module | None): the neck config (``NECKS``). Default: None.
+        train_cfg (dict | None): training options: ``aux_info`` (names of extra batch entries
+            passed to the loss), ``blending`` (mixup / cutmix config). Default: None.
+        test_cfg (dict | None): testing options: ``average_clips`` ('score', 'prob' or None),
+            ``max_testing_views`` (int), ``feature_extraction`` (bool). Default: None.
+    """
+
+    def __init__(self, backbone: Mapping[str, Any] | nn.Module,
+                 cls_head: Mapping[str, Any] | nn.Module | None = None,
+                 neck: Mapping[str, Any] | nn.Module | None = None,
+                 train_cfg: Mapping[str, Any] | None = None,
+                 test_cfg: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self._check_backbone_source(backbone)
+        self.backbone_from = 'mmaction2'
+        self.backbone = BACKBONES.build(backbone)
+        if neck is not None:
+            self.neck = NECKS.build(neck)
+        self.cls_head = HEADS.build(cls_head) if cls_head is not None else None
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+        train_cfg = train_cfg or {}
+        test_cfg = test_cfg or {}
+        self.aux_info = list(train_cfg.get('aux_info', []))
+        self.max_testing_views = test_cfg.get('max_testing_views')
+        if self.max_testing_views is not None and (
+                isinstance(self.max_testing_views, bool)
+                or not isinstance(self.max_testing_views, int) or self.max_testing_views <= 0):
+            raise ValueError(f'{name}: test_cfg.max_testing_views must be a positive int, '
+                             f'got {self.max_testing_views!r}')
+        self.feature_extraction = bool(test_cfg.get('feature_extraction', False))
+        if test_cfg.get('average_clips') not in _AVERAGE_CLIPS:
+            raise ValueError(f"{name}: test_cfg.average_clips must be 'score', 'prob' or None, "
+                             f"got {test_cfg.get('average_clips')!r}")
+        self.blending = self._build_blending(train_cfg.get('blending'))
+        self.fp16_enabled = False
+        self.init_weights()
+
+    @staticmethod
+    def _check_backbone_source(backbone: Any) -> None:
+        kind = backbone.get('type') if isinstance(backbone, Mapping) else None
+        if isinstance(kind, str) and kind.startswith(_FOREIGN_PREFIXES):
+            raise ValueError(f'backbone type {kind!r}: backbones from torchvision, timm or mmcls '
+                             'are not supported by actionkit; use one of its own backbones '
+                             "(e.g. type='ResNet', depth=50, pretrained='torchvision://resnet50')")
+
+    @staticmethod
+    def _build_blending(cfg: Mapping[str, Any] | None) -> Any:
+        if cfg is None:
+            return None
+        from ...datasets import builder as data_builder  # the datasets package registers them
+        registry = getattr(data_builder, 'BLENDINGS', None)
+        if registry is None:
+            raise ValueError(f'train_cfg.blending={dict(cfg)!r}: this actionkit has no BLENDINGS '
+                             'registry (actionkit.datasets.builder), so mixup / cutmix blending '
+                             'is not available')
+        return registry.build(cfg)
+
+    @property
+    def with_neck(self) -> bool:
+        """Whether the recognizer has a neck."""
+        return getattr(self, 'neck', None) is not None
+
+    @property
+    def with_cls_head(self) -> bool:
+        """Whether the recognizer has a classification head."""
+        return getattr(self, 'cls_head', None) is not None
+
+    def init_weights(self) -> None:
+        """Initialise (or load the pretrained weights of) the backbone, head and neck."""
+        for part in (self.backbone, self.cls_head, getattr(self, 'neck', None)):
+            if part is not None and hasattr(part, 'init_weights'):
+                part.init_weights()
+
+    def extract_feat(self, imgs: torch.Tensor) -> Any:
+        """Run the backbone on ``imgs`` and return its features."""
+        return self.backbone(imgs)
+
+    def _require_head(self, what: str) -> nn.Module:
+        if self.cls_head is None:
+            raise ValueError(f'{type(self).__name__}.{what} needs a cls_head, but the recognizer '
+                             'was built without one')
+        return self.cls_head
+
+    def average_clip(self, cls_score: torch.Tensor, num_segs: int = 1) -> torch.Tensor:
+        """Average the scores of the ``num_segs`` views of each sample (test time).
+
+        ``test_cfg['average_clips']`` chooses how: ``'score'`` averages the raw scores,
+        ``'prob'`` averages the softmax probabilities, ``None`` returns the scores unchanged.
+
+        Args:
+            cls_score: ``[N * num_segs, num_classes]``.
+            num_segs: the number of views per sample.
+
+        Returns:
+            ``[N, num_classes]`` (or the input unchanged when ``average_clips`` is None).
+        """
+        if self.test_cfg is None or 'average_clips' not in self.test_cfg:
+            raise KeyError(f'{type(self).__name__}: test_cfg must set "average_clips" '
+                           "('score', 'prob' or None) to test; got test_cfg="
+                           f'{self.test_cfg!r}')
+        average_clips = self.test_cfg['average_clips']
+        if average_clips not in _AVERAGE_CLIPS:
+            raise ValueError(f"test_cfg.average_clips must be 'score', 'prob' or None, "
+                             f'got {average_clips!r}')
+        if average_clips is None:
+            return cls_score
+        cls_score = cls_score.view(cls_score.shape[0] // num_segs, num_segs, -1)
+        if average_clips == 'prob':
+            return F.softmax(cls_score, dim=2).mean(dim=1)
+        return cls_score.mean(dim=1)
+
+    @abstractmethod
+    def forward_train(self, imgs: torch.Tensor, labels: torch.Tensor,
+                      **kwargs: Any) -> dict[str, torch.Tensor]:
+        """Return a dict of losses (keys containing ``'loss'``) and logged values."""
+
+    @abstractmethod
+    def forward_test(self, imgs: torch.Tensor) -> np.ndarray:
+        """Return the class scores ``[N, num_classes]`` as a numpy array."""
+
+    def forward_dummy(self, imgs: torch.Tensor, softmax: bool = False) -> tuple[torch.Tensor]:
+        """The tensor-in, tensor-out path (FLOPs counting, ONNX export)."""
+        raise NotImplementedError(f'{type(self).__name__} does not implement forward_dummy')
+
+    def forward_gradcam(self, imgs: torch.Tensor) -> torch.Tensor:
+        """The scores as a tensor, for Grad-CAM."""
+        raise NotImplementedError(f'{type(self).__name__} does not implement forward_gradcam')
+
+    def forward(self, imgs: torch.Tensor, label: torch.Tensor | None = None,
+                return_loss: bool = True, **kwargs: Any) -> Any:
+        """Train (``return_loss=True``: a dict of losses) or test (a numpy array of scores).
+
+        ``gradcam=True`` returns the score tensor of ``forward_gradcam``. The batch entries
+        ``img_metas`` and ``bad_samples`` are ignored; other keyword arguments go to
+        ``forward_train`` (the ``aux_info`` entries).
+        """
+        for key in _BATCH_EXTRAS:
+            kwargs.pop(key, None)
+        if kwargs.pop('gradcam', False):
+            return self.forward_gradcam(imgs, **kwargs)
+        if return_loss:
+            if label is None:
+                raise ValueError(f'{type(self).__name__}.forward: return_loss=True needs a label')
+            if self.blending is not None:
+                imgs, label = self.blending(imgs, label)
+            return self.forward_train(imgs, label, **kwargs)
+        return self.forward_test(imgs, **kwargs)
+
+    def _step(self, data_batch: Mapping[str, Any]) -> dict[str, Any]:
+        missing = [key for key in ('imgs', 'label', *self.aux_info) if key not in data_batch]
+        if missing:
+            raise KeyError(f'the data batch lacks {missing}; it has {sorted(data_batch)}')
+        aux = {key: data_batch[key] for key in self.aux_info}
+        losses = self(data_batch['imgs'], data_batch['label'], return_loss=True, **aux)
+        loss, log_vars = parse_losses(losses)
+        return dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['imgs']))
+
+    def train_step(self, data_batch: Mapping[str, Any], optimizer: Any = None,
+                   **kwargs: Any) -> dict[str, Any]:
+        """One training forward: ``dict(loss, log_vars, num_samples)``.
+
+        The backward pass and the optimizer step are the trainer's; ``optimizer`` is unused.
+        """
+        return self._step(data_batch)
+
+    def val_step(self, data_batch: Mapping[str, Any], optimizer: Any = None,
+                 **kwargs: Any) -> dict[str, Any]:
+        """Like :meth:`train_step`, for validation losses."""
+        return self._step(data_batch)
+
+    # MMAction2 0.x spelling, kept for users' code
+    _parse_losses = staticmethod(parse_losses)

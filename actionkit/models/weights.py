@@ -1,0 +1,348 @@
+"""Finding and loading pretrained weights and checkpoints.
+
+* :func:`resolve_pretrained` turns ``torchvision://resnet50``, a URL or a local path into a
+  local file. Nothing is ever downloaded: torchvision and URL checkpoints are looked up in the
+  torch hub cache (``$TORCH_HOME/hub/checkpoints/``, see ``torch.hub.get_dir()``), and a
+  missing file raises an error that says which file to put where.
+* :func:`load_checkpoint` loads MMAction2 / mmcv checkpoints (``{'meta', 'state_dict',
+  'optimizer'}``), plain state dicts and ``.safetensors`` files into a model, reporting missing
+  and unexpected keys and shape mismatches (each skipped key with both shapes).
+* Files are read with ``torch.load(weights_only=True)``: tensors, containers, numbers, strings
+  and numpy scalars / arrays only. A checkpoint whose pickle needs anything else (which could
+  run code) is refused unless the caller passes ``allow_pickle=True`` (``--allow-pickle`` on
+  the command line).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import re
+import zipfile
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from torch import nn
+from torch.torch_version import TorchVersion
+
+__all__ = [
+    'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
+    'hub_checkpoint_dir', 'resolve_pretrained', 'load_checkpoint', 'load_state_dict',
+    'get_state_dict', 'unwrap_model',
+]
+
+_LOG = logging.getLogger(__name__)
+
+# the file names torchvision gives its ImageNet weights (preferred first: IMAGENET1K_V1, the
+# weights MMAction2 0.x models were trained from, then V2, then the pre-0.13 names)
+TORCHVISION_CHECKPOINTS: dict[str, tuple[str, ...]] = {
+    'resnet18': ('resnet18-f37072fd.pth', 'resnet18-5c106cde.pth'),
+    'resnet34': ('resnet34-b627a593.pth', 'resnet34-333f7ec4.pth'),
+    'resnet50': ('resnet50-0676ba61.pth', 'resnet50-11ad3fa6.pth', 'resnet50-19c8e357.pth'),
+    'resnet101': ('resnet101-63fe2227.pth', 'resnet101-cd907fc2.pth',
+                  'resnet101-5d3b4d8f.pth'),
+    'resnet152': ('resnet152-394f9c45.pth', 'resnet152-f82ba261.pth',
+                  'resnet152-b121ed2d.pth'),
+}
+_ALLOW_PICKLE_HINT = ('pass allow_pickle=True to load_checkpoint (on the command line: '
+                      '--allow-pickle), but only for a file from a source you trust')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file cannot be read (truncated, corrupt, or not a checkpoint)."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint needs full unpickling, which can execute code, and it was not allowed."""
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_state_dict` did not load.
+
+    Attributes:
+        missing_keys: model keys absent from the state dict.
+        unexpected_keys: state-dict keys the model does not have.
+        shape_mismatches: ``(key, checkpoint shape, model shape)`` of the skipped tensors.
+    """
+
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+    shape_mismatches: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(
+        default_factory=list)
+
+    def describe(self, limit: int = 10) -> str:
+        """A readable summary, listing at most ``limit`` keys of each kind."""
+
+        def _few(items: Sequence[str]) -> str:
+            more = f' ... and {len(items) - limit} more' if len(items) > limit else ''
+            return ', '.join(items[:limit]) + more
+
+        lines = []
+        if self.shape_mismatches:
+            shapes = [f'{key} (checkpoint {list(src)}, model {list(dst)})'
+                      for key, src, dst in self.shape_mismatches]
+            lines.append(f'size mismatch for {len(shapes)} keys: {_few(shapes)}')
+        if self.missing_keys:
+            lines.append(f'missing keys in the checkpoint ({len(self.missing_keys)}): '
+                         f'{_few(self.missing_keys)}')
+        if self.unexpected_keys:
+            lines.append(f'unexpected keys in the checkpoint ({len(self.unexpected_keys)}): '
+                         f'{_few(self.unexpected_keys)}')
+        return '\n'.join(lines)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing_keys or self.unexpected_keys or self.shape_mismatches)
+
+
+# ---------------------------------------------------------------------------- finding files
+def hub_checkpoint_dir() -> Path:
+    """The torch hub checkpoint cache: ``torch.hub.get_dir()/checkpoints``."""
+    return Path(torch.hub.get_dir()) / 'checkpoints'
+
+
+def _resolve_torchvision(name: str) -> Path:
+    folder = hub_checkpoint_dir()
+    known = TORCHVISION_CHECKPOINTS.get(name, ())
+    for file_name in known:
+        if (folder / file_name).is_file():
+            return folder / file_name
+    found = sorted(folder.glob(f'{name}-*.pth')) if folder.is_dir() else []
+    if found:
+        return found[0]
+    expected = ' or '.join(known) if known else f'{name}-<hash>.pth'
+    raise FileNotFoundError(
+        f'torchvision://{name}: no {expected} in {folder}. actionkit never downloads weights; '
+        f'put torchvision\'s {name} ImageNet checkpoint there (the file torchvision itself '
+        f'downloads, e.g. {known[0] if known else name + "-<hash>.pth"}), or set TORCH_HOME '
+        'to the folder above hub/ that holds it')
+
+
+def resolve_pretrained(name: str) -> str:
+    """Turn a ``pretrained`` / checkpoint name into a local file path.
+
+    Args:
+        name: ``'torchvision://resnet50'`` (looked up in the torch hub cache), an
+            ``http(s)://`` URL (its file name looked up in the torch hub cache, where
+            ``torch.hub`` would have put it), or a local path.
+
+    Returns:
+        The path of an existing file.
+
+    Raises:
+        FileNotFoundError: the file is not there; the message names the file and folder.
+        ValueError: an unsupported scheme (``open-mmlab://``, ``s3://`` ...).
+    """
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f'a checkpoint name must be a str or a path, got {name!r}')
+    name = os.fspath(name)
+    if name.startswith('torchvision://'):
+        return str(_resolve_torchvision(name[len('torchvision://'):]))
+    if name.startswith(('http://', 'https://')):
+        file_name = os.path.basename(urlparse(name).path)
+        path = hub_checkpoint_dir() / file_name
+        if path.is_file():
+            return str(path)
+        raise FileNotFoundError(
+            f'{name}: {file_name} is not in {hub_checkpoint_dir()}. actionkit never downloads '
+            f'weights; download the file yourself and put it there, or pass its local path')
+    if re.match(r'^[a-zA-Z][\w+.-]+://', name):
+        raise ValueError(f'unsupported checkpoint location {name!r}: use a local path, '
+                         "'torchvision://<model>' or an http(s) URL cached in "
+                         f'{hub_checkpoint_dir()}')
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint file not found: {name}')
+    return str(path)
+
+
+# ---------------------------------------------------------------------------- reading files
+def _numpy_safe_globals() -> list[Any]:
+    """numpy scalars and plain arrays, as found in mmcv checkpoints' ``meta`` (``best_score``)."""
+    core = getattr(np, '_core', None) or np.core
+    dtypes = [getattr(np.dtypes, n) for n in dir(np.dtypes)
+              if n.endswith('DType') and n != 'ObjectDType'] if hasattr(np, 'dtypes') else []
+    scalar, reconstruct = core.multiarray.scalar, core.multiarray._reconstruct
+    allowed: list[Any] = [scalar, reconstruct, np.ndarray, np.dtype, *dtypes]
+    # numpy 1 pickles name these numpy.core.*; torch >= 2.6 accepts (object, name) pairs
+    if TorchVersion(torch.__version__) >= '2.6':
+        allowed += [(scalar, 'numpy.core.multiarray.scalar'),
+                    (reconstruct, 'numpy.core.multiarray._reconstruct')]
+    return allowed
+
+
+def _torch_load(path: str, map_location: Any, allow_pickle: bool) -> Any:
+    if allow_pickle:
+        _LOG.warning('loading %s with full unpickling (allow_pickle=True): this can run code '
+                       'stored in the file', path)
+        return torch.load(path, map_location=map_location, weights_only=False)
+    safe_globals = getattr(torch.serialization, 'safe_globals', None)
+    if safe_globals is None:  # torch < 2.5
+        return torch.load(path, map_location=map_location, weights_only=True)
+    with safe_globals(_numpy_safe_globals()):
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def _load_safetensors(path: str, map_location: Any) -> dict[str, Any]:
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+    except ImportError as err:
+        raise ImportError(f'{path} is a .safetensors file; reading it needs the safetensors '
+                          'package: pip install safetensors') from err
+    device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
+    try:
+        state_dict = load_file(path, device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f'cannot read {path}: the .safetensors file is truncated or '
+                              f'corrupt ({err})') from err
+    return {'state_dict': state_dict}
+
+
+def _load_checkpoint(filename: str, map_location: Any = 'cpu',
+                     allow_pickle: bool = False) -> dict[str, Any]:
+    """Read a checkpoint file into a dict, without touching any model.
+
+    Args:
+        filename: anything :func:`resolve_pretrained` accepts.
+        map_location: as for ``torch.load``.
+        allow_pickle: allow full unpickling (can execute code stored in the file).
+
+    Returns:
+        The checkpoint dict: mmcv's ``{'meta', 'state_dict', 'optimizer'}`` or a plain state
+        dict; ``.safetensors`` files give ``{'state_dict': ...}``.
+
+    Raises:
+        FileNotFoundError: see :func:`resolve_pretrained`.
+        UnsafeCheckpointError: the file needs full unpickling and ``allow_pickle`` is False.
+        CheckpointError: the file is truncated, corrupt or not a checkpoint.
+    """
+    path = resolve_pretrained(filename)
+    if path.endswith('.safetensors'):
+        return _load_safetensors(path, map_location)
+    try:
+        checkpoint = _torch_load(path, map_location, allow_pickle)
+    except pickle.UnpicklingError as err:
+        if 'weights only load failed' in str(err).lower():
+            raise UnsafeCheckpointError(
+                f'{path} needs full unpickling to load: its pickle refers to objects other than '
+                f'tensors, containers and numbers, and unpickling those can execute arbitrary '
+                f'code. It was not loaded. If you trust the file, {_ALLOW_PICKLE_HINT}. '
+                f'(torch said: {str(err).splitlines()[-1].strip()})') from err
+        raise CheckpointError(f'cannot read {path}: not a valid checkpoint ({err})') from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        raise CheckpointError(f'cannot read {path}: the file is truncated or corrupt, or is not '
+                              f'a PyTorch checkpoint ({type(err).__name__}: {err})') from err
+    if isinstance(checkpoint, nn.Module):
+        checkpoint = {'state_dict': checkpoint.state_dict()}
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f'{path} holds a {type(checkpoint).__name__}, expected a dict '
+                              '(a state dict or {"state_dict": ..., "meta": ...})')
+    return dict(checkpoint)
+
+
+# ---------------------------------------------------------------------------- loading models
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The module inside ``DistributedDataParallel`` / ``DataParallel`` wrappers."""
+    while isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+        model = model.module
+    return model
+
+
+def get_state_dict(model: nn.Module, keep_vars: bool = False) -> OrderedDict[str, Any]:
+    """The state dict of ``model`` without DDP's ``module.`` prefixes."""
+    return unwrap_model(model).state_dict(keep_vars=keep_vars)
+
+
+def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bool = False,
+                    logger: logging.Logger | None = None) -> LoadReport:
+    """Copy ``state_dict`` into ``module``, reporting what does not fit.
+
+    Tensors whose shape differs from the model's are skipped (e.g. ``cls_head.fc_cls.*`` when
+    fine-tuning with another ``num_classes``), each reported with both shapes. BatchNorm's
+    ``num_batches_tracked`` is never reported missing.
+
+    Args:
+        module: the model (DDP wrappers are unwrapped).
+        state_dict: key -> tensor.
+        strict: raise when anything is missing, unexpected or mismatched; nothing is loaded.
+        logger: where to warn (default: this module's logger).
+
+    Returns:
+        A :class:`LoadReport` of what was not loaded.
+
+    Raises:
+        RuntimeError: ``strict`` and the state dict does not match, listing the first
+            mismatching keys with their shapes.
+    """
+    log = logger or _LOG
+    module = unwrap_model(module)
+    own = module.state_dict()
+    report = LoadReport()
+    loadable = OrderedDict()
+    for key, value in state_dict.items():
+        if key not in own:
+            report.unexpected_keys.append(key)
+        elif not isinstance(value, torch.Tensor):
+            report.unexpected_keys.append(key)
+        elif value.shape != own[key].shape:
+            report.shape_mismatches.append((key, tuple(value.shape), tuple(own[key].shape)))
+        else:
+            loadable[key] = value
+    report.missing_keys = [key for key in own if key not in state_dict
+                           and not key.endswith('num_batches_tracked')]
+    if strict and report:
+        raise RuntimeError(f'the state dict does not match {type(module).__name__} '
+                           f'(strict=True, nothing loaded):\n{report.describe()}')
+    module.load_state_dict(loadable, strict=False)
+    if report:
+        log.warning('loaded %d of %d tensors into %s; not loaded:\n%s', len(loadable),
+                    len(own), type(module).__name__, report.describe())
+    return report
+
+
+def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
+                    strict: bool = False, logger: logging.Logger | None = None,
+                    revise_keys: Sequence[tuple[str, str]] = ((r'^module\.', ''),),
+                    allow_pickle: bool = False) -> dict[str, Any]:
+    """Load a checkpoint file into ``model``.
+
+    Args:
+        model: the model (a DDP wrapper is unwrapped).
+        filename: a local path, ``torchvision://<model>``, or a URL cached in the torch hub
+            folder; ``.pth`` (mmcv layout or a plain state dict) or ``.safetensors``.
+        map_location: as for ``torch.load``. Default: 'cpu'.
+        strict: raise on any missing / unexpected / mis-shaped key. Default: False.
+        logger: where to report. Default: this module's logger.
+        revise_keys: ``(pattern, replacement)`` regex substitutions applied to every key;
+            the default strips DDP's ``module.`` prefix.
+        allow_pickle: allow full unpickling; this can execute code stored in the file.
+
+    Returns:
+        The checkpoint dict (``meta``, ``state_dict`` ... as stored).
+
+    Example:
+        >>> checkpoint = load_checkpoint(model, 'tsn_r50_1x1x3_100e_kinetics400_rgb.pth')
+        >>> checkpoint.get('meta', {}).get('epoch')
+    """
+    checkpoint = _load_checkpoint(filename, map_location, allow_pickle)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointError(f'{filename}: "state_dict" is a {type(state_dict).__name__}, '
+                              'expected a dict of tensors')
+    revised = OrderedDict()
+    for key, value in state_dict.items():
+        if key == '_metadata':
+            continue
+        for pattern, replacement in revise_keys:
+            key = re.sub(pattern, replacement, key)
+        revised[key] = value
+    (logger or _LOG).info('loading checkpoint %s', filename)
+    load_state_dict(model, revised, strict=strict, logger=logger)
+    return checkpoint
