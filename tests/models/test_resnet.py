@@ -165,3 +165,21 @@ def test_flow_conv1_averages_rgb_weights(tmp_path, monkeypatch):
 def test_registry_build():
     model = BACKBONES.build(dict(type='ResNet', depth=18, norm_eval=True))
     assert isinstance(model, ResNet) and model.norm_eval
+
+
+def test_base_channels_scales_every_stage():
+    import torch
+
+    from actionkit.models.backbones.resnet import ResNet
+    from actionkit.models.backbones.resnet_tsm import ResNetTSM
+
+    net = ResNet(18, base_channels=16)
+    assert net.conv1.conv.out_channels == 16
+    assert [getattr(net, f'layer{i}')[0].conv1.conv.out_channels for i in range(1, 5)] == \
+        [16, 32, 64, 128]
+    assert net.feat_dim == 128
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 128, 1, 1)
+    tsm = ResNetTSM(18, num_segments=4, base_channels=8)
+    assert tsm(torch.randn(4, 3, 32, 32)).shape == (4, 64, 1, 1)
+    with pytest.raises(ValueError, match='base_channels'):
+        ResNet(18, base_channels=0)

@@ -253,6 +253,8 @@ class ResNet(nn.Module):
         partial_bn (bool): freeze every BatchNorm2d except the first (TSN's partial BN).
             Default: False.
         with_cp (bool): gradient checkpointing in the blocks. Default: False.
+        base_channels (int): width of the stem and the first stage, doubled at each stage
+            (an actionkit extension for small models; 64 is MMAction2's ResNet). Default: 64.
     """
 
     arch_settings: dict[int, tuple[type[nn.Module], tuple[int, ...]]] = {
@@ -271,7 +273,7 @@ class ResNet(nn.Module):
                  norm_cfg: Mapping[str, Any] = dict(type='BN2d', requires_grad=True),
                  act_cfg: Mapping[str, Any] = dict(type='ReLU', inplace=True),
                  norm_eval: bool = False, partial_bn: bool = False,
-                 with_cp: bool = False) -> None:
+                 with_cp: bool = False, base_channels: int = 64) -> None:
         super().__init__()
         name = type(self).__name__
         if depth not in self.arch_settings:
@@ -291,6 +293,10 @@ class ResNet(nn.Module):
             raise ValueError(f'{name}: strides and dilations need num_stages={num_stages} '
                              f'entries, got strides={strides!r}, dilations={dilations!r}')
         _check_style(name, style)
+        if isinstance(base_channels, bool) or not isinstance(base_channels, int) \
+                or base_channels <= 0:
+            raise ValueError(f'{name}: base_channels must be a positive int, '
+                             f'got {base_channels!r}')
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'{name}: frozen_stages must be in [-1, {num_stages}], '
                              f'got {frozen_stages!r}')
@@ -310,24 +316,25 @@ class ResNet(nn.Module):
         self.norm_eval = norm_eval
         self.partial_bn = partial_bn
         self.with_cp = with_cp
+        self.base_channels = base_channels
 
         self.block, stage_blocks = self.arch_settings[depth]
         self.stage_blocks = stage_blocks[:num_stages]
-        self.inplanes = 64
+        self.inplanes = base_channels
         self._make_stem_layer()
         self.res_layers: list[str] = []
         for i, num_blocks in enumerate(self.stage_blocks):
-            planes = 64 * 2**i
+            planes = base_channels * 2**i
             res_layer = self._make_res_layer(i, self.inplanes, planes, num_blocks,
                                              self.strides[i], self.dilations[i])
             self.inplanes = planes * self.block.expansion
             self.add_module(f'layer{i + 1}', res_layer)
             self.res_layers.append(f'layer{i + 1}')
-        self.feat_dim = self.block.expansion * 64 * 2**(len(self.stage_blocks) - 1)
+        self.feat_dim = self.block.expansion * base_channels * 2**(len(self.stage_blocks) - 1)
 
     def _make_stem_layer(self) -> None:
         """The 7x7 stride-2 conv + norm + ReLU (``conv1``) and the 3x3 stride-2 max pool."""
-        self.conv1 = ConvModule(self.in_channels, 64, kernel_size=7, stride=2, padding=3,
+        self.conv1 = ConvModule(self.in_channels, self.base_channels, kernel_size=7, stride=2, padding=3,
                                 bias=False, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
                                 act_cfg=self.act_cfg)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)

@@ -157,7 +157,7 @@ class ResNetTSM(ResNet):
             Default: True.
         pretrained, torchvision_pretrain, in_channels, num_stages, out_indices, strides,
         dilations, style, frozen_stages, conv_cfg, norm_cfg, act_cfg, norm_eval, partial_bn,
-        with_cp: see :class:`ResNet`.
+        with_cp, base_channels: see :class:`ResNet`.
     """
 
     def __init__(self, depth: int, num_segments: int = 8, is_shift: bool = True,
@@ -172,7 +172,7 @@ class ResNetTSM(ResNet):
                  norm_cfg: Mapping[str, Any] = dict(type='BN2d', requires_grad=True),
                  act_cfg: Mapping[str, Any] = dict(type='ReLU', inplace=True),
                  norm_eval: bool = False, partial_bn: bool = False,
-                 with_cp: bool = False) -> None:
+                 with_cp: bool = False, base_channels: int = 64) -> None:
         if isinstance(num_segments, bool) or not isinstance(num_segments, int) \
                 or num_segments <= 0:
             raise ValueError(f'ResNetTSM: num_segments must be a positive int, '
@@ -208,7 +208,7 @@ class ResNetTSM(ResNet):
                          out_indices=out_indices, strides=strides, dilations=dilations,
                          style=style, frozen_stages=frozen_stages, conv_cfg=conv_cfg,
                          norm_cfg=norm_cfg, act_cfg=act_cfg, norm_eval=norm_eval,
-                         partial_bn=partial_bn, with_cp=with_cp)
+                         partial_bn=partial_bn, with_cp=with_cp, base_channels=base_channels)
         self.non_local_stages = self._non_local_flags
 
     @staticmethod
