@@ -21,12 +21,13 @@ from torch.utils.data import DataLoader, Dataset
 from ..registry import Registry
 from .loader import ClassSpecificDistributedSampler, DistributedSampler, collate, worker_init_fn
 
-__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader']
+__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader']
 
 logger = logging.getLogger(__name__)
 
 DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
+BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix), used by the recognizers
 
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
 
