@@ -1,7 +1,9 @@
 """What a DataLoader needs besides the dataset: ``collate``, the samplers, worker seeding.
 
 ``collate`` turns a list of pipeline outputs into one batch dict: tensors (and numpy arrays,
-numbers) are stacked, ``img_metas`` stays a list of dicts, and the
+numbers) are stacked, dicts such as ``img_metas``/``video_meta`` stay a list of dicts, values
+wrapped in :class:`NoStack` (``ToDataContainer(fields=[dict(key=..., stack=False)])``, e.g.
+the per-video ``gt_bbox`` of localization) become a list, and the
 :class:`~actionkit.datasets.errors.BadSample` placeholders a training dataset returned for
 samples it had to skip go to ``batch['bad_samples']`` (present only when there are some; a
 batch of bad samples only is ``{'bad_samples': [...]}``).
@@ -29,7 +31,23 @@ from torch.utils.data import default_collate
 
 from .errors import BadSample
 
-__all__ = ['collate', 'DistributedSampler', 'ClassSpecificDistributedSampler', 'worker_init_fn']
+__all__ = ['collate', 'NoStack', 'DistributedSampler', 'ClassSpecificDistributedSampler', 'worker_init_fn']
+
+
+class NoStack:
+    """Marks a sample value that ``collate`` must keep per sample (a list) instead of stacking.
+
+    Args:
+        value: anything, e.g. an array whose first dimension differs between samples.
+    """
+
+    __slots__ = ('value',)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value.value if isinstance(value, NoStack) else value
+
+    def __repr__(self) -> str:
+        return f'NoStack({self.value!r})'
 
 
 def collate(batch: Sequence[Any]) -> Any:
@@ -40,7 +58,8 @@ def collate(batch: Sequence[Any]) -> Any:
 
     Returns:
         dict: every key of the samples collated (``Tensor[N, ...]`` for tensors, arrays and
-        numbers; a list for ``img_metas``, strings and other objects), plus
+        numbers; a list for dicts such as ``img_metas``, :class:`NoStack` values, strings and
+        other objects), plus
         ``'bad_samples'`` when some samples were bad. Samples that are not dicts go through
         ``torch.utils.data.default_collate``.
 
@@ -70,8 +89,10 @@ def collate(batch: Sequence[Any]) -> Any:
 
 def _collate_key(key: str, values: list) -> Any:
     first = values[0]
-    if key == 'img_metas':
-        return values
+    if isinstance(first, NoStack):
+        return [value.value if isinstance(value, NoStack) else value for value in values]
+    if isinstance(first, Mapping):
+        return list(values)
     if isinstance(first, (torch.Tensor, np.ndarray)):
         tensors = [torch.as_tensor(value) for value in values]
         shapes = {tuple(tensor.shape) for tensor in tensors}
@@ -81,8 +102,6 @@ def _collate_key(key: str, values: list) -> Any:
         return torch.stack(tensors)
     if isinstance(first, (bool, int, float, np.number, np.bool_)):
         return torch.as_tensor(np.asarray(values))
-    if isinstance(first, Mapping) and all(isinstance(value, Mapping) for value in values):
-        return {sub: _collate_key(sub, [value[sub] for value in values]) for sub in first}
     return values
 
 

@@ -226,3 +226,20 @@ def test_class_specific_sampler_needs_class_prob(tmp_path):
     dataset = _dataset(tmp_path, 3, _ToSample())
     with pytest.raises(ValueError, match='sample_by_class=True'):
         ClassSpecificDistributedSampler(dataset, 1, 0)
+
+
+def test_collate_keeps_nostack_values_and_meta_dicts_per_sample():
+    import torch as _torch
+
+    from actionkit.datasets.loader import NoStack, collate
+
+    samples = [
+        {'raw_feature': _torch.zeros(4, 10), 'gt_bbox': NoStack(np.zeros((n, 2))),
+         'video_meta': {'video_name': f'v{n}', 'duration_second': 1.0 * n}}
+        for n in (1, 3)
+    ]
+    batch = collate(samples)
+    assert batch['raw_feature'].shape == (2, 4, 10)
+    assert [b.shape for b in batch['gt_bbox']] == [(1, 2), (3, 2)]
+    assert batch['video_meta'] == [{'video_name': 'v1', 'duration_second': 1.0},
+                                   {'video_name': 'v3', 'duration_second': 3.0}]
