@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -132,27 +133,34 @@ def _labels_from_list(path: str | os.PathLike) -> dict[str, int]:
     return mapping
 
 
-def split_train_val(labels: Sequence[int], split_ratio: float,
+def split_train_val(groups: Sequence[Any], split_ratio: float,
                     seed: int = 0) -> tuple[list[int], list[int]]:
     """Split item indices into train and val, per class (stratified), reproducibly.
 
-    Each class puts ``round(split_ratio * n)`` of its ``n`` items (at least one when
-    ``split_ratio > 0``) in train and the rest in val.
+    Each class puts ``round(split_ratio * n)`` of its ``n`` items (at least one) in train and
+    the rest in val. A class's split depends only on the seed, the class and its items, so it
+    does not change when labels are renumbered or other classes are added.
+
+    Args:
+        groups: the class of each item (labels or class names).
+        split_ratio: fraction of each class that goes to train, in (0, 1].
+        seed: random seed.
 
     Returns:
         tuple: sorted train indices, sorted val indices.
     """
     if not 0 < split_ratio <= 1:
         raise ValueError(f'split_ratio must be in (0, 1], got {split_ratio!r}')
-    rng = np.random.default_rng(seed)
-    labels_arr = np.asarray(labels)
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(str(group), []).append(index)
     train: list[int] = []
-    for label in np.unique(labels_arr):
-        members = rng.permutation(np.flatnonzero(labels_arr == label))
-        keep = max(1, round(split_ratio * len(members)))
-        train.extend(int(i) for i in members[:keep])
+    for group, indices in members.items():
+        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
+        keep = max(1, round(split_ratio * len(indices)))
+        train.extend(int(i) for i in rng.permutation(indices)[:keep])
     train_set = set(train)
-    return sorted(train), [i for i in range(len(labels_arr)) if i not in train_set]
+    return sorted(train), [i for i in range(len(groups)) if i not in train_set]
 
 
 def _item_labels(items: list[str], level: int, classes: list[str] | None,
@@ -172,9 +180,10 @@ def _item_labels(items: list[str], level: int, classes: list[str] | None,
     stems = [_stem(item) for item in items]
     missing = [s for s in stems if s not in mapping]
     if missing:
-        raise ValueError(f'{len(missing)} item(s) have no label in {labels_from}, e.g. {missing[:5]}')
+        raise ValueError(f'{len(missing)} item(s) have no label in {labels_from}, '
+                         f'e.g. {missing[:5]}')
     labels = [mapping[s] for s in stems]
-    return labels, classes or [str(i) for i in range(max(labels) + 1)]
+    return labels, classes or []
 
 
 def build_file_list(src_folder: str | os.PathLike, out_dir: str | os.PathLike | None = None,
@@ -204,7 +213,8 @@ def build_file_list(src_folder: str | os.PathLike, out_dir: str | os.PathLike | 
         labels_from: for ``level=1``, an annotation list giving each video stem its label.
 
     Returns:
-        dict: ``train_list``, ``val_list``, ``label_map`` (paths), ``num_train``, ``num_val``,
+        dict: ``train_list``, ``val_list``, ``label_map`` (paths; no label map is written, and
+        ``label_map`` is ``None``, for a flat folder without one), ``num_train``, ``num_val``,
         ``classes``.
     """
     if format not in ('videos', 'rawframes'):
@@ -219,7 +229,8 @@ def build_file_list(src_folder: str | os.PathLike, out_dir: str | os.PathLike | 
     items = [item for item, _ in entries]
     classes = read_label_map(label_map) if label_map is not None else None
     labels, classes = _item_labels(items, level, classes, labels_from)
-    train, val = split_train_val(labels, split_ratio, seed)
+    train, val = split_train_val([classes[label] if label < len(classes) else str(label)
+                                  for label in labels], split_ratio, seed)
 
     def line(i: int) -> str:
         item, count = entries[i]
@@ -237,10 +248,19 @@ def build_file_list(src_folder: str | os.PathLike, out_dir: str | os.PathLike | 
         path = out / f'{prefix}{split}_list_{format}.txt'
         path.write_text(''.join(lines))
         result[f'{split}_list'], result[f'num_{split}'] = str(path), len(lines)
-    label_path = out / f'{prefix}label_map.txt'
-    label_path.write_text(''.join(f'{c}\n' for c in classes))
-    result['label_map'] = str(label_path)
+    result['label_map'] = None
+    if classes:  # class names are known (not for a flat folder without a label map)
+        label_path = out / f'{prefix}label_map.txt'
+        label_path.write_text(''.join(f'{c}\n' for c in classes))
+        result['label_map'] = str(label_path)
     return result
+
+
+def _init_worker() -> None:
+    """One OpenCV thread per worker process: the pool already uses every core."""
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
 def _run_batch(task: Callable[..., tuple[str, str, str]], items: list[tuple[Any, ...]],
@@ -251,7 +271,8 @@ def _run_batch(task: Callable[..., tuple[str, str, str]], items: list[tuple[Any,
     if num_workers <= 1 or len(items) <= 1:
         results = [task(*item) for item in items]
     else:
-        with ProcessPoolExecutor(max_workers=min(num_workers, len(items))) as pool:
+        with ProcessPoolExecutor(max_workers=min(num_workers, len(items)),
+                                 initializer=_init_worker) as pool:
             futures = {pool.submit(task, *item): item for item in items}
             for future in as_completed(futures):
                 try:

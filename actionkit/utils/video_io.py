@@ -62,7 +62,7 @@ class VideoWriter:
     """Encode RGB frames one at a time into a video file with PyAV.
 
     Args:
-        path: output file; the container is chosen from its extension (``.mp4``, ``.mkv``, ``.avi``).
+        path: output file; its extension chooses the container (``.mp4``, ``.mkv``, ``.avi``).
         width, height: frame size in pixels; both must be even for ``yuv420p``.
         fps: frame rate (int, float or ``Fraction``).
         gop: distance between key frames. A short GOP (8-16) makes seeking, hence sparse frame
@@ -177,7 +177,8 @@ def write_video(path: str | os.PathLike, frames: np.ndarray | Iterable[np.ndarra
     if first is None:
         raise ValueError(f'cannot write {path}: no frames given')
     if not isinstance(first, np.ndarray) or first.ndim != 3:
-        raise ValueError(f'each frame must be an [H, W, 3] array, got {getattr(first, "shape", first)}')
+        shape = getattr(first, 'shape', first)
+        raise ValueError(f'each frame must be an [H, W, 3] array, got {shape}')
     target = Path(path)
     temp = _temp_path(target, directory=False)
     try:

@@ -1,0 +1,29 @@
+"""Fixtures shared by the whole test suite.
+
+``synthetic_data``: a small synthetic action dataset (see ``actionkit.datasets.synthetic``),
+generated once per test session in both layouts. Its parameters are in
+``SYNTHETIC_TEST_PARAMS``; the returned dict has the paths of
+``make_synthetic_dataset`` (``root``, ``label_map``, ``videos_root``, ``rawframes_root``,
+``train_list_videos``, ``val_list_videos``, ``train_list_rawframes``, ``val_list_rawframes``,
+``manifest``).
+
+Example:
+    def test_loads(synthetic_data):
+        ann_file = synthetic_data['train_list_videos']      # "<class>/<id>.mp4 <label>"
+        data_prefix = synthetic_data['videos_root']
+"""
+from __future__ import annotations
+
+import pytest
+
+# 10 classes x 3 train clips and 10 x 1 val clips of 16 frames at 32x32: about a second
+SYNTHETIC_TEST_PARAMS = dict(num_train=30, num_val=10, num_frames=16, size=32, seed=0)
+
+
+@pytest.fixture(scope='session')
+def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Paths of a tiny synthetic dataset (videos and rawframes), made once per session."""
+    from actionkit.datasets.synthetic import make_synthetic_dataset
+
+    root = tmp_path_factory.mktemp('synthetic')
+    return make_synthetic_dataset(root, workers=1, **SYNTHETIC_TEST_PARAMS)
