@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -240,10 +241,19 @@ def _run_data(args: argparse.Namespace) -> int:
     return DATA_COMMANDS[args.data_command].run(args)
 
 
+def _lazy(module: str, help: str) -> Subcommand:
+    """A command whose ``add_arguments``/``run`` live in ``actionkit.commands.<module>``."""
+    def load() -> Any:
+        return importlib.import_module(f'actionkit.commands.{module}')
+
+    return Subcommand(help, lambda parser: load().add_arguments(parser),
+                      lambda args: load().run(args))
+
+
 COMMANDS: dict[str, Subcommand] = {
     'train': _placeholder('train', 'train a model from a config file'),
-    'test': _placeholder('test', 'evaluate a checkpoint'),
-    'demo': _placeholder('demo', 'the synthetic-data demo: generate, train, test, infer'),
+    'test': _lazy('test', 'test (and evaluate) a checkpoint on a config\'s test set'),
+    'demo': _lazy('demo', 'the synthetic-data demo: generate, train, test, infer'),
     'export': _placeholder('export', 'export a model to ONNX'),
     'data': Subcommand('prepare data: synthetic set, file lists, frames, resized videos',
                        _add_data_arguments, _run_data),

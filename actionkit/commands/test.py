@@ -17,11 +17,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
 from ..config import Config, DictAction
 
-__all__ = ['build_parser', 'main', 'run_test']
+__all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics']
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +29,11 @@ _OUT_SUFFIXES = ('.pkl', '.pickle', '.json', '.yaml', '.yml')
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='tools/test.py', description='Test (and evaluate) a model on a config\'s test set.')
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='test config file')
     parser.add_argument('checkpoint', help='checkpoint file (.pth/.safetensors; .onnx with '
                         '--onnx; a serialized engine with --tensorrt)')
@@ -62,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy checkpoint that needs full unpickling; this can run '
                         'code from the file, so use it only for files you trust')
-    return parser
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -79,7 +81,9 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         args.average_clips = 'none'
 
 
-def _device() -> torch.device:
+def _device() -> Any:
+    import torch
+
     if torch.cuda.is_available():
         return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     return torch.device('cpu')
@@ -127,13 +131,19 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
     return multi_gpu_test(model, loader, args.tmpdir, args.gpu_collect)
 
 
-def _export_outputs(args: argparse.Namespace, loader: Any, distributed: bool) -> list:
+def _export_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
+                    distributed: bool) -> list:
+    """Score with an exported model: CHECKPOINT is an ONNX file or a TensorRT engine."""
     if distributed:
         raise ValueError('--onnx/--tensorrt run in one process; use --launcher none')
+    if args.fuse_conv_bn:
+        logger.warning('--fuse-conv-bn has no effect with --onnx/--tensorrt (fold the '
+                       'BatchNorms before exporting)')
     from ..export import runtime
 
+    _set_average_clips(cfg, args.average_clips)
     backend = 'onnx' if args.onnx else 'tensorrt'
-    return runtime.run_exported(backend, args.checkpoint, loader)
+    return runtime.run_exported(backend, args.checkpoint, loader, cfg=cfg)
 
 
 def run_test(args: argparse.Namespace) -> dict[str, float]:
@@ -172,7 +182,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     loader = build_dataloader(dataset, **loader_cfg)
 
     if args.onnx or args.tensorrt:
-        outputs = _export_outputs(args, loader, distributed)
+        outputs = _export_outputs(args, cfg, loader, distributed)
     else:
         outputs = _pytorch_outputs(args, cfg, loader, distributed)
 
@@ -201,15 +211,18 @@ def format_metrics(metrics: Mapping[str, Any]) -> str:
     return '\n'.join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _check_args(parser, args)
+def run(args: argparse.Namespace) -> int:
+    """Run parsed arguments (the ``actionkit test`` entry point)."""
+    _check_args(argparse.ArgumentParser(prog='actionkit test'), args)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
     run_test(args)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == '__main__':
