@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets.errors import DecodeError
+from ..errors import DecodeError
 
 __all__ = ['VideoWriter', 'write_video', 'read_video', 'iter_video_frames', 'video_info',
            'resize_short_side', 'scaled_size', 'extract_frames', 'resize_video']
