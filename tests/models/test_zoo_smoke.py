@@ -1,0 +1,187 @@
+"""Smoke tests over the model zoo.
+
+* Every registered backbone runs forward and backward on a tiny clip, and every parameter that
+  should learn gets a gradient.
+* Every registered recognizer runs a training step (forward, losses, backward), a test forward
+  and ``forward_dummy`` on a tiny clip.
+* Every shipped config under ``configs/recognition`` builds, and its model maps the config's
+  own test input shape to ``[1, num_classes]`` (checked on the ``meta`` device: shapes only,
+  no memory, no compute).
+
+A registered name without a tiny spec below is skipped with a message asking for one.
+"""
+from pathlib import Path
+
+import pytest
+import torch
+
+from actionkit.config import Config
+from actionkit.models import BACKBONES, RECOGNIZERS, C3D, build_model
+from actionkit.models.recognizers.base import parse_losses
+
+CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs' / 'recognition'
+
+_SLOW = dict(type='resnet3d', depth=18, pretrained=None, lateral=True, base_channels=16,
+             conv1_kernel=(1, 7, 7), inflate=(0, 0, 1, 1))
+_FAST = dict(type='resnet3d', depth=18, pretrained=None, lateral=False, base_channels=2,
+             conv1_kernel=(5, 7, 7))
+_SWIN_ARCH = dict(embed_dims=8, depths=[1, 1], num_heads=[1, 2])
+
+# registered name -> [(backbone config, input shape, head config)]: the head is the one a
+# Recognizer uses with that backbone, sized for its output
+TINY_BACKBONES = {
+    'ResNet': [(dict(type='ResNet', depth=18), (2, 3, 32, 32),
+                dict(type='TSNHead', in_channels=512))],
+    'ResNetTSM': [(dict(type='ResNetTSM', depth=18, num_segments=2), (4, 3, 32, 32),
+                   dict(type='TSMHead', in_channels=512, num_segments=2))],
+    'ResNet3d': [(dict(type='ResNet3d', depth=18, pretrained=None, base_channels=8,
+                       conv1_kernel=(5, 7, 7), conv1_stride_t=2, pool1_stride_t=2),
+                  (2, 3, 8, 32, 32), dict(type='I3DHead', in_channels=64))],
+    'ResNet3dSlowOnly': [(dict(type='ResNet3dSlowOnly', depth=18, pretrained=None,
+                               base_channels=8), (2, 3, 4, 32, 32),
+                          dict(type='I3DHead', in_channels=64))],
+    'ResNet3dSlowFast': [(dict(type='ResNet3dSlowFast', pretrained=None, slow_pathway=_SLOW,
+                               fast_pathway=_FAST), (2, 3, 8, 32, 32),
+                          dict(type='SlowFastHead', in_channels=128 + 16))],
+    'ResNet2Plus1d': [(dict(type='ResNet2Plus1d', depth=18, pretrained=None, base_channels=8,
+                            temporal_strides=(1, 2, 2, 2)), (2, 3, 8, 32, 32),
+                       dict(type='I3DHead', in_channels=64))],
+    'ResNet3dCSN': [(dict(type='ResNet3dCSN', depth=50, pretrained=None, pretrained2d=False,
+                          stage_blocks=(1, 1, 1, 1), base_channels=4, bottleneck_mode=mode),
+                     (2, 3, 8, 32, 32), dict(type='I3DHead', in_channels=128))
+                    for mode in ('ir', 'ip')],
+    'C3D': [(dict(type='C3D', out_dim=C3D.flat_dim(16, 32, 32)), (2, 3, 16, 32, 32),
+             dict(type='I3DHead', in_channels=4096, spatial_type=None))],
+    'X3D': [(dict(type='X3D', gamma_w=0.5, gamma_b=1.5), (2, 3, 4, 32, 32),
+             dict(type='X3DHead', in_channels=192))],
+    'TimeSformer': [(dict(type='TimeSformer', num_frames=2, img_size=32, patch_size=16,
+                          embed_dims=16, num_heads=2, num_transformer_layers=2,
+                          attention_type=kind), (2, 3, 2, 32, 32),
+                     dict(type='TimeSformerHead', in_channels=16))
+                    for kind in ('divided_space_time', 'space_only', 'joint_space_time')],
+    'SwinTransformer3D': [(dict(type='SwinTransformer3D', arch=_SWIN_ARCH, pretrained2d=False,
+                                window_size=(2, 4, 4), out_indices=(1,)), (2, 3, 4, 32, 32),
+                           dict(type='I3DHead', in_channels=16))],
+}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convolutions run much faster on one thread than on a shared machine's two."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+SLOW_BACKBONES = ('C3D',)  # 78M parameters whatever the input: a few seconds per case
+
+
+def _cases(registry, specs):
+    for name in sorted(registry.module_dict):
+        for i, spec in enumerate(specs.get(name, [None])):
+            kind = spec[0]['type'] if spec else name
+            label = name if kind == name else f'{name}-{kind}'
+            yield pytest.param(name, spec, id=f'{label}-{i}',
+                               marks=[pytest.mark.slow] if kind in SLOW_BACKBONES else [])
+
+
+def _require(name, spec, what):
+    if spec is None:
+        pytest.skip(f'{what} {name!r} is registered but has no tiny spec in '
+                    f'tests/models/test_zoo_smoke.py; add one')
+
+
+def _outputs(features):
+    return features if isinstance(features, tuple) else (features,)
+
+
+@pytest.mark.parametrize('name,spec', list(_cases(BACKBONES, TINY_BACKBONES)))
+def test_backbone_forward_backward(name, spec):
+    _require(name, spec, 'backbone')
+    cfg, shape, _ = spec
+    torch.manual_seed(0)
+    model = BACKBONES.build(cfg)
+    if hasattr(model, 'init_weights'):
+        model.init_weights()
+    model.train()
+    features = _outputs(model(torch.rand(shape)))
+    assert all(torch.isfinite(f).all() for f in features)
+    sum(f.mean() for f in features).backward()
+    missing = [k for k, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f'{name}: parameters without a gradient: {missing}'
+
+
+RECOGNIZER_SPECS = {
+    'Recognizer3D': [(backbone, shape, head) for name, specs in TINY_BACKBONES.items()
+                     if name not in ('ResNet', 'ResNetTSM') for backbone, shape, head in specs],
+    'Recognizer2D': [spec for name in ('ResNet', 'ResNetTSM') for spec in TINY_BACKBONES[name]],
+}
+
+
+@pytest.mark.parametrize('name,spec', list(_cases(RECOGNIZERS, RECOGNIZER_SPECS)))
+def test_recognizer_train_test_and_dummy(name, spec):
+    _require(name, spec, 'recognizer')
+    backbone, shape, head = spec
+    torch.manual_seed(0)
+    num_classes = 3
+    model = build_model(dict(type=name, backbone=backbone,
+                             cls_head=dict(head, num_classes=num_classes),
+                             test_cfg=dict(average_clips='prob')))
+    if name == 'Recognizer3D':  # [N, views, C, T, H, W]; one view per sample to train
+        imgs = torch.rand(shape).unsqueeze(1)
+    else:  # [N, frames, C, H, W]
+        imgs = torch.rand(shape).reshape(2, shape[0] // 2, *shape[1:])
+    loss, log_vars = parse_losses(model(imgs, torch.tensor([[0], [2]])))
+    loss.backward()
+    assert torch.isfinite(loss) and 'top1_acc' in log_vars
+    missing = [k for k, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f'{name}: parameters without a gradient: {missing}'
+
+    model.eval()
+    scores = model(imgs, return_loss=False)
+    assert scores.shape == (2, num_classes)
+    (dummy,) = model.forward_dummy(imgs)
+    assert dummy.shape[1] == num_classes and torch.isfinite(dummy).all()
+
+
+# ------------------------------------------------------------------ shipped configs
+CONFIGS = sorted(CONFIG_ROOT.glob('*/*.py'))
+
+
+def _no_pretrained(backbone):
+    """Configs name checkpoints the test machine does not have; build from scratch instead."""
+    backbone['pretrained'] = None
+    for pathway in ('slow_pathway', 'fast_pathway'):
+        if pathway in backbone:
+            backbone[pathway]['pretrained'] = None
+
+
+def _test_input(cfg):
+    """``[1, views, ...]`` for one view of the config's validation (or test) pipeline."""
+    split = cfg.data.get('val') or cfg.data['test']
+    steps = {step['type']: step for step in split['pipeline']}
+    sampling = steps['SampleFrames']
+    crop = next(steps[k]['crop_size'] for k in ('CenterCrop', 'ThreeCrop', 'TenCrop')
+                if k in steps)
+    if steps['FormatShape']['input_format'] == 'NCTHW':
+        return (1, 1, 3, sampling['clip_len'], crop, crop)
+    return (1, sampling['num_clips'] * sampling['clip_len'], 3, crop, crop)
+
+
+def test_configs_are_shipped():
+    shipped = {path.parent.name for path in CONFIGS}
+    assert {'i3d', 'slowonly', 'slowfast', 'r2plus1d', 'c3d', 'x3d', 'csn', 'timesformer',
+            'swin'} <= shipped
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: f'{p.parent.name}/{p.stem}')
+def test_config_builds_and_maps_its_input_to_scores(path):
+    cfg = Config.fromfile(str(path))
+    _no_pretrained(cfg.model.backbone)
+    with torch.device('meta'):
+        model = build_model(cfg.model)
+        (scores,) = model.forward_dummy(torch.empty(_test_input(cfg)))
+    assert type(model).__name__ == cfg.model.type
+    assert type(model.backbone).__name__ == cfg.model.backbone.type
+    assert tuple(scores.shape) == (1, cfg.model.cls_head.num_classes)
