@@ -15,6 +15,11 @@ Example:
 from __future__ import annotations
 
 import pytest
+import torch
+
+# Tiny test convolutions run fastest on one thread, and one thread keeps parallel test
+# processes (and a shared CI core) from fighting over the CPU.
+torch.set_num_threads(1)
 
 # 10 classes x 3 train clips and 10 x 1 val clips of 16 frames at 32x32: about a second
 SYNTHETIC_TEST_PARAMS = dict(num_train=30, num_val=10, num_frames=16, size=32, seed=0)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 __all__ = [
-    'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'build_conv_layer', 'build_norm_layer',
+    'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer', 'build_norm_layer',
     'build_activation_layer', 'ConvModule', 'Swish', 'HSigmoid', 'constant_init', 'kaiming_init',
     'normal_init', 'trunc_normal_init', 'xavier_init',
 ]
@@ -57,6 +57,15 @@ ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {
     'ELU': nn.ELU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'GELU': nn.GELU, 'SiLU': nn.SiLU,
     'Swish': Swish, 'HSigmoid': HSigmoid, 'HSwish': nn.Hardswish,
 }
+
+
+def register_conv_layer(name: str, layer_cls: type[nn.Module]) -> type[nn.Module]:
+    """Make ``dict(type=name)`` usable as a ``conv_cfg`` (e.g. ``'Conv2plus1d'``)."""
+    existing = CONV_LAYERS.get(name)
+    if existing is not None and existing is not layer_cls:
+        raise KeyError(f'conv type {name!r} is already registered as {existing!r}')
+    CONV_LAYERS[name] = layer_cls
+    return layer_cls
 
 
 def _split_type(cfg: Mapping[str, Any] | None, kind: str, table: Mapping[str, Any],

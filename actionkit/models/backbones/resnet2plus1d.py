@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..builder import BACKBONES
-from ..layers import CONV_LAYERS, build_norm_layer, constant_init, kaiming_init
+from ..layers import build_norm_layer, constant_init, kaiming_init, register_conv_layer
 from .resnet3d import ResNet3d, resnet3d_args
 
 __all__ = ['Conv2plus1d', 'ResNet2Plus1d']
@@ -76,7 +76,7 @@ class Conv2plus1d(nn.Module):
         return self.conv_t(self.relu(self.bn_s(self.conv_s(x))))
 
 
-CONV_LAYERS['Conv2plus1d'] = Conv2plus1d  # type: ignore[assignment]
+register_conv_layer('Conv2plus1d', Conv2plus1d)
 
 
 @BACKBONES.register_module()
