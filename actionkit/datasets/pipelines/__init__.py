@@ -1,4 +1,21 @@
-"""actionkit.datasets.pipelines."""
+"""Data pipeline steps, registered in ``PIPELINES`` under MMAction2 0.x's names.
+
+A pipeline is a list of steps; each takes the results dict and returns it (see
+``docs/internals.md`` for the keys). In order of use:
+
+* sampling (:mod:`.sampling`): ``SampleFrames``, ``DenseSampleFrames``,
+  ``UntrimmedSampleFrames``;
+* decoding (:mod:`.decoding`): ``PyAVInit``/``PyAVDecode`` (the default),
+  ``DecordInit``/``DecordDecode``, ``OpenCVInit``/``OpenCVDecode``,
+  ``TorchCodecInit``/``TorchCodecDecode``, ``RawFrameDecode``; the video backends live in
+  :mod:`.decoders` behind one ``VideoReader`` interface;
+* transforms (:mod:`.augmentations`, kernels in :mod:`.functional`): ``Resize``,
+  ``RandomRescale``, ``RandomCrop``, ``RandomResizedCrop``, ``MultiScaleCrop``, ``CenterCrop``,
+  ``ThreeCrop``, ``TenCrop``, ``Flip``, ``ColorJitter``, ``Normalize``, ``Fuse``;
+* formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
+  ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
+* ``Compose`` runs them; localization steps are in :mod:`.localization`.
+"""
 from .compose import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .decoding import *  # noqa: F401,F403

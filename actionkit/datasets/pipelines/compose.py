@@ -1,2 +1,56 @@
-"""Not written yet."""
-__all__: list[str] = []
+"""``Compose``: run a list of pipeline steps in order on a results dict."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..builder import PIPELINES
+
+__all__ = ['Compose']
+
+
+@PIPELINES.register_module()
+class Compose:
+    """Apply pipeline steps one after the other.
+
+    A step that returns ``None`` ends the pipeline, and ``Compose`` returns ``None`` (as in
+    MMAction2 0.x, where that marks a sample to skip).
+
+    Args:
+        transforms (Sequence[dict | callable]): config dicts (built with ``PIPELINES``) or
+            callables taking and returning a results dict.
+
+    Example:
+        >>> pipeline = Compose([dict(type='SampleFrames', clip_len=1, num_clips=3,
+        ...                          test_mode=True)])
+        >>> pipeline(dict(total_frames=30, start_index=0))['frame_inds'].tolist()
+        [5, 15, 25]
+    """
+
+    def __init__(self, transforms: Sequence[Mapping[str, Any] | Callable]) -> None:
+        if isinstance(transforms, (str, Mapping)) or not isinstance(transforms, Sequence):
+            raise TypeError(f'Compose: transforms must be a list of dicts or callables, got '
+                            f'{type(transforms).__name__}')
+        self.transforms: list[Callable] = []
+        for i, transform in enumerate(transforms):
+            if isinstance(transform, Mapping):
+                kind = transform.get('type')
+                if isinstance(kind, str) and kind.startswith(('torchvision.', 'pytorchvideo.')):
+                    raise ValueError(f'Compose: step {i} ({kind!r}) wraps a torchvision / '
+                                     f'pytorchvideo transform, which actionkit does not support')
+                transform = PIPELINES.build(transform)
+            elif not callable(transform):
+                raise TypeError(f'Compose: step {i} must be a dict or a callable, got '
+                                f'{type(transform).__name__}')
+            self.transforms.append(transform)
+
+    def __call__(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        for transform in self.transforms:
+            data = transform(data)
+            if data is None:
+                return None
+        return data
+
+    def __repr__(self) -> str:
+        lines = ''.join(f'\n    {t}' for t in self.transforms)
+        return f'{type(self).__name__}({lines}\n)'

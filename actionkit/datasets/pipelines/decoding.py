@@ -1,2 +1,360 @@
-"""Not written yet."""
-__all__: list[str] = []
+"""Decoding steps: open a video (``*Init``), decode the sampled frames (``*Decode``), or read
+rawframe images (``RawFrameDecode``).
+
+The ``*Init`` steps put a :class:`~.decoders.VideoReader` in ``results['video_reader']``; the
+matching ``*Decode`` step asks it for ``results['frame_inds']`` and removes it. All video
+backends return the same ``H x W x 3`` ``uint8`` RGB frames for the same indices. Every
+failure to read a file raises :class:`~actionkit.datasets.errors.DataError` (or its subclass
+``DecodeError``) naming the file. Only local files are supported (``io_backend='disk'``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+from ..builder import PIPELINES
+from ..errors import DataError
+from .decoders import VideoReader, get_reader_class
+from .decoders.images import IMAGE_BACKENDS, decode_gray, decode_rgb, read_bytes
+
+__all__ = ['PyAVInit', 'PyAVDecode', 'DecordInit', 'DecordDecode', 'OpenCVInit',
+           'OpenCVDecode', 'TorchCodecInit', 'TorchCodecDecode', 'RawFrameDecode']
+
+logger = logging.getLogger(__name__)
+
+_IO_BACKENDS = ('disk', )
+_DECODE_MODES = ('accurate', 'efficient')
+
+
+def _check_io_backend(io_backend: str, owner: str) -> str:
+    if io_backend not in _IO_BACKENDS:
+        raise ValueError(f'{owner}: io_backend must be one of {_IO_BACKENDS} (actionkit reads '
+                         f'local files only), got {io_backend!r}')
+    return io_backend
+
+
+def _check_mode(mode: str, owner: str) -> str:
+    if mode not in _DECODE_MODES:
+        raise ValueError(f'{owner}: mode must be one of {_DECODE_MODES}, got {mode!r}')
+    return mode
+
+
+def _check_threads(num_threads: Any, owner: str, allow_none: bool = False) -> Any:
+    if num_threads is None and allow_none:
+        return None
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
+        raise ValueError(f'{owner}: num_threads must be an int >= 0, got {num_threads!r}')
+    return num_threads
+
+
+def _require(results: dict[str, Any], keys: tuple[str, ...], owner: str) -> None:
+    for key in keys:
+        if key not in results:
+            raise KeyError(f'{owner} needs results[{key!r}]; got keys {sorted(results)}')
+
+
+def _flat_inds(frame_inds: Any) -> np.ndarray:
+    return np.asarray(frame_inds).reshape(-1)
+
+
+class _VideoInit:
+    """Open ``results['filename']`` with one backend (shared by the ``*Init`` steps)."""
+
+    backend = ''
+
+    def __init__(self, io_backend: str = 'disk') -> None:
+        self.io_backend = _check_io_backend(io_backend, type(self).__name__)
+
+    def _reader_options(self) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        _require(results, ('filename', ), type(self).__name__)
+        reader_cls = get_reader_class(self.backend)
+        reader = reader_cls(results['filename'], **self._reader_options())
+        results['video_reader'] = reader
+        results['total_frames'] = len(reader)
+        results['avg_fps'] = reader.avg_fps
+        return results
+
+    def __repr__(self) -> str:
+        options = ''.join(f', {k}={v!r}' for k, v in self._reader_options().items())
+        return f'{type(self).__name__}(io_backend={self.io_backend!r}{options})'
+
+
+class _VideoDecode:
+    """Decode ``results['frame_inds']`` with the reader a ``*Init`` step opened."""
+
+    backend = ''
+
+    def _configure(self, reader: VideoReader) -> None:
+        """Apply this step's options to the reader before decoding."""
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        owner = type(self).__name__
+        _require(results, ('video_reader', 'frame_inds'), owner)
+        reader = results['video_reader']
+        if not isinstance(reader, VideoReader) or reader.backend != self.backend:
+            raise TypeError(f'{owner} needs the video_reader made by '
+                            f'{owner.replace("Decode", "Init")}, got {type(reader).__name__}')
+        del results['video_reader']
+        try:
+            self._configure(reader)
+            imgs = reader.get_frames(_flat_inds(results['frame_inds']))
+            real_total = len(reader)
+        finally:
+            reader.close()
+        if results.get('total_frames', real_total) > real_total:
+            results['total_frames'] = real_total
+        results['imgs'] = imgs
+        results['original_shape'] = imgs[0].shape[:2]
+        results['img_shape'] = imgs[0].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'
+
+
+@PIPELINES.register_module()
+class PyAVInit(_VideoInit):
+    """Open a video with PyAV (the default backend). ``total_frames`` is exact: it comes from
+    the file's packets, not from the container header.
+
+    Required keys: ``filename``.
+    Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
+
+    Args:
+        io_backend (str): where files live; only ``'disk'``.
+    """
+
+    backend = 'pyav'
+
+
+@PIPELINES.register_module()
+class PyAVDecode(_VideoDecode):
+    """Decode the sampled frames with PyAV, seeking to the keyframe before each group of
+    frames and decoding only what they need.
+
+    Required keys: ``video_reader``, ``frame_inds``.
+    Optional keys: ``total_frames``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
+    Removed keys: ``video_reader``.
+
+    Args:
+        multi_thread (bool): let FFmpeg use several threads per video.
+        mode (str): ``'accurate'`` (exact frames) or ``'efficient'`` (the keyframe at or
+            before each frame; fast, approximate).
+    """
+
+    backend = 'pyav'
+
+    def __init__(self, multi_thread: bool = False, mode: str = 'accurate') -> None:
+        self.multi_thread = bool(multi_thread)
+        self.mode = _check_mode(mode, type(self).__name__)
+
+    def _configure(self, reader: Any) -> None:
+        reader.set_decode_options(multi_thread=self.multi_thread, mode=self.mode)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(multi_thread={self.multi_thread}, mode={self.mode!r})'
+
+
+@PIPELINES.register_module()
+class DecordInit(_VideoInit):
+    """Open a video with decord (``pip install decord2``).
+
+    Required keys: ``filename``.
+    Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
+
+    Args:
+        io_backend (str): where files live; only ``'disk'``.
+        num_threads (int): decoder threads.
+    """
+
+    backend = 'decord'
+
+    def __init__(self, io_backend: str = 'disk', num_threads: int = 1) -> None:
+        super().__init__(io_backend)
+        self.num_threads = _check_threads(num_threads, type(self).__name__)
+
+    def _reader_options(self) -> dict[str, Any]:
+        return {'num_threads': self.num_threads}
+
+
+@PIPELINES.register_module()
+class DecordDecode(_VideoDecode):
+    """Decode the sampled frames with decord.
+
+    Required keys: ``video_reader``, ``frame_inds``.
+    Optional keys: ``total_frames``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
+    Removed keys: ``video_reader``.
+
+    Args:
+        mode (str): ``'accurate'`` (exact frames) or ``'efficient'`` (the keyframe at or
+            before each frame; fast, approximate).
+    """
+
+    backend = 'decord'
+
+    def __init__(self, mode: str = 'accurate') -> None:
+        self.mode = _check_mode(mode, type(self).__name__)
+
+    def _configure(self, reader: Any) -> None:
+        reader.mode = self.mode
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(mode={self.mode!r})'
+
+
+@PIPELINES.register_module()
+class OpenCVInit(_VideoInit):
+    """Open a video with OpenCV. OpenCV's frame count is an estimate; ``OpenCVDecode``
+    corrects ``total_frames`` when the stream ends earlier.
+
+    Required keys: ``filename``.
+    Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
+
+    Args:
+        io_backend (str): where files live; only ``'disk'``.
+        num_threads (int | None): decoder threads; ``None`` keeps OpenCV's default.
+    """
+
+    backend = 'opencv'
+
+    def __init__(self, io_backend: str = 'disk', num_threads: int | None = None) -> None:
+        super().__init__(io_backend)
+        self.num_threads = _check_threads(num_threads, type(self).__name__, allow_none=True)
+
+    def _reader_options(self) -> dict[str, Any]:
+        return {'num_threads': self.num_threads}
+
+
+@PIPELINES.register_module()
+class OpenCVDecode(_VideoDecode):
+    """Decode the sampled frames with OpenCV (sequential ``grab()``, no per-frame seeking).
+
+    Required keys: ``video_reader``, ``frame_inds``.
+    Optional keys: ``total_frames``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
+    Removed keys: ``video_reader``.
+    """
+
+    backend = 'opencv'
+
+
+@PIPELINES.register_module()
+class TorchCodecInit(_VideoInit):
+    """Open a video with TorchCodec (``pip install 'actionkit[torchcodec]'`` plus a system
+    FFmpeg 4 to 7); raises ImportError with that hint when either is missing.
+
+    Required keys: ``filename``.
+    Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
+
+    Args:
+        io_backend (str): where files live; only ``'disk'``.
+        num_threads (int): FFmpeg decoder threads (0 lets FFmpeg choose).
+    """
+
+    backend = 'torchcodec'
+
+    def __init__(self, io_backend: str = 'disk', num_threads: int = 1) -> None:
+        super().__init__(io_backend)
+        self.num_threads = _check_threads(num_threads, type(self).__name__)
+
+    def _reader_options(self) -> dict[str, Any]:
+        return {'num_threads': self.num_threads}
+
+
+@PIPELINES.register_module()
+class TorchCodecDecode(_VideoDecode):
+    """Decode the sampled frames with TorchCodec (exact seek mode).
+
+    Required keys: ``video_reader``, ``frame_inds``.
+    Optional keys: ``total_frames``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
+    Removed keys: ``video_reader``.
+    """
+
+    backend = 'torchcodec'
+
+
+@PIPELINES.register_module()
+class RawFrameDecode:
+    """Read the sampled frames of a rawframe folder (one image file per frame).
+
+    RGB frames are ``frame_dir/filename_tmpl.format(idx)``; optical flow (``modality='Flow'``)
+    reads ``filename_tmpl.format('x', idx)`` and ``.format('y', idx)`` as two grayscale images
+    per index, appended x then y. ``results['offset']`` (default 0) is added to each index.
+    Repeated indices are read once and copied. A grayscale image in an RGB folder is expanded
+    to three channels.
+
+    Required keys: ``frame_dir``, ``filename_tmpl``, ``frame_inds``, ``modality``.
+    Optional keys: ``offset``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+
+    Args:
+        io_backend (str): where files live; only ``'disk'``.
+        decoding_backend (str): ``'cv2'``, ``'pillow'``, ``'simplejpeg'`` or ``'turbojpeg'``
+            (the last two need ``pip install simplejpeg`` / ``pip install PyTurboJPEG``).
+    """
+
+    def __init__(self, io_backend: str = 'disk', decoding_backend: str = 'cv2') -> None:
+        self.io_backend = _check_io_backend(io_backend, type(self).__name__)
+        if decoding_backend not in IMAGE_BACKENDS:
+            raise ValueError(f'RawFrameDecode: decoding_backend must be one of '
+                             f'{IMAGE_BACKENDS}, got {decoding_backend!r}')
+        self.decoding_backend = decoding_backend
+
+    def _read(self, path: str, gray: bool, frame_dir: str) -> np.ndarray:
+        try:
+            data = read_bytes(path)
+        except DataError:
+            if not os.path.isdir(frame_dir):
+                raise DataError(f'frame folder not found: {frame_dir}', frame_dir) from None
+            raise
+        if gray:
+            return decode_gray(data, path, self.decoding_backend)
+        return decode_rgb(data, path, self.decoding_backend)
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        _require(results, ('frame_dir', 'filename_tmpl', 'frame_inds', 'modality'),
+                 'RawFrameDecode')
+        frame_dir, tmpl = results['frame_dir'], results['filename_tmpl']
+        modality, offset = results['modality'], results.get('offset', 0)
+        if modality not in ('RGB', 'Flow'):
+            raise ValueError(f"RawFrameDecode: modality must be 'RGB' or 'Flow', got "
+                             f'{modality!r} for {frame_dir}')
+        imgs: list[np.ndarray] = []
+        first_seen: dict[int, int] = {}
+        per_index = 1 if modality == 'RGB' else 2
+        for idx in _flat_inds(results['frame_inds']).tolist():
+            if idx in first_seen:
+                start = first_seen[idx] * per_index
+                imgs.extend(img.copy() for img in imgs[start:start + per_index])
+                continue
+            first_seen[idx] = len(imgs) // per_index
+            if modality == 'RGB':
+                imgs.append(self._read(os.path.join(frame_dir, tmpl.format(idx + offset)),
+                                       False, frame_dir))
+            else:
+                for axis in ('x', 'y'):
+                    path = os.path.join(frame_dir, tmpl.format(axis, idx + offset))
+                    imgs.append(self._read(path, True, frame_dir))
+        if not imgs:
+            raise ValueError(f'RawFrameDecode: frame_inds is empty for {frame_dir}')
+        results['imgs'] = imgs
+        results['original_shape'] = imgs[0].shape[:2]
+        results['img_shape'] = imgs[0].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(io_backend={self.io_backend!r}, '
+                f'decoding_backend={self.decoding_backend!r})')
