@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..builder import PIPELINES
+from ..loader import NoStack
 
 __all__ = ['to_tensor', 'ToTensor', 'Rename', 'ToDataContainer', 'ImageToTensor', 'Transpose',
            'Collect', 'FormatShape']
@@ -116,10 +117,15 @@ class Rename:
 
 @PIPELINES.register_module()
 class ToDataContainer:
-    """Accepted for MMAction2 configs; actionkit batches plain tensors and lists, so the
-    values are passed through unchanged (the keys named in ``fields`` must exist).
+    """Mark fields as MMAction2's ``DataContainer`` did, for batching.
+
+    actionkit batches plain values; the one thing that matters is ``stack``: a field with
+    ``stack=False`` (e.g. localization's per-video ``gt_bbox``, whose length varies) is wrapped
+    in :class:`~actionkit.datasets.loader.NoStack`, so the batch holds a list of them instead of
+    a stacked tensor. ``cpu_only`` is accepted and has no effect.
 
     Required keys: the ``key`` of each field.
+    Modified keys: the fields with ``stack=False`` (wrapped in ``NoStack``).
 
     Args:
         fields (Sequence[dict]): ``dict(key=..., stack=..., cpu_only=...)`` items; ``key``
@@ -137,6 +143,9 @@ class ToDataContainer:
         for field in self.fields:
             keys = field['key'] if isinstance(field['key'], list) else [field['key']]
             _require(results, keys, type(self).__name__)
+            if not field.get('stack', True):
+                for key in keys:
+                    results[key] = NoStack(results[key])
         return results
 
     def __repr__(self) -> str:
