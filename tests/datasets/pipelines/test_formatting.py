@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from actionkit.datasets.loader import NoStack
 import torch
 
 from actionkit.datasets import PIPELINES
@@ -122,7 +124,8 @@ def test_rename_transpose_image_to_tensor_and_data_container():
     value = np.zeros(3)
     out = ToDataContainer(fields=(dict(key='gt', stack=False), dict(key=['a', 'b'])))(
         dict(gt=value, a=1, b=2))
-    assert out['gt'] is value
+    assert isinstance(out['gt'], NoStack) and out['gt'].value is value  # kept per sample
+    assert (out['a'], out['b']) == (1, 2)  # stacked fields are left as they are
     with pytest.raises(KeyError, match='gt'):
         ToDataContainer(fields=[dict(key='gt')])(dict())
 
