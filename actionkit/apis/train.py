@@ -1,2 +1,330 @@
-"""Not written yet."""
-__all__: list[str] = []
+"""``train_model``: the Python entry point of training, as in MMAction2 0.x.
+
+It turns a config's runtime keys into the trainer's parts, in plain view: data loaders
+(``data.videos_per_gpu``, ``data.workers_per_gpu``, ``data.train_dataloader`` …), the device
+and DDP wrapper, the optimizer (``optimizer``), the hooks (``lr_config``, ``checkpoint_config``,
+``log_config``, ``evaluation``, ``custom_hooks``), mixed precision (``fp16``) and gradient
+clipping (``optimizer_config.grad_clip``); then resumes (``resume_from``, ``'auto'`` for the
+work dir's ``latest.pth``) or loads weights (``load_from``), trains, and optionally tests the
+last and the best checkpoints.
+
+Example:
+    >>> cfg = Config.fromfile('configs/recognition/tsn/tsn_r50_1x1x3_100e_kinetics400_rgb.py')
+    >>> cfg.work_dir, cfg.gpu_ids, cfg.seed = 'work_dirs/tsn', [0], 0
+    >>> model = build_model(cfg.model)
+    >>> train_model(model, [build_dataset(cfg.data.train)], cfg, validate=True)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..datasets.builder import build_dataloader, build_dataset
+from ..engine import dist as comm
+from ..engine.checkpoint import find_latest_checkpoint
+from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
+from ..engine.logging import build_logger_hooks, get_logger
+from ..engine.lr_schedules import build_lr_hook
+from ..engine.optim import build_optimizer, scale_lr
+from ..engine.trainer import Trainer
+
+__all__ = [
+    'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
+    'check_config_keys', 'select_device', 'RUNTIME_KEYS', 'KNOWN_KEYS',
+]
+
+logger = logging.getLogger(__name__)
+
+RUNTIME_KEYS = (
+    'optimizer', 'optimizer_config', 'lr_config', 'momentum_config', 'checkpoint_config',
+    'log_config', 'evaluation', 'custom_hooks', 'workflow', 'total_epochs', 'load_from',
+    'resume_from', 'work_dir', 'dist_params', 'log_level', 'fp16', 'find_unused_parameters',
+    'auto_scale_lr', 'gpu_ids', 'seed', 'cudnn_benchmark', 'opencv_num_threads',
+    'mp_start_method', 'omnisource', 'module_hooks', 'precise_bn', 'multigrid',
+    'custom_imports', 'output_config', 'eval_config', 'device',
+)
+# model / data keys (and helper variables) that MMAction2 0.x's configs define
+KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
+    'model', 'train_cfg', 'test_cfg', 'data', 'dataset_type', 'data_root', 'data_root_val',
+    'ann_file', 'ann_file_train', 'ann_file_val', 'ann_file_test', 'img_norm_cfg',
+    'train_pipeline', 'val_pipeline', 'test_pipeline', 'ann_file_gg', 'ann_file_infer',
+    'ann_file_iv', 'ann_file_kraw', 'ann_file_web', 'anno_root', 'category_nums',
+    'custom_classes', 'dataset_mode', 'dataset_modes', 'exclude_file_infer',
+    'exclude_file_train', 'exclude_file_val', 'gg_root', 'infer_pipeline', 'iv_root',
+    'jester_flip_label_map', 'kraw_root', 'label_file', 'left_kp', 'lfb_channels',
+    'lfb_prefix_path', 'max_num_sampled_feat', 'num_classes', 'pgm_features_dir',
+    'pgm_features_test_cfg', 'pgm_features_train_cfg', 'pgm_proposals_cfg', 'pgm_proposals_dir',
+    'proposal_file_infer', 'proposal_file_train', 'proposal_file_val', 'right_kp',
+    'samples_per_cls', 'skeletons', 'split', 'sthv1_flip_label_map', 'sthv2_flip_label_map',
+    'target_cate', 'tem_results_dir', 'temporal_scale', 'test_cfg_', 'train_cfg_',
+    'train_gg_pipeline', 'train_iv_pipeline', 'train_kraw_pipeline', 'train_web_pipeline',
+    'web_root', 'window_size', 'clip_len', 'frame_interval', 'num_clips', 'proposal_keys',
+    'test_keys', 'video_meta_keys', 'bsp_cfg', 'temporal_dim', 'feat_dim', 'num_segments',
+))
+_EVAL_HOOK_KEYS = ('start', 'interval', 'by_epoch', 'save_best', 'rule', 'broadcast_bn_buffer',
+                   'tmpdir', 'gpu_collect')
+
+
+def check_config_keys(cfg: Mapping[str, Any]) -> None:
+    """Reject top-level keys that look like misspelt runtime keys; warn about other unknowns.
+
+    ``lr_confg`` raises (did you mean ``lr_config``?); a variable of the user's own, such as
+    ``my_root = 'data/'``, is only logged as unused by the trainer.
+    """
+    for key in cfg:
+        if not isinstance(key, str) or key.startswith('_') or key in KNOWN_KEYS:
+            continue
+        close = difflib.get_close_matches(key, RUNTIME_KEYS, n=1, cutoff=0.8)
+        if close:
+            raise KeyError(f'config key {key!r} is not a known key: did you mean {close[0]!r}? '
+                           f'(runtime keys: {", ".join(sorted(RUNTIME_KEYS))})')
+        logger.warning('config key %r is not used by training (a helper variable of the config '
+                       'file is fine)', key)
+
+
+def init_random_seed(seed: int | None = None, device: str | None = None,
+                     distributed: bool = True) -> int:
+    """Return ``seed``, or a random seed shared by every rank when it is ``None``.
+
+    Args:
+        seed: the seed to use; ``None`` draws one (on rank 0, sent to the others).
+        device: unused (0.x sent the seed through a tensor on this device; we pickle it).
+        distributed: share rank 0's seed when a process group of several ranks exists.
+    """
+    if seed is not None:
+        return seed
+    seed = int(np.random.randint(2**31))
+    if distributed and comm.get_world_size() > 1:
+        seed = int(comm.broadcast_object(seed, src=0))
+    return seed
+
+
+def set_random_seed(seed: int, deterministic: bool = False) -> None:
+    """Seed ``random``, NumPy, torch (and CUDA); ``deterministic`` also fixes cuDNN's choices."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    if deterministic:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def setup_multi_processes(cfg: Mapping[str, Any]) -> None:
+    """Apply ``mp_start_method`` and ``opencv_num_threads``, and keep workers single-threaded.
+
+    With several loader workers, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` default to 1
+    (unless already set) so the workers do not oversubscribe the CPU cores.
+    """
+    import cv2
+    import torch.multiprocessing as mp
+
+    if os.name != 'nt':
+        method = cfg.get('mp_start_method', 'fork')
+        current = mp.get_start_method(allow_none=True)
+        if current is not None and current != method:
+            logger.warning('multiprocessing start method %r replaced by %r (mp_start_method)',
+                           current, method)
+        mp.set_start_method(method, force=True)
+    cv2.setNumThreads(int(cfg.get('opencv_num_threads', 0)))
+    workers = cfg.get('data', {}).get('workers_per_gpu', 1)
+    for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        if name not in os.environ and workers > 1:
+            os.environ[name] = '1'
+            logger.info('set %s=1 for the data loader workers (set it yourself to change this)',
+                        name)
+
+
+def select_device(cfg: Mapping[str, Any], distributed: bool) -> torch.device:
+    """CUDA (``LOCAL_RANK`` when distributed, else ``gpu_ids[0]``) when available, else CPU.
+
+    ``CUDA_VISIBLE_DEVICES=-1`` hides the GPUs and so trains on the CPU.
+    """
+    if not torch.cuda.is_available():
+        return torch.device('cpu')
+    if distributed:
+        return torch.device('cuda', comm.get_local_rank() % torch.cuda.device_count())
+    gpu_ids = list(cfg.get('gpu_ids') or [0])
+    return torch.device('cuda', gpu_ids[0])
+
+
+def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[str, Any]:
+    data = cfg['data']
+    args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
+                workers_per_gpu=data.get('workers_per_gpu', 1),
+                persistent_workers=data.get('persistent_workers', False),
+                num_gpus=len(cfg.get('gpu_ids') or [0]) if not distributed else 1,
+                dist=distributed)
+    if kind == 'train':
+        args['seed'] = cfg.get('seed')
+    else:
+        args['shuffle'] = False
+    args.update(data.get(f'{kind}_dataloader', {}) or {})
+    return args
+
+
+def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[HookBase]:
+    if cfg.get('momentum_config') is not None:
+        raise ValueError('momentum_config is not supported by actionkit yet; set it to None')
+    hooks: list[HookBase] = []
+    lr_hook = build_lr_hook(cfg.get('lr_config'))
+    if lr_hook is not None:
+        hooks.append(lr_hook)
+    if cfg.get('checkpoint_config') is not None:
+        hooks.append(CheckpointHook(**cfg['checkpoint_config']))
+    hooks.extend(build_logger_hooks(cfg.get('log_config')))
+    if val_loader is not None:
+        eval_cfg = dict(cfg.get('evaluation') or {})
+        hook_args = {k: eval_cfg.pop(k) for k in _EVAL_HOOK_KEYS if k in eval_cfg}
+        hooks.append(EvalHook(val_loader, **hook_args, eval_kwargs=eval_cfg))
+    for index, hook_cfg in enumerate(cfg.get('custom_hooks') or []):
+        hook_cfg = dict(hook_cfg)
+        priority = hook_cfg.pop('priority', 'NORMAL')
+        hook = HOOKS.build(hook_cfg)
+        if not isinstance(hook, HookBase):
+            raise TypeError(f'custom_hooks[{index}] ({hook_cfg.get("type")}) must derive from '
+                            f'actionkit.engine.hooks.HookBase')
+        hook.priority = get_priority(priority)
+        hooks.append(hook)
+    return hooks
+
+
+def _warn_unsupported(cfg: Mapping[str, Any]) -> None:
+    if cfg.get('omnisource'):
+        raise ValueError('omnisource training is not supported by actionkit; set omnisource=False')
+    for key in ('precise_bn', 'multigrid'):
+        if cfg.get(key):
+            logger.warning('%s is not supported by actionkit yet and is IGNORED: results will '
+                           'differ from MMAction2 runs that use it', key)
+    if cfg.get('module_hooks'):
+        raise ValueError('module_hooks are not supported by actionkit; remove them')
+
+
+def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
+    optimizer_config = dict(cfg.get('optimizer_config') or {})
+    unknown = set(optimizer_config) - {'grad_clip'}
+    if unknown:
+        raise KeyError(f'optimizer_config takes only grad_clip (fp16 is the top-level key fp16), '
+                       f'got {sorted(unknown)}')
+    return optimizer_config.get('grad_clip'), cfg.get('fp16')
+
+
+def _optimizer_cfg(cfg: Mapping[str, Any], world_size: int) -> dict[str, Any]:
+    optimizer_cfg = dict(cfg['optimizer'])
+    scaling = cfg.get('auto_scale_lr') or {}
+    if scaling.get('enable', False):
+        batch = cfg['data'].get('videos_per_gpu', 1) * world_size
+        optimizer_cfg = scale_lr(optimizer_cfg, scaling['base_batch_size'], batch)
+    return optimizer_cfg
+
+
+def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any,
+                distributed: bool = False, validate: bool = False,
+                test: Mapping[str, bool] = dict(test_last=False, test_best=False),  # noqa: B006
+                timestamp: str | None = None, meta: Mapping[str, Any] | None = None) -> Trainer:
+    """Train ``model`` on ``dataset`` following ``cfg`` (MMAction2 0.x's ``train_model``).
+
+    Args:
+        model: the model, on the CPU; it is moved to the device and wrapped here.
+        dataset: the training dataset, or one dataset per ``cfg.workflow`` phase.
+        cfg: the config (``Config`` or dict) with ``work_dir``, ``data``, ``optimizer``,
+            ``total_epochs`` and the other runtime keys.
+        distributed: a process group is initialised (``init_dist``); use DDP.
+        validate: evaluate during training (``cfg.evaluation``) on ``cfg.data.val``.
+        test: ``test_last`` / ``test_best``: after training, test the last / best checkpoint
+            on ``cfg.data.test`` and write ``last_pred.pkl`` / ``best_pred.pkl``.
+        timestamp: the log files' name, ``{timestamp}.log(.json)``.
+        meta: run information for the logs and checkpoints (``env_info``, ``seed``, …).
+
+    Returns:
+        The trainer, after training.
+    """
+    check_config_keys(cfg)
+    _warn_unsupported(cfg)
+    if not cfg.get('work_dir'):
+        raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
+    get_logger(log_level=cfg.get('log_level', 'INFO'))
+    datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
+    loaders = [build_dataloader(ds, **_loader_args(cfg, distributed, 'train')) for ds in datasets]
+    val_loader = None
+    if validate:
+        val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
+        val_loader = build_dataloader(val_set, **_loader_args(cfg, distributed, 'val'))
+    device = select_device(cfg, distributed)
+    model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
+    optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
+    grad_clip, fp16 = _optimizer_settings(cfg)
+    trainer = Trainer(model, optimizer, loaders, max_epochs=cfg['total_epochs'],
+                      work_dir=cfg['work_dir'], workflow=cfg.get('workflow', [('train', 1)]),
+                      hooks=_build_hooks(cfg, val_loader), grad_clip=grad_clip, fp16=fp16,
+                      device=device, max_bad_sample_ratio=cfg['data'].get('max_bad_sample_ratio',
+                                                                           0.01),
+                      meta=meta, timestamp=timestamp)
+    resume_from = cfg.get('resume_from')
+    if resume_from == 'auto':
+        resume_from = find_latest_checkpoint(cfg['work_dir'])
+        logger.info('resume_from=auto: %s', resume_from or 'no checkpoint yet, starting afresh')
+    if resume_from:
+        trainer.resume(resume_from)
+    elif cfg.get('load_from'):
+        trainer.load_weights(cfg['load_from'])
+    trainer.run()
+    comm.barrier()
+    if test.get('test_last') or test.get('test_best'):
+        _test_after_training(trainer, cfg, distributed, dict(test))
+    return trainer
+
+
+def _best_checkpoint(work_dir: str) -> str | None:
+    found = []
+    for entry in os.listdir(work_dir):
+        if entry.startswith('best_') and entry.endswith('.pth'):
+            try:
+                found.append((int(entry.rsplit('_', 1)[-1][:-4]), entry))
+            except ValueError:
+                continue
+    return os.path.join(work_dir, max(found)[1]) if found else None
+
+
+def _test_after_training(trainer: Trainer, cfg: Any, distributed: bool,
+                         test: dict[str, bool]) -> None:
+    runs: list[tuple[str, str | None]] = []
+    if test.get('test_last'):
+        runs.append(('last', None))
+    if test.get('test_best'):
+        best = _best_checkpoint(trainer.work_dir)
+        if best is None:
+            logger.warning('--test-best: no best_*.pth in %s (was --validate given?)',
+                           trainer.work_dir)
+        else:
+            runs.append(('best', best))
+    if not runs:
+        return
+    test_set = build_dataset(cfg['data']['test'], dict(test_mode=True))
+    loader = build_dataloader(test_set, **_loader_args(cfg, distributed, 'test'))
+    eval_cfg = dict(cfg.get('evaluation') or {})
+    tmpdir = eval_cfg.get('tmpdir') or os.path.join(trainer.work_dir, 'tmp')
+    gpu_collect = eval_cfg.get('gpu_collect', False)
+    eval_kwargs = {k: v for k, v in eval_cfg.items() if k not in _EVAL_HOOK_KEYS}
+    for name, checkpoint in runs:
+        if checkpoint is not None:
+            trainer.load_weights(checkpoint)
+        outputs = predict(trainer.model, loader, trainer.device, tmpdir, gpu_collect)
+        if trainer.rank == 0:
+            out = os.path.join(trainer.work_dir, f'{name}_pred.pkl')
+            test_set.dump_results(outputs, out)
+            results = test_set.evaluate(outputs, **eval_kwargs)
+            logger.info('testing results of the %s checkpoint%s (saved %s):', name,
+                        f' {os.path.basename(checkpoint)}' if checkpoint else '', out)
+            for metric, value in results.items():
+                logger.info('%s: %s', metric,
+                            f'{value:.04f}' if isinstance(value, float) else value)

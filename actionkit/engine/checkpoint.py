@@ -1,0 +1,268 @@
+"""Checkpoints that are never half-written, and the state needed to resume a run exactly.
+
+The layout is mmcv's, so MMAction2 0.x tools read our files and we read theirs::
+
+    {'meta': {'epoch', 'iter', 'actionkit_version', 'time', 'config', 'CLASSES', ...},
+     'state_dict': {...},            # the model's, without a DDP 'module.' prefix, on CPU
+     'optimizer': {...},             # optional
+     'resume_state': {...}}          # ours: RNG states, AMP scaler; ignored by other tools
+
+Every file is written to a temporary file in the same directory, flushed, fsync'ed and moved
+over the target with ``os.replace``, which is atomic: a reader (or a process killed at any
+moment) sees the old file or the new one, never a mix. ``latest.pth`` is updated the same way
+(as a hard link to the new checkpoint, or a copy where links are not supported). Temporary
+files left by a killed process are removed by :func:`remove_stale_temp_files` on the next start.
+Everything stored is a tensor or a plain Python value, so the files load with
+``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import shutil
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import actionkit
+
+__all__ = [
+    'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
+    'find_latest_checkpoint', 'load_resume_checkpoint', 'prune_checkpoints', 'get_rng_state',
+    'set_rng_state', 'unwrap_model', 'weights_to_cpu',
+]
+
+logger = logging.getLogger(__name__)
+
+_TMP_RE = re.compile(r'^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$')
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper."""
+    while isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+        model = model.module
+    return model
+
+
+def weights_to_cpu(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:
+    """A copy of ``state_dict`` with every tensor moved to the CPU."""
+    return OrderedDict((k, v.detach().cpu() if isinstance(v, torch.Tensor) else v)
+                       for k, v in state_dict.items())
+
+
+def _temp_name(filename: str) -> str:
+    folder, base = os.path.split(os.path.abspath(filename))
+    return os.path.join(folder, f'.{base}.tmp-{os.getpid()}-{os.urandom(4).hex()}')
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(filename: str, write: Callable[[str], None]) -> None:
+    folder = os.path.dirname(os.path.abspath(filename))
+    os.makedirs(folder, exist_ok=True)
+    tmp = _temp_name(filename)
+    try:
+        write(tmp)
+        os.replace(tmp, filename)
+    except BaseException:
+        # KeyboardInterrupt included: leave no partial file behind
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def atomic_save(obj: Any, filename: str) -> None:
+    """``torch.save(obj, filename)`` through a temporary file, fsync and ``os.replace``."""
+    def write(tmp: str) -> None:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+    _write_atomic(filename, write)
+
+
+def update_latest(src: str, dst: str) -> None:
+    """Make ``dst`` (e.g. ``latest.pth``) hold the same bytes as ``src``, atomically.
+
+    A hard link is used where the filesystem allows it (no extra space; removing ``src``
+    later keeps ``dst`` intact), a copy otherwise.
+    """
+    def write(tmp: str) -> None:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            with open(src, 'rb') as fin, open(tmp, 'wb') as fout:
+                shutil.copyfileobj(fin, fout, length=16 << 20)
+                fout.flush()
+                os.fsync(fout.fileno())
+
+    _write_atomic(dst, write)
+
+
+def remove_stale_temp_files(folder: str) -> list[str]:
+    """Delete the temporary files that a killed writer left in ``folder``.
+
+    Files of a process that is still running are kept. Returns the removed paths.
+    """
+    removed: list[str] = []
+    if not os.path.isdir(folder):
+        return removed
+    for entry in os.listdir(folder):
+        match = _TMP_RE.match(entry)
+        if match is None:
+            continue
+        pid = int(match['pid'])
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        path = os.path.join(folder, entry)
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    if removed:
+        logger.info('removed %d unfinished checkpoint file(s) of an earlier run: %s',
+                    len(removed), ', '.join(map(os.path.basename, removed)))
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def save_checkpoint(model: nn.Module, filename: str, optimizer: torch.optim.Optimizer | None = None,
+                    meta: Mapping[str, Any] | None = None,
+                    extra: Mapping[str, Any] | None = None) -> None:
+    """Write ``model``'s weights (and ``optimizer``'s state) to ``filename`` atomically.
+
+    Args:
+        model: the model; a DDP wrapper is removed so keys carry no ``module.`` prefix.
+        filename: where to write.
+        optimizer: saved under ``'optimizer'`` when given.
+        meta: saved under ``'meta'``, with ``actionkit_version``, ``time`` and the model's
+            ``CLASSES`` (when it has them) added.
+        extra: more top-level entries (e.g. ``'resume_state'``); must not clash with the above.
+    """
+    if meta is not None and not isinstance(meta, Mapping):
+        raise TypeError(f'meta must be a dict or None, got {type(meta).__name__}')
+    meta = dict(meta or {})
+    meta.update(actionkit_version=actionkit.__version__, time=time.asctime())
+    model = unwrap_model(model)
+    classes = getattr(model, 'CLASSES', None)
+    if classes is not None:
+        meta['CLASSES'] = list(classes) if isinstance(classes, tuple) else classes
+    checkpoint: dict[str, Any] = {'meta': meta, 'state_dict': weights_to_cpu(model.state_dict())}
+    if optimizer is not None:
+        checkpoint['optimizer'] = optimizer.state_dict()
+    for key, value in (extra or {}).items():
+        if key in checkpoint:
+            raise KeyError(f'extra entry {key!r} clashes with a standard checkpoint entry')
+        checkpoint[key] = value
+    atomic_save(checkpoint, filename)
+
+
+def load_resume_checkpoint(filename: str, map_location: str | torch.device = 'cpu') -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``)."""
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'resume_from: checkpoint {filename!r} does not exist')
+    try:
+        checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise RuntimeError(f'cannot load checkpoint {filename!r} with weights_only=True: {err}') \
+            from err
+    if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
+        keys = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise KeyError(f'{filename!r} is not a training checkpoint: expected the keys '
+                       f"'meta' and 'state_dict', got {keys}")
+    return checkpoint
+
+
+def find_latest_checkpoint(work_dir: str) -> str | None:
+    """``work_dir/latest.pth`` if present, else the ``epoch_N.pth`` / ``iter_N.pth`` with the
+    highest N, else ``None`` (what ``resume_from='auto'`` resumes)."""
+    latest = os.path.join(work_dir, 'latest.pth')
+    if os.path.isfile(latest):
+        return latest
+    if not os.path.isdir(work_dir):
+        return None
+    best: tuple[int, str] | None = None
+    for entry in os.listdir(work_dir):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', entry)
+        if match and (best is None or int(match[2]) > best[0]):
+            best = (int(match[2]), entry)
+    return os.path.join(work_dir, best[1]) if best else None
+
+
+def prune_checkpoints(folder: str, keep: int, prefix: str = 'epoch_') -> list[str]:
+    """Keep only the ``keep`` newest ``{prefix}N.pth`` files in ``folder``; returns removed paths.
+
+    ``keep <= 0`` keeps everything. ``latest.pth`` and ``best_*.pth`` are never touched.
+    """
+    if keep <= 0 or not os.path.isdir(folder):
+        return []
+    found = sorted((int(m[1]), entry) for entry in os.listdir(folder)
+                   if (m := re.fullmatch(re.escape(prefix) + r'(\d+)\.pth', entry)))
+    removed = []
+    for _, entry in found[:-keep]:
+        path = os.path.join(folder, entry)
+        os.unlink(path)
+        removed.append(path)
+    return removed
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The Python, NumPy (global), torch and CUDA random states as tensors and plain values."""
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    state: dict[str, Any] = {
+        'python': [version, list(internal), gauss],
+        'numpy': [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                  float(cached)],
+        'torch': torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state['numpy']
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        cuda_states = state['cuda']
+        if len(cuda_states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_states)
+        else:
+            logger.warning('the checkpoint has CUDA random states for %d devices but %d are '
+                           'visible; CUDA random states are not restored', len(cuda_states),
+                           torch.cuda.device_count())
