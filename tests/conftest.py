@@ -14,6 +14,8 @@ Example:
 """
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 
@@ -32,3 +34,15 @@ def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
     root = tmp_path_factory.mktemp('synthetic')
     return make_synthetic_dataset(root, workers=1, **SYNTHETIC_TEST_PARAMS)
+
+
+@pytest.fixture(autouse=True)
+def _actionkit_logs_reach_caplog():
+    """``train_model`` stops the package logger propagating (as mmcv does, to avoid double
+    printing); tests run after it still need its records in ``caplog``."""
+    logger = logging.getLogger('actionkit')
+    saved = logger.propagate
+    logger.propagate = True
+    yield
+    logger.propagate = saved
+

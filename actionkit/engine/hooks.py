@@ -40,6 +40,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
 from ..registry import Registry
+from ..utils.progress import ProgressBar
 from . import dist as comm
 from .checkpoint import (get_rng_state, load_resume_checkpoint, prune_checkpoints, set_rng_state,
                          unwrap_model)
@@ -161,21 +162,30 @@ def preserve_rng() -> Iterator[None]:
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, data_loader: DataLoader, device: torch.device,
-            tmpdir: str | None = None, gpu_collect: bool = False) -> list[Any] | None:
+def predict(model: torch.nn.Module, data_loader: DataLoader, device: torch.device | None = None,
+            tmpdir: str | None = None, gpu_collect: bool = False,
+            show_progress: bool = False) -> list[Any] | None:
     """Score every sample of ``data_loader`` with ``model(return_loss=False, **batch)``.
 
     In a distributed run each rank scores its share and rank 0 gets all results in dataset
     order (``tmpdir`` / ``gpu_collect`` as in :func:`~actionkit.engine.dist.collect_results_cpu`);
-    the other ranks get ``None``. The model is left in eval mode.
+    the other ranks get ``None``. The model is left in eval mode. ``device`` defaults to the
+    model's; ``show_progress`` draws a progress bar on rank 0.
     """
     model.eval()
+    if device is None:
+        device = next(model.parameters()).device
+    world_size = comm.get_world_size()
+    progress = ProgressBar(len(data_loader.dataset), desc='test ',
+                           enabled=show_progress and comm.is_main_process())
     results: list[Any] = []
     for batch in data_loader:
         batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
                  for k, v in batch.items() if k != 'bad_samples'}
-        results.extend(model(return_loss=False, **batch))
-    if comm.get_world_size() == 1:
+        output = model(return_loss=False, **batch)
+        results.extend(output)
+        progress.update(len(output) * world_size)
+    if world_size == 1:
         return results
     size = len(data_loader.dataset)
     if gpu_collect:
