@@ -208,19 +208,6 @@ def _run_resize_videos(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- the tables
 
 
-def _placeholder(name: str, help: str) -> Subcommand:
-    """A command that is announced but not written yet: it says so and exits with 2."""
-
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument('rest', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-
-    def run(args: argparse.Namespace) -> int:
-        print(f'actionkit {name} is not available yet', file=sys.stderr)
-        return 2
-
-    return Subcommand(f'{help} (not available yet)', add_arguments, run)
-
-
 DATA_COMMANDS: dict[str, Subcommand] = {
     'synthetic': Subcommand('generate the synthetic action dataset',
                             _add_synthetic_arguments, _run_synthetic),
@@ -251,10 +238,10 @@ def _lazy(module: str, help: str) -> Subcommand:
 
 
 COMMANDS: dict[str, Subcommand] = {
-    'train': _placeholder('train', 'train a model from a config file'),
+    'train': _lazy('train', 'train a recognizer or localizer from a config file'),
     'test': _lazy('test', 'test (and evaluate) a checkpoint on a config\'s test set'),
     'demo': _lazy('demo', 'the synthetic-data demo: generate, train, test, infer'),
-    'export': _placeholder('export', 'export a model to ONNX'),
+    'export': _lazy('export', 'export a model to ONNX (tools/deployment/pytorch2onnx.py)'),
     'data': Subcommand('prepare data: synthetic set, file lists, frames, resized videos',
                        _add_data_arguments, _run_data),
 }

@@ -41,7 +41,7 @@ from .runtime import (META_EXPORTER, META_INPUT_SHAPE, META_KIND, META_SOFTMAX, 
 __all__ = [
     'DEFAULT_SHAPE', 'SHAPE_HELP', 'VERIFY_ATOL', 'VERIFY_RTOL', 'ExportResult', 'ExportWrapper',
     'ModelKind', 'VerifyResult', 'build_parser', 'check_input_shape', 'convert_sync_batchnorm',
-    'graph_text', 'main', 'model_kind', 'pytorch2onnx', 'suggest_input_shape', 'verify_onnx',
+    'add_arguments', 'graph_text', 'main', 'model_kind', 'pytorch2onnx', 'run', 'suggest_input_shape', 'verify_onnx',
 ]
 
 logger = logging.getLogger(__name__)
@@ -495,11 +495,17 @@ def graph_text(path: str) -> str:
 # ---- command line -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``tools/deployment/pytorch2onnx.py``."""
-    from ..config import DictAction
-
     parser = argparse.ArgumentParser(
         prog='tools/deployment/pytorch2onnx.py',
         description='Export a recognizer or localizer (its forward_dummy) to ONNX.')
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the export options to ``parser`` (also used by ``actionkit export``)."""
+    from ..config import DictAction
+
     parser.add_argument('config', help='config file of the model')
     parser.add_argument('checkpoint', help='checkpoint file (.pth / .safetensors)')
     parser.add_argument('--shape', type=int, nargs='+', default=None, help=SHAPE_HELP)
@@ -527,7 +533,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy checkpoint that needs full unpickling (runs code '
                         'from the file: only for files you trust)')
-    return parser
 
 
 def _turn_off_pretrained(cfg: Any) -> None:
@@ -567,7 +572,11 @@ def _resolve_shape(args: argparse.Namespace, model: nn.Module, kind: ModelKind) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tools/deployment/pytorch2onnx.py``; 0 on success, 1 when ``--verify`` fails."""
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export with parsed arguments (the ``actionkit export`` entry point)."""
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
     try:
         model, cfg = _build(args)
