@@ -47,6 +47,13 @@ def _close_matches(key: Any, candidates: Any) -> str:
     return f' Did you mean {", ".join(map(repr, close))}?' if close else ''
 
 
+def _may_add(key: Any, siblings: Any, allow_new_keys: bool | None) -> bool:
+    """Whether an override may add ``key`` beside ``siblings`` (see ``merge_from_dict``)."""
+    if allow_new_keys is None:
+        return not _close_matches(key, siblings)
+    return allow_new_keys
+
+
 def _convert(value: Any) -> Any:
     """Turn dicts into ConfigDicts, also inside lists and tuples."""
     if isinstance(value, ConfigDict):
@@ -501,14 +508,18 @@ class Config:
         return _Writer(strict=False, taken=set(map(str, self._cfg_dict))).document(self._cfg_dict)
 
     def merge_from_dict(self, options: Mapping[str, Any], allow_list_keys: bool = True,
-                        allow_new_keys: bool = False) -> None:
+                        allow_new_keys: bool | None = None) -> None:
         """Override values by dotted key, e.g. ``{'model.backbone.depth': 101}``.
 
         Args:
             options: dotted key -> value. A dict value is merged into an existing dict
                 (``_delete_=True`` replaces it).
             allow_list_keys: let integer parts index lists (``'data.train.pipeline.2.scale'``).
-            allow_new_keys: allow keys that do not exist yet (their parent must exist).
+            allow_new_keys: whether a last key part that does not exist yet is added (its
+                parent must exist). ``None`` (the default, what ``--cfg-options`` uses) adds it
+                unless it looks like a typo of a key beside it (``model.backbone.with_cp`` is
+                added; ``model.backbone.dpeth`` is refused, suggesting ``depth``); ``True``
+                always adds; ``False`` never does.
 
         Raises:
             KeyError: a key does not exist (with close matches) or an index is out of range;
@@ -548,23 +559,25 @@ class Config:
         if not isinstance(node, dict):
             raise KeyError(f'cannot override {full!r}{source}: {where} is of type '
                            f'{type(node).__name__}, not a dict')
-        if part not in node and not (allow_new_keys and depth == len(parts) - 1):
+        if part not in node and not (depth == len(parts) - 1
+                                     and _may_add(part, node, allow_new_keys)):
             raise KeyError(f'cannot override {full!r}{source}: {where} has no key '
                            f'{part!r}.{_close_matches(part, node)} Keys there: '
-                           f'{sorted(map(str, node))}. Pass allow_new_keys=True to add keys.')
+                           f'{sorted(map(str, node))}. Only a last key part that is not close '
+                           'to an existing one is added.')
         return part
 
     def _merge_override(self, value: Mapping, old: Mapping, full_key: str,
-                        allow_new_keys: bool) -> dict[str, Any]:
+                        allow_new_keys: bool | None) -> dict[str, Any]:
         value = dict(value)
         if value.pop(DELETE_KEY, False):
             return _strip_delete(value)
         merged = dict(old)
         for key, item in value.items():
-            if key not in old and not allow_new_keys:
+            if key not in old and not _may_add(key, old, allow_new_keys):
                 raise KeyError(f'cannot override {full_key}.{key!r}: {full_key!r} has no key '
-                               f'{key!r}.{_close_matches(key, old)} Pass allow_new_keys=True '
-                               f'to add keys.')
+                               f'{key!r}.{_close_matches(key, old)} Only keys that are not '
+                               'close to an existing one are added.')
             if isinstance(item, dict) and isinstance(old.get(key), dict):
                 item = self._merge_override(item, old[key], f'{full_key}.{key}', allow_new_keys)
             merged[key] = _strip_delete(item)

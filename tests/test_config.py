@@ -273,15 +273,29 @@ def test_merge_from_dict_unknown_key_is_an_error_with_close_matches():
         cfg.merge_from_dict({'model.backbone.deptj': 101})
     with pytest.raises(KeyError, match=r"the top level has no key 'modle'.*Did you mean 'model'"):
         cfg.merge_from_dict({'modle.backbone.depth': 101})
-    with pytest.raises(KeyError, match=r"'optimizer'.*has no key 'momentun'"):
-        cfg.merge_from_dict({'optimizer': dict(momentun=0.9)})
+    with pytest.raises(KeyError, match=r"'optimizer'.*has no key 'lrr'.*Did you mean 'lr'"):
+        cfg.merge_from_dict({'optimizer': dict(lrr=0.9)})
     with pytest.raises(KeyError, match=r'list of 5 items, expected an index 0\.\.4, got .7.'):
         cfg.merge_from_dict({'data.train.pipeline.7.scale': 1})
     with pytest.raises(KeyError, match='is of type int, not a dict'):
         cfg.merge_from_dict({'total_epochs.x': 1})
     with pytest.raises(KeyError, match='has no key'):  # a failing override changes nothing
-        cfg.merge_from_dict({'model.backbone.depth': 101, 'model.backbone.nope': 1})
+        cfg.merge_from_dict({'model.backbone.depth': 101, 'model.backbone.deptth': 1})
     assert cfg.model.backbone.depth == 50
+
+
+def test_merge_from_dict_adds_new_keys_unless_they_look_like_typos():
+    # the guide's own example: with_cp is not in the config, the backbone takes it
+    cfg = Config(dict(model=dict(backbone=dict(type='ResNet', depth=50))))
+    cfg.merge_from_dict({'model.backbone.depth': 18, 'model.backbone.with_cp': True,
+                         'work_dir': 'w'})
+    assert cfg.model.backbone.with_cp is True and cfg.work_dir == 'w'
+    with pytest.raises(KeyError, match="has no key 'dpeth'.*Did you mean 'depth'"):
+        cfg.merge_from_dict({'model.backbone.dpeth': 101})
+    with pytest.raises(KeyError, match="has no key 'neck'"):  # the parent must exist
+        cfg.merge_from_dict({'model.neck.x': 1})
+    with pytest.raises(KeyError, match="has no key 'frozen_stages'"):
+        cfg.merge_from_dict({'model.backbone.frozen_stages': 1}, allow_new_keys=False)
 
 
 def test_merge_from_dict_allow_new_keys():
