@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--num-val', type=int, default=500, help='validation clips')
     parser.add_argument('--epochs', type=int, default=None, help='override total_epochs')
     parser.add_argument('--seed', type=int, default=0, help='seed for data and training')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch intra-op threads (1 is fastest for the small demo model)')
     parser.add_argument('--workers', type=int, default=None,
                         help='data-loader workers per process (default: the config\'s)')
 
@@ -97,10 +99,16 @@ def run(args: argparse.Namespace) -> int:
     from ..commands.test import format_metrics
     from ..datasets.synthetic import make_synthetic_dataset
 
+    import torch
+
+    # A small model on two cores: one intra-op thread plus one decoding worker was 3x faster
+    # per step than two threads (measured in docs/benchmarks.md, "demo").
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     print(f'[1/4] synthetic dataset in {args.data_root}', flush=True)
     paths = make_synthetic_dataset(args.data_root, num_train=args.num_train,
-                                   num_val=args.num_val, seed=args.seed, layouts=('videos',))
+                                   num_val=args.num_val, seed=args.seed, layouts=('videos',),
+                                   overwrite=True)
     cfg = _prepare_config(args)
 
     print(f'[2/4] training {Path(args.config).name} for {cfg.total_epochs} epochs '

@@ -72,7 +72,7 @@ _VIDEO_PRESET = 'ultrafast'
 _VIDEO_CRF = 20
 _MANIFEST = 'manifest.json'
 _FORMAT = 'actionkit-synthetic'
-_VERSION = 1
+_VERSION = 2  # 2: larger rotations (the demo's TSM told the bar's two directions apart poorly)
 _LAYOUTS = ('videos', 'rawframes')
 _SPLITS = ('train', 'val')
 
@@ -87,8 +87,9 @@ class SyntheticDifficulty:
             colour gradient.
         object_size: range of the object's size (half-width) as a fraction of the frame size.
         speed: range of how much motion a clip holds: the distance travelled as a fraction of the
-            frame size; rotations turn by ``speed * 270`` degrees (at most 162), growth is by a
-            factor ``1 + 4 * speed``, fades last ``1 - speed`` of the clip (at least a fifth).
+            frame size; rotations turn by ``90 + speed * 180`` degrees (at most 162), growth is
+            by a factor ``1 + 4 * speed``, fades last ``1 - speed`` of the clip (at least a
+            fifth).
         contrast: range of the distance between the object's colour and the mean background
             colour (0-255 scale, Euclidean in RGB).
         stripe_prob: probability that the object is striped rather than plain.
@@ -197,7 +198,7 @@ def _trajectory(rng: np.random.Generator, motion: str, shape: str, t: np.ndarray
         y0, span = start_and_span(speed * size)
         cy = y0 + span * t
     elif motion == 'rotate':
-        angle = angle + min(speed * 1.5 * np.pi, 0.9 * np.pi) * t
+        angle = angle + min((0.5 + speed) * np.pi, 0.9 * np.pi) * t
     elif motion == 'scale':
         growth = 1 + 4 * speed
         scale = growth ** (t - 1.0)  # ends at the full size, starts 1/growth of it
