@@ -47,9 +47,9 @@ logger = logging.getLogger(__name__)
 RUNTIME_KEYS = (
     'optimizer', 'optimizer_config', 'lr_config', 'momentum_config', 'checkpoint_config',
     'log_config', 'evaluation', 'custom_hooks', 'workflow', 'total_epochs', 'load_from',
-    'resume_from', 'work_dir', 'dist_params', 'log_level', 'fp16', 'find_unused_parameters',
-    'auto_scale_lr', 'gpu_ids', 'seed', 'cudnn_benchmark', 'opencv_num_threads',
-    'mp_start_method', 'omnisource', 'module_hooks', 'precise_bn', 'multigrid',
+    'resume_from', 'allow_pickle', 'work_dir', 'dist_params', 'log_level', 'fp16',
+    'find_unused_parameters', 'auto_scale_lr', 'gpu_ids', 'seed', 'cudnn_benchmark',
+    'opencv_num_threads', 'mp_start_method', 'omnisource', 'module_hooks', 'precise_bn', 'multigrid',
     'custom_imports', 'output_config', 'eval_config', 'device',
 )
 # model / data keys (and helper variables) that MMAction2 0.x's configs define
@@ -273,10 +273,11 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     if resume_from == 'auto':
         resume_from = find_latest_checkpoint(cfg['work_dir'])
         logger.info('resume_from=auto: %s', resume_from or 'no checkpoint yet, starting afresh')
+    allow_pickle = bool(cfg.get('allow_pickle', False))
     if resume_from:
-        trainer.resume(resume_from)
+        trainer.resume(resume_from, allow_pickle=allow_pickle)
     elif cfg.get('load_from'):
-        trainer.load_weights(cfg['load_from'])
+        trainer.load_weights(cfg['load_from'], allow_pickle=allow_pickle)
     trainer.run()
     comm.barrier()
     if test.get('test_last') or test.get('test_best'):

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--allow-pickle', action='store_true',
+                        help='load a --resume-from/--load-from checkpoint that needs full '
+                        'unpickling; this can run code from the file: trusted files only')
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     for key in ('resume_from', 'load_from'):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
+    if args.allow_pickle:
+        cfg.allow_pickle = True
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr') or {}, enable=True)
         cfg.auto_scale_lr.setdefault('base_batch_size', 8 * cfg.data.get('videos_per_gpu', 1))

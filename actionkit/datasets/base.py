@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 from ..evaluation import recognition as _metrics
 from .annotations import AnnotationRecords, load_json_list
 from .errors import BadSample, DataError
+from .loader import note_sample
 from .pipelines import compose as _compose
 
 __all__ = ['BaseDataset']
@@ -202,6 +203,12 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
 
     def __getitem__(self, idx: int) -> Any:
         """The pipeline's output for sample ``idx``, or a ``BadSample`` (train mode only)."""
+        note_sample(idx, self._path_of(idx))  # in a loader worker: named if the worker dies
+        sample = self._load(idx)
+        note_sample(-1, None)
+        return sample
+
+    def _load(self, idx: int) -> Any:
         if self.test_mode:
             return self.prepare_test_frames(idx)
         try:

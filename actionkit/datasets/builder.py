@@ -19,7 +19,8 @@ import torch.distributed as torch_dist
 from torch.utils.data import DataLoader, Dataset
 
 from ..registry import Registry
-from .loader import ClassSpecificDistributedSampler, DistributedSampler, collate, worker_init_fn
+from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
+                     WorkerSampleLog, collate, start_worker, worker_init_fn)
 
 __all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader']
 
@@ -111,7 +112,9 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
             training) is not supported.
 
     Returns:
-        DataLoader: batches made by :func:`~actionkit.datasets.loader.collate`.
+        DataLoader: batches made by :func:`~actionkit.datasets.loader.collate`. With workers,
+        a :class:`~actionkit.datasets.loader.ReportingDataLoader`: a worker that dies is
+        reported (a ``DataError``) with the index and path of the sample it was loading.
     """
     _check_count('videos_per_gpu', videos_per_gpu, 1)
     _check_count('workers_per_gpu', workers_per_gpu, 0)
@@ -143,6 +146,13 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     if num_workers > 0:
         _raise_open_file_limit()
         kwargs['persistent_workers'] = persistent_workers
+        sample_log = WorkerSampleLog(num_workers)
+        return ReportingDataLoader(
+            dataset, sample_log=sample_log, batch_size=batch_size, sampler=sampler,
+            num_workers=num_workers, collate_fn=collate,
+            pin_memory=pin_memory and torch.cuda.is_available(), shuffle=shuffle,
+            worker_init_fn=partial(start_worker, sample_log=sample_log, init_fn=init_fn),
+            drop_last=drop_last, **kwargs)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=collate, pin_memory=pin_memory and torch.cuda.is_available(),
                       shuffle=shuffle, worker_init_fn=init_fn, drop_last=drop_last, **kwargs)

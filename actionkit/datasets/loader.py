@@ -1,4 +1,5 @@
-"""What a DataLoader needs besides the dataset: ``collate``, the samplers, worker seeding.
+"""What a DataLoader needs besides the dataset: ``collate``, the samplers, worker seeding,
+and the report of a worker that dies.
 
 ``collate`` turns a list of pipeline outputs into one batch dict: tensors (and numpy arrays,
 numbers) are stacked, dicts such as ``img_metas``/``video_meta`` stay a list of dicts, values
@@ -15,23 +16,34 @@ Distributed sampling pads the index list so every rank gets the same number of s
 interleaving the ranks' results (first of rank 0, first of rank 1, ..., second of rank 0, ...)
 gives the dataset order, and the entries from ``len(dataset)`` on are padding to drop.
 :meth:`DistributedSampler.padding_mask` tells a rank which of its own samples are padding.
+
+A worker process that dies abruptly (a crash inside a native decoder, the kernel's
+out-of-memory killer) takes its traceback with it; PyTorch then reports only its pid. So each
+worker notes in a :class:`WorkerSampleLog`, in memory shared with the main process, the index
+and path of the sample it starts loading (:func:`note_sample`, called by ``BaseDataset``), and
+the iterator of a :class:`ReportingDataLoader` turns PyTorch's "worker exited unexpectedly"
+into a :class:`~actionkit.datasets.errors.DataError` that names that sample.
 """
 from __future__ import annotations
 
 import math
+import os
 import random
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from torch.utils.data import DistributedSampler as _TorchDistributedSampler
-from torch.utils.data import default_collate
+from torch.utils.data import default_collate, get_worker_info
 
-from .errors import BadSample
+from .errors import BadSample, DataError
 
-__all__ = ['collate', 'NoStack', 'DistributedSampler', 'ClassSpecificDistributedSampler', 'worker_init_fn']
+__all__ = ['collate', 'NoStack', 'DistributedSampler', 'ClassSpecificDistributedSampler',
+           'worker_init_fn', 'WorkerSampleLog', 'note_sample', 'start_worker',
+           'explain_worker_failure', 'ReportingDataLoader']
 
 
 class NoStack:
@@ -115,6 +127,144 @@ def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> No
     np.random.seed(worker_seed % 2**32)
     random.seed(worker_seed)
     torch.manual_seed(worker_seed)
+
+
+class WorkerSampleLog:
+    """The sample each DataLoader worker is loading, in memory shared with the main process.
+
+    Args:
+        num_workers (int): the loader's worker processes.
+    """
+
+    _PATH_BYTES = 1024  # longer paths are cut (at a character boundary when reported)
+
+    def __init__(self, num_workers: int) -> None:
+        # per worker: pid, sample index (-1: none), length of the path's UTF-8 bytes
+        self._ids = torch.full((num_workers, 3), -1, dtype=torch.int64).share_memory_()
+        self._paths = torch.zeros((num_workers, self._PATH_BYTES),
+                                  dtype=torch.uint8).share_memory_()
+
+    def note(self, worker_id: int, index: int, path: str | None) -> None:
+        """Record that worker ``worker_id`` (this process) starts on sample ``index``."""
+        ids, paths = self._ids.numpy(), self._paths.numpy()
+        data = (path or '').encode('utf-8')[:self._PATH_BYTES]
+        paths[worker_id, :len(data)] = np.frombuffer(data, dtype=np.uint8)
+        ids[worker_id] = (os.getpid(), index, len(data))
+
+    def loading(self, pid: int) -> tuple[int, int, str | None] | None:
+        """``(worker_id, index, path)`` of the sample worker process ``pid`` was loading."""
+        ids = self._ids.numpy()
+        for worker_id, (worker_pid, index, size) in enumerate(ids.tolist()):
+            if worker_pid == pid and index >= 0:
+                raw = self._paths.numpy()[worker_id, :size].tobytes()
+                return worker_id, index, raw.decode('utf-8', errors='ignore') or None
+        return None
+
+
+_DEAD_WORKER = re.compile(r'DataLoader worker \(pids?(?:\(s\))? ([\d, ]+)\)')
+# set only inside a DataLoader worker process, by start_worker
+_SAMPLE_LOG: WorkerSampleLog | None = None
+
+
+def note_sample(index: int, path: str | None) -> None:
+    """Inside a worker of a :class:`ReportingDataLoader`: record the sample it starts loading
+    (``index`` -1: none). Elsewhere a no-op."""
+    if _SAMPLE_LOG is not None:
+        info = get_worker_info()
+        if info is not None:
+            _SAMPLE_LOG.note(info.id, index, path)
+
+
+def start_worker(worker_id: int, sample_log: WorkerSampleLog,
+                 init_fn: Callable[[int], None] | None = None) -> None:
+    """``worker_init_fn`` of a :class:`ReportingDataLoader`: keep ``sample_log`` for
+    :func:`note_sample`, then run ``init_fn`` (e.g. :func:`worker_init_fn`)."""
+    global _SAMPLE_LOG
+    _SAMPLE_LOG = sample_log
+    if init_fn is not None:
+        init_fn(worker_id)
+
+
+def explain_worker_failure(error: BaseException,
+                           sample_log: WorkerSampleLog) -> DataError | None:
+    """A :class:`DataError` naming the sample(s) the workers PyTorch reports dead in
+    ``error`` were loading; None when ``error`` is not about a dead worker with a known
+    sample."""
+    match = _DEAD_WORKER.search(str(error))
+    if match is None:
+        return None
+    found = [sample_log.loading(int(pid)) for pid in re.findall(r'\d+', match[1])]
+    found = [entry for entry in found if entry is not None]
+    if not found:
+        return None
+    where = '; '.join(f'worker {worker_id} died while loading sample {index} ({path})'
+                      for worker_id, index, path in found)
+    said = str(error).strip().rstrip('.')
+    return DataError(f'{where} (PyTorch: "{said}"). A crash inside a native library (a video '
+                     'or image decoder) or the out-of-memory killer are the usual causes; load '
+                     'that sample with workers_per_gpu=0 to see its error.', found[0][2])
+
+
+class ReportingDataLoader(DataLoader):
+    """A ``torch.utils.data.DataLoader`` whose iterator names the sample a dead worker was
+    loading (see the module docstring). Built by ``build_dataloader``.
+
+    PyTorch may raise the "worker exited" error from its ``SIGCHLD`` handler while the main
+    process is busy elsewhere (in a training step) rather than waiting for a batch; code
+    around the loop can then turn it into the same :class:`DataError` with
+    :meth:`explain_failure`.
+
+    Args:
+        dataset (Dataset): the dataset.
+        sample_log (WorkerSampleLog | None): the log its workers write (their
+            ``worker_init_fn`` must be :func:`start_worker` with it); None: plain DataLoader.
+        **kwargs: the arguments of ``torch.utils.data.DataLoader``.
+    """
+
+    def __init__(self, dataset: Dataset, sample_log: WorkerSampleLog | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(dataset, **kwargs)
+        self.sample_log = sample_log
+
+    def __iter__(self) -> Iterator[Any]:
+        iterator = super().__iter__()
+        if self.sample_log is None or self.num_workers == 0:
+            return iterator
+        return _ReportingIterator(iterator, self.sample_log)
+
+    def explain_failure(self, error: BaseException) -> DataError | None:
+        """See :func:`explain_worker_failure`."""
+        if self.sample_log is None:
+            return None
+        return explain_worker_failure(error, self.sample_log)
+
+
+class _ReportingIterator:
+    """Wraps a DataLoader iterator; see :class:`ReportingDataLoader`."""
+
+    def __init__(self, iterator: Iterator[Any], sample_log: WorkerSampleLog) -> None:
+        self._iterator, self._sample_log = iterator, sample_log
+
+    def __iter__(self) -> _ReportingIterator:
+        return self
+
+    def __len__(self) -> int:
+        return len(self._iterator)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:  # the wrapped iterator's other attributes
+        iterator = self.__dict__.get('_iterator')
+        if iterator is None:
+            raise AttributeError(name)
+        return getattr(iterator, name)
+
+    def __next__(self) -> Any:
+        try:
+            return next(self._iterator)
+        except RuntimeError as err:
+            explained = explain_worker_failure(err, self._sample_log)
+            if explained is None:
+                raise
+            raise explained from err
 
 
 def _check_seed(seed: Any) -> int:

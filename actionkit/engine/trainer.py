@@ -434,10 +434,14 @@ class Trainer:
             found.append(generator if isinstance(generator, torch.Generator) else None)
         return found
 
-    def resume(self, filename: str, resume_optimizer: bool = True) -> None:
-        """Restore model, optimizer, schedule position, AMP scaler and RNG states."""
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               allow_pickle: bool = False) -> None:
+        """Restore model, optimizer, schedule position, AMP scaler and RNG states.
+
+        ``allow_pickle`` loads a legacy checkpoint that needs full unpickling (trusted only).
+        """
         checkpoint = load_checkpoint(unwrap_model(self.model), filename, map_location='cpu',
-                                     strict=True)
+                                     strict=True, allow_pickle=allow_pickle)
         meta = checkpoint.get('meta', {})
         state = checkpoint.get('resume_state')
         epoch_len = len(self._train_loader())
@@ -468,7 +472,7 @@ class Trainer:
         self.last_checkpoint = filename
         logger.info('resumed from %s: epoch %d, iteration %d', filename, self.epoch, self.iter)
 
-    def load_weights(self, filename: str) -> None:
+    def load_weights(self, filename: str, allow_pickle: bool = False) -> None:
         """Load model weights only (``load_from``), reporting keys that do not match."""
         load_checkpoint(unwrap_model(self.model), filename, map_location='cpu', strict=False,
-                        logger=logger)
+                        logger=logger, allow_pickle=allow_pickle)

@@ -1,17 +1,21 @@
 """Fetch an http(s) URL to a temporary file, with a timeout and a size cap.
 
-Only ``http`` and ``https`` are accepted (``file://``, ``ftp://`` … are refused), credentials in
-the URL never appear in messages or logs, and a download larger than ``max_bytes`` is cut off.
+Only ``http`` and ``https`` are accepted (``file://``, ``ftp://`` … are refused), also as the
+target of a redirect. A ``user:password@`` in the URL is sent as HTTP basic authentication
+(not forwarded on redirects); credentials and query strings never appear in messages or logs.
+A download larger than ``max_bytes`` is cut off.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
 import tempfile
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 __all__ = ['is_url', 'redact_url', 'fetch_url', 'DEFAULT_MAX_BYTES', 'DEFAULT_TIMEOUT']
 
@@ -37,6 +41,30 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, '', ''))
 
 
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) URLs only (urllib's own handler also follows ``ftp://``)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        if urlsplit(newurl).scheme not in ('http', 'https'):
+            raise urllib.error.HTTPError(
+                req.full_url, code, f'refused a redirect to {redact_url(newurl)!r}: only '
+                'http:// and https:// URLs are fetched', headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _request(url: str) -> urllib.request.Request:
+    """A request for ``url`` without its ``user:password@``, sent as basic auth instead."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition('@')[2]
+    request = urllib.request.Request(urlunsplit(parts._replace(netloc=host)))
+    if parts.username is not None:
+        pair = f'{unquote(parts.username)}:{unquote(parts.password or "")}'
+        token = base64.b64encode(pair.encode('utf-8')).decode('ascii')
+        request.add_unredirected_header('Authorization', f'Basic {token}')
+    return request
+
+
 def fetch_url(url: str, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES,
               suffix: str | None = None) -> str:
     """Download ``url`` to a new temporary file and return its path (the caller deletes it).
@@ -60,9 +88,10 @@ def fetch_url(url: str, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAU
     if suffix is None:
         suffix = os.path.splitext(parts.path)[1] or '.mp4'
     fd, path = tempfile.mkstemp(prefix='actionkit-', suffix=suffix)
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
     try:
         with os.fdopen(fd, 'wb') as out, \
-                urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (checked)
+                opener.open(_request(url), timeout=timeout) as response:  # noqa: S310 (checked)
             declared = response.headers.get('Content-Length')
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise OSError(f'{safe} is {int(declared)} bytes, more than the {max_bytes}-byte cap')

@@ -38,6 +38,21 @@ def _any_flag(flags: int | Sequence[int]) -> bool:
     return bool(flags) if isinstance(flags, int) else any(flags)
 
 
+def _shift_keeping_layout(x: torch.Tensor, num_segments: int, fold: int) -> torch.Tensor:
+    """:meth:`TemporalShift.shift` for a channels_last ``x``: one copy into a tensor of the same
+    layout (concatenating would return a contiguous tensor, and the next conv would convert it
+    back). Same values as the concatenation, which stays the path that exporters trace."""
+    n, c, h, w = x.size()
+    x = x.view(-1, num_segments, c, h, w)  # [N, T, C, H, W]
+    out = torch.empty_like(x)
+    out[:, :-1, :fold] = x[:, 1:, :fold]  # frame t takes frame t + 1
+    out[:, -1:, :fold] = 0
+    out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]  # frame t takes frame t - 1
+    out[:, :1, fold:2 * fold] = 0
+    out[:, :, 2 * fold:] = x[:, :, 2 * fold:]
+    return out.view(n, c, h, w)
+
+
 class TemporalShift(nn.Module):
     """Shift channels in time, then run ``net``.
 
@@ -68,8 +83,10 @@ class TemporalShift(nn.Module):
     def shift(x: torch.Tensor, num_segments: int, shift_div: int = 3) -> torch.Tensor:
         """The temporal shift of ``x`` (``[N * num_segments, C, H, W]``), same shape."""
         n, c, h, w = x.size()
-        x = x.view(-1, num_segments, c, h * w)  # [N, T, C, H*W]
         fold = c // shift_div
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            return _shift_keeping_layout(x, num_segments, fold)  # fast CPU inference
+        x = x.view(-1, num_segments, c, h * w)  # [N, T, C, H*W]; the export-friendly form
         backward = x[:, 1:, :fold]  # frame t takes frame t + 1
         forward = x[:, :-1, fold:2 * fold]  # frame t takes frame t - 1
         out = torch.cat([
