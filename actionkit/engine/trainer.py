@@ -280,9 +280,26 @@ class Trainer:
             finished = True
         except BaseException as exc:
             self._on_failure(exc)
+            explained = self._explain_loader_failure(exc)
+            if explained is not None:
+                raise explained from exc
             raise
         finally:
             self.watchdog.stop(finished)
+
+    def _explain_loader_failure(self, exc: BaseException) -> BaseException | None:
+        """A data-loader worker that died names the sample it was loading, when known.
+
+        PyTorch reports a dead worker from its SIGCHLD handler, wherever the main process is
+        (often inside a training step), so only the loader can say which sample killed it.
+        """
+        for loader in self.data_loaders:
+            explain = getattr(loader, 'explain_failure', None)
+            if explain is not None:
+                explained = explain(exc)
+                if explained is not None:
+                    return explained
+        return None
 
     def train_epoch(self, loader: DataLoader) -> None:
         """One pass over ``loader`` with updates."""

@@ -119,15 +119,6 @@ def test_a_dataloader_worker_that_dies_is_reported_with_its_sample(tmp_path: Pat
     assert str(root / poison) in message and info.value.path == os.fspath(root / poison)
 
 
-_TRAINER_DOES_NOT_EXPLAIN = pytest.mark.xfail(strict=True, reason=(
-    'PyTorch raises "DataLoader worker (pid N) exited unexpectedly" from its SIGCHLD handler '
-    'wherever the main process is, here inside a training step, so the loader\'s iterator '
-    'never sees it. Owner: actionkit/engine/trainer.py: in Trainer.run\'s except clause, '
-    'for each loader with explain_failure (ReportingDataLoader), '
-    '`explained = loader.explain_failure(exc)`; if not None, `raise explained from exc`'))
-
-
-@_TRAINER_DOES_NOT_EXPLAIN
 def test_a_worker_dying_during_a_training_step_is_reported_with_its_sample(
         tmp_path: Path) -> None:
     import faults_hooks  # noqa: F401 - registers DieInWorker
