@@ -231,17 +231,9 @@ _MUST_FAIL = ['zero-byte video', 'random bytes named .mp4', 'audio-only video',
               'truncated mp4 10 % (index last)', 'truncated mp4 50 % (index last)',
               'truncated mp4 90 % (index last)', 'truncated mp4 10 % (index first)',
               'truncated mp4 50 % (index first)', 'truncated mp4 90 % (index first)']
-_LENIENT = pytest.mark.xfail(strict=True, reason=(
-    'OpenCV decodes the frames before the cut of an MP4 whose index comes first and trains on '
-    'a shortened clip with only a warning; PyAV raises DecodeError "... is truncated". Owner: '
-    'actionkit/datasets/pipelines/decoders/opencv_reader.py: an MP4/MOV sample table is exact, '
-    'so fewer decodable frames than it lists means a cut file; raise DecodeError as '
-    'PyAVReader._check_complete_mov does'))
-# Cuts that land inside the data of an index-first MP4 (48-frame clip): OpenCV decodes up to
-# the cut; decord does too, or raises, from one run to the next (its threaded decoder races
-# the end of the data), so for decord the test accepts either outcome but no other.
-_LENIENT_CASES = {('truncated mp4 50 % (index first)', 'OpenCV'),
-                  ('truncated mp4 90 % (index first)', 'OpenCV')}
+# Cuts that land inside the data of an index-first MP4 (48-frame clip): decord decodes up to
+# the cut or raises, from one run to the next (its threaded decoder races the end of the
+# data), so for decord the test accepts either outcome but no other.
 _EITHER_CASES = {('truncated mp4 50 % (index first)', 'Decord'),
                  ('truncated mp4 90 % (index first)', 'Decord')}
 
@@ -251,9 +243,7 @@ def _backend_cases() -> list:
     faults = {f.kind: f for f in SAMPLE_FAULTS}
     for kind in _MUST_FAIL:
         for backend in _BACKENDS:
-            marks = [_LENIENT] if (kind, backend) in _LENIENT_CASES else []
-            cases.append(pytest.param(faults[kind], backend, marks=marks,
-                                      id=f'{slug(kind)}-{backend}'))
+            cases.append(pytest.param(faults[kind], backend, id=f'{slug(kind)}-{backend}'))
     return cases
 
 

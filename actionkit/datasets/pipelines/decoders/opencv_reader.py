@@ -124,6 +124,9 @@ class OpenCVReader(VideoReader):
         real = self._pos
         if real == 0:
             raise DecodeError(f'OpenCV cannot decode any frame of {self.path}', self.path)
+        if _is_iso_media(self.path):  # an MP4/MOV sample table is exact: the file was cut
+            raise DecodeError(f'{self.path} is truncated: its index lists {self._num_frames} '
+                              f'frames but the stream ends after {real}', self.path)
         logger.warning('%s: OpenCV estimated %d frames but the stream ends after %d; frames '
                        'past the end are replaced by the last one', self.path,
                        self._num_frames, real)
@@ -138,3 +141,10 @@ class OpenCVReader(VideoReader):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def _is_iso_media(path: str) -> bool:
+    """Whether ``path`` is an ISO base media file (MP4, MOV, M4V: an ``ftyp`` box first)."""
+    with open(path, 'rb') as file:
+        return file.read(8)[4:8] == b'ftyp'
+
