@@ -23,6 +23,15 @@ import torch
 # processes (and a shared CI core) from fighting over the CPU.
 torch.set_num_threads(1)
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Every test starts on one torch thread, whatever an earlier test (or the demo) set."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 # 10 classes x 3 train clips and 10 x 1 val clips of 16 frames at 32x32: about a second
 SYNTHETIC_TEST_PARAMS = dict(num_train=30, num_val=10, num_frames=16, size=32, seed=0)
 

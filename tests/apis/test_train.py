@@ -29,14 +29,6 @@ from engine_toys import ToyRecognizer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
 def _restore_package_logger() -> Iterator[None]:
     """train_model configures the package logger (no propagation to caplog's root handler);
     undo that so the other tests of the session can still use caplog."""

@@ -9,22 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 from export_models import TSM_CONFIG, TSN_CONFIG, build_small  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small convolutions run faster on one thread than on a shared machine's two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

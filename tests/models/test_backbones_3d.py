@@ -22,15 +22,6 @@ FAST = dict(type='resnet3d', depth=50, pretrained=None, lateral=False, base_chan
             conv1_kernel=(5, 7, 7), conv1_stride_t=1, pool1_stride_t=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run much faster on one thread than on a shared machine's two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def shapes(module):
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 

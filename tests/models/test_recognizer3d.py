@@ -6,15 +6,6 @@ import torch
 from actionkit.models import (I3DHead, SlowFastHead, TimeSformerHead, X3DHead, build_model)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run much faster on one thread than on a shared machine's two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def slowonly(num_classes=5, **test_cfg):
     torch.manual_seed(0)
     return build_model(dict(

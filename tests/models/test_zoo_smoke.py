@@ -65,15 +65,6 @@ TINY_BACKBONES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run much faster on one thread than on a shared machine's two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SLOW_BACKBONES = ('C3D',)  # 78M parameters whatever the input: a few seconds per case
 
 

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import pickle
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -26,15 +25,6 @@ from actionkit.utils.video_io import write_video
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread (idle OpenMP threads spin on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def load_tool(name: str) -> ModuleType:
