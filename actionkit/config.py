@@ -11,137 +11,37 @@ Example:
     >>> cfg.merge_from_dict({'model.backbone.depth': 101})
     >>> cfg.model.backbone.depth
     101
+
+This module loads files and holds :class:`Config`; the pieces it is built from live beside it:
+:mod:`actionkit.config_dict` (``ConfigDict`` and the merge rules), :mod:`actionkit.config_writer`
+(Python source for ``pretty_text`` / ``dump``) and :mod:`actionkit.config_options`
+(``DictAction`` and ``parse_option_value`` for ``--cfg-options``). Import them all from here.
 """
 from __future__ import annotations
 
-import argparse
 import builtins
 import copy
-import difflib
 import importlib
 import json
-import keyword
 import logging
-import math
 import os
-import sys
 import types
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ['Config', 'ConfigDict', 'DictAction']
+from .config_dict import (DELETE_KEY, ConfigDict, _close_matches, _convert, _may_add, _merge,
+                          _strip_delete, _to_plain)
+from .config_options import DictAction, parse_option_value
+from .config_writer import _Writer
+
+__all__ = ['Config', 'ConfigDict', 'DictAction', 'parse_option_value']
 
 logger = logging.getLogger(__name__)
 
 BASE_KEY = '_base_'
-DELETE_KEY = '_delete_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 _FORMATS = ('.py', '.json', '.yaml', '.yml')
-_LINE_WIDTH = 100
-_INDENT = '    '
-
-
-def _close_matches(key: Any, candidates: Any) -> str:
-    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=3, cutoff=0.6)
-    return f' Did you mean {", ".join(map(repr, close))}?' if close else ''
-
-
-def _may_add(key: Any, siblings: Any, allow_new_keys: bool | None) -> bool:
-    """Whether an override may add ``key`` beside ``siblings`` (see ``merge_from_dict``)."""
-    if allow_new_keys is None:
-        return not _close_matches(key, siblings)
-    return allow_new_keys
-
-
-def _convert(value: Any) -> Any:
-    """Turn dicts into ConfigDicts, also inside lists and tuples."""
-    if isinstance(value, ConfigDict):
-        return value
-    if isinstance(value, dict):
-        return ConfigDict(value)
-    if type(value) in (list, tuple):
-        return type(value)(_convert(item) for item in value)
-    return value
-
-
-class ConfigDict(dict):
-    """A dict whose keys can also be read and written as attributes.
-
-    Nested dicts (also those inside lists and tuples) become ConfigDicts when stored.
-    Reading a missing attribute raises ``AttributeError`` naming the key and close matches.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, _convert(value))
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            hint = '' if name.startswith('__') else _close_matches(name, self)
-            raise AttributeError(f'config has no key {name!r}.{hint}') from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(type(self), name):
-            raise AttributeError(f'{name!r} is a method of ConfigDict; set the key with '
-                                 f'cfg[{name!r}] = ... instead')
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(f'config has no key {name!r}.{_close_matches(name, self)}') \
-                from None
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | {k for k in self if isinstance(k, str)})
-
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def copy(self) -> ConfigDict:
-        """A shallow copy (nested dicts are shared)."""
-        return ConfigDict(self)
-
-    def __copy__(self) -> ConfigDict:
-        return self.copy()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ConfigDict:
-        new = ConfigDict()
-        memo[id(self)] = new
-        for key, value in self.items():
-            dict.__setitem__(new, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
-        return new
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain ``dict`` copy (nested ConfigDicts become dicts too)."""
-        return _to_plain(self)
-
-
-def _to_plain(value: Any, tuples_as_lists: bool = False) -> Any:
-    if isinstance(value, range) and tuples_as_lists:
-        return list(value)
-    if isinstance(value, dict):
-        return {k: _to_plain(v, tuples_as_lists) for k, v in value.items()}
-    if type(value) in (list, tuple):
-        items = [_to_plain(v, tuples_as_lists) for v in value]
-        return items if tuples_as_lists or type(value) is list else tuple(items)
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,48 +158,6 @@ def _load_source(source: str, path: str, file_format: str, base_dir: str,
     return _Loaded(merged, '\n'.join(texts), origins)
 
 
-def _strip_delete(value: Any) -> Any:
-    """Drop ``_delete_`` flags that have nothing to act on."""
-    if isinstance(value, dict):
-        return {k: _strip_delete(v) for k, v in value.items() if k != DELETE_KEY}
-    if type(value) in (list, tuple):
-        return type(value)(_strip_delete(v) for v in value)
-    return value
-
-
-def _merge(child: Mapping, base: Mapping, prefix: str, child_file: str,
-           origins: Mapping[str, str]) -> dict[str, Any]:
-    """Merge ``child`` into a copy of ``base`` (mmcv's rules; a dict/non-dict clash raises)."""
-    merged = dict(base)
-    for key, value in child.items():
-        dotted = f'{prefix}{key}'
-        old = merged.get(key)
-        if isinstance(value, dict):
-            value = dict(value)
-            replace = value.pop(DELETE_KEY, False)
-            if key in merged and not replace:
-                if not isinstance(old, dict):
-                    _raise_clash(dotted, value, old, child_file, origins)
-                value = _merge(value, old, f'{dotted}.', child_file, origins)
-                merged[key] = value
-                continue
-        elif isinstance(old, dict) and value is not None:
-            _raise_clash(dotted, value, old, child_file, origins)
-        merged[key] = _strip_delete(value)
-    return merged
-
-
-def _raise_clash(dotted: str, value: Any, old: Any, child_file: str,
-                 origins: Mapping[str, str]) -> None:
-    base_file = origins.get(dotted.split('.')[0], 'its base')
-    fix = (f'add {DELETE_KEY}=True to the dict in {child_file} to replace the base value'
-           if isinstance(value, dict) else
-           f'a base dict can only be merged with a dict (add {DELETE_KEY}=True to that dict to '
-           f'replace the base dict instead) or be replaced by None')
-    raise TypeError(f'cannot merge config key {dotted!r}: it is a {type(value).__name__} in '
-                    f'{child_file} but a {type(old).__name__} in {base_file}; {fix}')
-
-
 def _import_custom_modules(spec: Any, filename: str | None) -> None:
     """Import the modules named by ``custom_imports`` so their registrations take effect."""
     where = f'custom_imports in {filename or "the config"}'
@@ -323,104 +181,6 @@ def _import_custom_modules(spec: Any, filename: str | None) -> None:
                 raise ImportError(f'{where}: cannot import {name!r}: {err}') from err
             warnings.warn(f'{where}: cannot import {name!r} ({err}); ignored because '
                           f'allow_failed_imports=True', UserWarning, stacklevel=3)
-
-
-# ---------------------------------------------------------------------------------------------
-# writing
-# ---------------------------------------------------------------------------------------------
-class _Writer:
-    """Formats a config as Python source; ``strict`` raises on values that cannot load back."""
-
-    def __init__(self, strict: bool, taken: set[str]) -> None:
-        self.strict = strict
-        self.imports: dict[int, tuple[str, str, str]] = {}  # id(obj) -> (module, name, alias)
-        self.taken = set(taken)
-
-    def fail(self, value: Any, key: str) -> str:
-        if self.strict:
-            raise TypeError(f'cannot write config key {key!r} to a Python config file: '
-                            f'{type(value).__name__} value {value!r} does not load back')
-        return repr(value)
-
-    def importable(self, obj: Any, key: str) -> str:
-        module_name, qualname = getattr(obj, '__module__', None), getattr(obj, '__qualname__', '')
-        target: Any = sys.modules.get(module_name or '')
-        for part in qualname.split('.'):
-            target = getattr(target, part, None)
-        if target is not obj or '<' in qualname:
-            return self.fail(obj, key)
-        if id(obj) not in self.imports:
-            head = qualname.partition('.')[0]
-            alias, n = head, 1
-            while alias in self.taken:
-                n += 1
-                alias = f'{head}_{n}'
-            self.taken.add(alias)
-            self.imports[id(obj)] = (module_name, head, alias)
-        alias = self.imports[id(obj)][2]
-        return f'{alias}.{qualname.partition(".")[2]}' if '.' in qualname else alias
-
-    def inline(self, value: Any, key: str) -> str:
-        if isinstance(value, dict):
-            if _identifier_keys(value):
-                return 'dict(' + ', '.join(f'{k}={self.inline(v, f"{key}.{k}")}'
-                                           for k, v in value.items()) + ')'
-            return '{' + ', '.join(f'{self.inline(k, key)}: {self.inline(v, f"{key}.{k}")}'
-                                   for k, v in value.items()) + '}'
-        if type(value) in (list, tuple):
-            items = [self.inline(v, f'{key}.{i}') for i, v in enumerate(value)]
-            if type(value) is tuple:
-                return '(' + ', '.join(items) + (',)' if len(items) == 1 else ')')
-            return '[' + ', '.join(items) + ']'
-        return self.scalar(value, key)
-
-    def scalar(self, value: Any, key: str) -> str:
-        if value is None or isinstance(value, (bool, int, str, bytes, range)):
-            return repr(value)
-        if isinstance(value, float):
-            return repr(value) if math.isfinite(value) else f"float('{value}')"
-        if type(value).__module__ == 'numpy' and hasattr(value, 'item') and not value.shape:
-            return self.scalar(value.item(), key)
-        if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
-            return self.importable(value, key)
-        return self.fail(value, key)
-
-    def block(self, value: Any, key: str, used: int, depth: int) -> str:
-        """Format ``value``, breaking it over lines if it does not fit after ``used`` chars."""
-        text = self.inline(value, key)
-        is_container = isinstance(value, dict) or type(value) in (list, tuple)
-        if used + len(text) <= _LINE_WIDTH or not is_container or not value:
-            return text
-        pad = _INDENT * (depth + 1)
-        lines = []
-        if isinstance(value, dict):
-            named = _identifier_keys(value)
-            for k, v in value.items():
-                lead = f'{k}=' if named else f'{self.inline(k, key)}: '
-                lines.append(pad + lead + self.block(v, f'{key}.{k}', len(pad + lead) + 1,
-                                                     depth + 1) + ',')
-            open_, close = ('dict(', ')') if named else ('{', '}')
-        else:
-            for i, v in enumerate(value):
-                lines.append(pad + self.block(v, f'{key}.{i}', len(pad) + 1, depth + 1) + ',')
-            open_, close = ('[', ']') if type(value) is list else ('(', ')')
-        return open_ + '\n' + '\n'.join(lines) + '\n' + _INDENT * depth + close
-
-    def document(self, cfg: Mapping[str, Any]) -> str:
-        body = []
-        for key, value in cfg.items():
-            if self.strict and (not _identifier_keys([key]) or key.startswith('_')):
-                raise ValueError(f'cannot write top-level config key {key!r} to a Python config '
-                                 f'file: it is not a variable name that loads back')
-            body.append(f'{key} = {self.block(value, str(key), len(str(key)) + 3, 0)}')
-        head = [f'from {module} import {name}' + (f' as {alias}' if alias != name else '')
-                for module, name, alias in self.imports.values()]
-        return '\n'.join(head + ([''] if head else []) + body) + '\n'
-
-
-def _identifier_keys(value: Iterable[Any]) -> bool:
-    return all(isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k)
-               for k in value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,102 +422,3 @@ class Config:
 
     def __repr__(self) -> str:
         return f'Config (path: {self._filename}): {dict.__repr__(self._cfg_dict)}'
-
-
-# ---------------------------------------------------------------------------------------------
-# command-line overrides
-# ---------------------------------------------------------------------------------------------
-_CLOSING = {'(': ')', '[': ']'}
-
-
-def _split_top_level(text: str, quotes: bool = True) -> list[str]:
-    """Split at commas outside brackets and quotes; raise ValueError on unbalanced brackets.
-
-    A quote that is never closed (an apostrophe: ``it's``) is taken as a plain character.
-    """
-    parts, expected, quote, start = [], [], '', 0
-    for i, char in enumerate(text):
-        if quote:
-            quote = '' if char == quote else quote
-        elif quotes and char in '\'"':
-            quote = char
-        elif char in _CLOSING:
-            expected.append(_CLOSING[char])
-        elif char in ')]':
-            if not expected or expected.pop() != char:
-                raise ValueError(f'unbalanced {char!r} at position {i} in {text!r}')
-        elif char == ',' and not expected:
-            parts.append(text[start:i])
-            start = i + 1
-    if quote:
-        return _split_top_level(text, quotes=False)
-    if expected:
-        raise ValueError(f'missing {expected[-1]!r} in {text!r}')
-    parts.append(text[start:])
-    return parts
-
-
-def _parse_scalar(text: str) -> Any:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"':
-        return text[1:-1]
-    for number in (int, float):
-        try:
-            return number(text)
-        except ValueError:
-            pass
-    if text.lower() in ('true', 'false'):
-        return text.lower() == 'true'
-    if text == 'None':
-        return None
-    return text
-
-
-def parse_option_value(text: str) -> Any:
-    """Parse one ``--cfg-options`` value: numbers, booleans, None, lists, tuples, strings.
-
-    ``'1'`` -> 1, ``'1.5'`` -> 1.5, ``'True'`` -> True, ``'None'`` -> None, ``'1,5'`` ->
-    [1, 5], ``'[1,2]'`` -> [1, 2], ``'(1,2)'`` -> (1, 2), ``'[(1,2),[a,b]]'`` ->
-    [(1, 2), ['a', 'b']]; anything else stays a string. Nothing is evaluated.
-    """
-    text = text.strip()
-    parts = _split_top_level(text)
-    is_tuple = False
-    if len(parts) == 1 and text[:1] in _CLOSING and text[-1:] == _CLOSING[text[0]]:
-        try:
-            parts = _split_top_level(text[1:-1]) if text[1:-1].strip() else []
-        except ValueError:  # e.g. '(a)(b)': the first bracket does not close at the end
-            return text
-        is_tuple = text[0] == '('
-    elif len(parts) == 1:
-        return _parse_scalar(text)
-    if parts and not parts[-1].strip():  # a trailing comma: '1,' or '(1,)'
-        parts = parts[:-1]
-    values = [parse_option_value(part) for part in parts]
-    return tuple(values) if is_tuple else values
-
-
-class DictAction(argparse.Action):
-    """argparse action turning ``KEY=VALUE`` pairs into a dict (``--cfg-options``).
-
-    Values are parsed by :func:`parse_option_value`. Use with ``nargs='+'``:
-
-    Example:
-        >>> parser = argparse.ArgumentParser()
-        >>> _ = parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-        >>> parser.parse_args(['--cfg-options', 'a=1', 'b=[1,2]']).cfg_options
-        {'a': 1, 'b': [1, 2]}
-    """
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
-        options = dict(getattr(namespace, self.dest, None) or {})
-        for item in [values] if isinstance(values, str) else (values or []):
-            key, sep, raw = str(item).partition('=')
-            if not sep or not key:
-                parser.error(f'{option_string or self.dest} expects KEY=VALUE pairs, '
-                             f'got {item!r}')
-            try:
-                options[key] = parse_option_value(raw)
-            except ValueError as err:
-                parser.error(f'{option_string or self.dest} {key}: {err}')
-        setattr(namespace, self.dest, options)

@@ -9,9 +9,10 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
   ``DecordInit``/``DecordDecode``, ``OpenCVInit``/``OpenCVDecode``,
   ``TorchCodecInit``/``TorchCodecDecode``, ``RawFrameDecode``; the video backends live in
   :mod:`.decoders` behind one ``VideoReader`` interface;
-* transforms (:mod:`.augmentations`, kernels in :mod:`.functional`): ``Resize``,
-  ``RandomRescale``, ``RandomCrop``, ``RandomResizedCrop``, ``MultiScaleCrop``, ``CenterCrop``,
-  ``ThreeCrop``, ``TenCrop``, ``Flip``, ``ColorJitter``, ``Normalize``, ``Fuse``;
+* transforms (kernels in :mod:`.functional`): crops in :mod:`.crops` (``RandomCrop``,
+  ``RandomResizedCrop``, ``MultiScaleCrop``, ``CenterCrop``, ``ThreeCrop``, ``TenCrop``), the
+  others in :mod:`.augmentations` (``Resize``, ``RandomRescale``, ``Flip``, ``ColorJitter``,
+  ``Normalize``, ``Fuse``; the crops are importable from there too);
 * formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
   ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
 * ``Compose`` runs them; localization steps are in :mod:`.localization`.
@@ -19,6 +20,7 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
 from .compose import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .decoding import *  # noqa: F401,F403
+from .crops import *  # noqa: F401,F403
 from .augmentations import *  # noqa: F401,F403
 from .formatting import *  # noqa: F401,F403
 from .localization import *  # noqa: F401,F403

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from actionkit.datasets import PIPELINES
-from actionkit.datasets.pipelines import augmentations, decoding, formatting, sampling
+from actionkit.datasets.pipelines import augmentations, crops, decoding, formatting, sampling
 
 _KINDS = ('Required', 'Optional', 'Added', 'Modified', 'Removed')
 _LINE = re.compile(r'^\s*(%s) keys(?: \(also\))?:(.*)$' % '|'.join(_KINDS))
@@ -57,7 +57,7 @@ def documented_keys(cls) -> dict[str, set[str]]:
 
 
 def _our_steps() -> dict[str, type]:
-    modules = (sampling, decoding, augmentations, formatting)
+    modules = (sampling, decoding, crops, augmentations, formatting)
     return {name: cls for name, cls in PIPELINES.module_dict.items()
             if any(cls.__module__ == m.__name__ for m in modules)}
 
