@@ -1,4 +1,5 @@
-"""Deterministic image kernels the transforms in ``augmentations.py`` apply to every frame.
+"""Deterministic image kernels that the transforms of ``augmentations.py`` and ``crops.py``
+apply to every frame.
 
 Each kernel takes the frames of a clip (a list of ``H x W x C`` or ``H x W`` arrays, or one
 stacked ``T x H x W (x C)`` array), plus parameters already drawn by the transform, and
