@@ -57,15 +57,6 @@ class BenchmarkResult:
         return self.num_videos / self.forward_time if self.forward_time > 0 else float('inf')
 
 
-def _no_pretrained(cfg: Any) -> None:
-    """The benchmark needs no ImageNet weights: drop every ``pretrained`` path."""
-    if isinstance(cfg, dict):
-        if cfg.get('pretrained') is not None:
-            cfg['pretrained'] = None
-        for value in cfg.values():
-            _no_pretrained(value)
-
-
 def _cycle(loader: Any) -> Iterator[Any]:
     while True:
         empty = True
@@ -83,12 +74,12 @@ def _sync(device: torch.device) -> None:
 
 def _build(cfg: Config, checkpoint: str | None, fuse_conv_bn: bool,
            device: torch.device) -> torch.nn.Module:
-    from ..models.builder import build_model
+    from ..models.builder import build_model, turn_off_pretrained
     from ..models.fuse import fuse_conv_bn as fuse
     from ..models.weights import load_checkpoint
 
     model_cfg = copy.deepcopy(cfg.model)
-    _no_pretrained(model_cfg)
+    turn_off_pretrained(model_cfg)  # speed does not depend on the weights
     model = build_model(model_cfg, test_cfg=cfg.get('test_cfg'))
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)

@@ -101,24 +101,15 @@ def _set_average_clips(cfg: Config, average_clips: str | None) -> None:
         cfg.model['test_cfg'] = dict(average_clips=value)
 
 
-def _turn_off_pretrained(cfg: Any) -> None:
-    """The checkpoint provides every weight: don't look for ImageNet ones."""
-    if isinstance(cfg, dict):
-        if 'pretrained' in cfg:
-            cfg['pretrained'] = None
-        for value in cfg.values():
-            _turn_off_pretrained(value)
-
-
 def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
                      distributed: bool) -> list:
     from ..apis.test import multi_gpu_test, single_gpu_test
-    from ..models.builder import build_model
+    from ..models.builder import build_model, turn_off_pretrained
     from ..models.fuse import fuse_conv_bn
     from ..models.weights import load_checkpoint
 
     _set_average_clips(cfg, args.average_clips)
-    _turn_off_pretrained(cfg.model)
+    turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
     model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
                     allow_pickle=args.allow_pickle)

@@ -1,7 +1,7 @@
 """Model registries and the functions that build models from config dicts."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from torch import nn
@@ -11,6 +11,7 @@ from ..registry import Registry
 __all__ = [
     'BACKBONES', 'NECKS', 'HEADS', 'RECOGNIZERS', 'LOCALIZERS', 'LOSSES', 'build_backbone',
     'build_neck', 'build_head', 'build_recognizer', 'build_localizer', 'build_loss', 'build_model',
+    'turn_off_pretrained',
 ]
 
 BACKBONES = Registry('backbone')
@@ -63,6 +64,45 @@ def build_model(cfg: Any, train_cfg: Mapping | None = None,
         raise KeyError(f'model type {model_type!r} is neither a registered recognizer nor a '
                        f'localizer; registered: {known}')
     return build_recognizer(cfg, train_cfg, test_cfg)
+
+
+def turn_off_pretrained(model_cfg: MutableMapping | list | tuple) -> None:
+    """Set every ``pretrained`` key in a model config to ``None``, in place.
+
+    Use it before building a model whose weights a checkpoint will replace anyway, so that no
+    ImageNet/Kinetics weights are looked up or downloaded first. Dicts are searched at every
+    depth, also inside lists and tuples (e.g. ``backbone.slow_pathway.pretrained``). Other
+    keys, such as ``pretrained2d`` or ``torchvision_pretrain``, are left as they are.
+
+    Args:
+        model_cfg (dict | list | tuple): the model config (``cfg.model``), changed in place.
+
+    Raises:
+        TypeError: ``model_cfg`` is neither a dict nor a list/tuple (e.g. a whole ``Config``:
+            pass ``cfg.model``).
+
+    Example:
+        >>> cfg = dict(backbone=dict(type='ResNet', pretrained='torchvision://resnet50'))
+        >>> turn_off_pretrained(cfg)
+        >>> cfg['backbone']['pretrained'] is None
+        True
+    """
+    if not isinstance(model_cfg, (MutableMapping, list, tuple)):
+        raise TypeError(f'turn_off_pretrained: model_cfg must be a dict, list or tuple (pass '
+                        f'cfg.model, not the whole Config), got {type(model_cfg).__name__}')
+    _clear_pretrained(model_cfg)
+
+
+def _clear_pretrained(node: Any) -> None:
+    if isinstance(node, MutableMapping):
+        for key, value in node.items():
+            if key != 'pretrained':
+                _clear_pretrained(value)
+        if 'pretrained' in node:
+            node['pretrained'] = None
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _clear_pretrained(item)
 
 
 def _runtime_cfgs(cfg: Any, train_cfg: Mapping | None, test_cfg: Mapping | None) -> dict:

@@ -61,14 +61,6 @@ def input_shape(shape: list[int], is_3d: bool) -> tuple[int, ...]:
                      f'H W), got {len(shape)}: {shape}')
 
 
-def _no_pretrained(cfg: object) -> None:
-    if isinstance(cfg, dict):
-        if cfg.get('pretrained') is not None:
-            cfg['pretrained'] = None
-        for value in cfg.values():
-            _no_pretrained(value)
-
-
 def _count(model: torch.nn.Module, shape: tuple[int, ...], device: str,
            functional: bool = True) -> Any:
     """Count on ``device``; a model that fails on the meta device is counted on the CPU."""
@@ -86,13 +78,13 @@ def _count(model: torch.nn.Module, shape: tuple[int, ...], device: str,
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table; return the exit status (1 with a message on stderr on error)."""
-    from actionkit.models.builder import build_model
+    from actionkit.models.builder import build_model, turn_off_pretrained
 
     args = parse_args(argv)
     try:
         cfg = Config.fromfile(args.config)
         cfg.merge_from_dict(args.cfg_options)
-        _no_pretrained(cfg.model)
+        turn_off_pretrained(cfg.model)
         model = build_model(cfg.model, test_cfg=cfg.get('test_cfg')).eval()
         if not hasattr(model, 'forward_dummy'):
             raise ValueError(f'{type(model).__name__} has no forward_dummy; FLOPs are counted '

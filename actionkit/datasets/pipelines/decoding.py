@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..builder import PIPELINES
 from ..errors import DataError
 from .decoders import VideoReader, get_reader_class
+from .decoders.base import DECODE_MODES
 from .decoders.images import IMAGE_BACKENDS, decode_gray, decode_rgb, read_bytes
 
 __all__ = ['PyAVInit', 'PyAVDecode', 'DecordInit', 'DecordDecode', 'OpenCVInit',
@@ -26,7 +27,6 @@ __all__ = ['PyAVInit', 'PyAVDecode', 'DecordInit', 'DecordDecode', 'OpenCVInit',
 logger = logging.getLogger(__name__)
 
 _IO_BACKENDS = ('disk', )
-_DECODE_MODES = ('accurate', 'efficient')
 
 
 def _check_io_backend(io_backend: str, owner: str) -> str:
@@ -37,8 +37,8 @@ def _check_io_backend(io_backend: str, owner: str) -> str:
 
 
 def _check_mode(mode: str, owner: str) -> str:
-    if mode not in _DECODE_MODES:
-        raise ValueError(f'{owner}: mode must be one of {_DECODE_MODES}, got {mode!r}')
+    if mode not in DECODE_MODES:
+        raise ValueError(f'{owner}: mode must be one of {DECODE_MODES}, got {mode!r}')
     return mode
 
 
@@ -61,37 +61,50 @@ def _flat_inds(frame_inds: Any) -> np.ndarray:
 
 
 class _VideoInit:
-    """Open ``results['filename']`` with one backend (shared by the ``*Init`` steps)."""
+    """Open ``results['filename']`` with one backend: the shared part of the ``*Init`` steps.
 
-    backend = ''
+    A subclass names its ``backend``, declares its arguments in its ``__init__`` and lists in
+    ``reader_options`` the attributes that go to the reader (and to ``repr``, after
+    ``io_backend``).
+    """
+
+    backend: ClassVar[str] = ''
+    reader_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, io_backend: str = 'disk') -> None:
         self.io_backend = _check_io_backend(io_backend, type(self).__name__)
 
-    def _reader_options(self) -> dict[str, Any]:
-        return {}
+    def _reader_kwargs(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.reader_options}
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         _require(results, ('filename', ), type(self).__name__)
         reader_cls = get_reader_class(self.backend)
-        reader = reader_cls(results['filename'], **self._reader_options())
+        reader = reader_cls(results['filename'], **self._reader_kwargs())
         results['video_reader'] = reader
         results['total_frames'] = len(reader)
         results['avg_fps'] = reader.avg_fps
         return results
 
     def __repr__(self) -> str:
-        options = ''.join(f', {k}={v!r}' for k, v in self._reader_options().items())
+        options = ''.join(f', {k}={v!r}' for k, v in self._reader_kwargs().items())
         return f'{type(self).__name__}(io_backend={self.io_backend!r}{options})'
 
 
 class _VideoDecode:
-    """Decode ``results['frame_inds']`` with the reader a ``*Init`` step opened."""
+    """Decode ``results['frame_inds']`` with the reader a ``*Init`` step opened: the shared
+    part of the ``*Decode`` steps.
 
-    backend = ''
+    A subclass names its ``backend``, declares its arguments in its ``__init__`` and lists in
+    ``decode_options`` the attributes set on the reader before decoding (and shown by
+    ``repr``).
+    """
 
-    def _configure(self, reader: VideoReader) -> None:
-        """Apply this step's options to the reader before decoding."""
+    backend: ClassVar[str] = ''
+    decode_options: ClassVar[tuple[str, ...]] = ()
+
+    def _decode_kwargs(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.decode_options}
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         owner = type(self).__name__
@@ -102,7 +115,7 @@ class _VideoDecode:
                             f'{owner.replace("Decode", "Init")}, got {type(reader).__name__}')
         del results['video_reader']
         try:
-            self._configure(reader)
+            reader.set_decode_options(**self._decode_kwargs())
             imgs = reader.get_frames(_flat_inds(results['frame_inds']))
             real_total = len(reader)
         finally:
@@ -115,7 +128,8 @@ class _VideoDecode:
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}()'
+        options = ', '.join(f'{k}={v!r}' for k, v in self._decode_kwargs().items())
+        return f'{type(self).__name__}({options})'
 
 
 @PIPELINES.register_module()
@@ -151,16 +165,11 @@ class PyAVDecode(_VideoDecode):
     """
 
     backend = 'pyav'
+    decode_options = ('multi_thread', 'mode')
 
     def __init__(self, multi_thread: bool = False, mode: str = 'accurate') -> None:
         self.multi_thread = bool(multi_thread)
         self.mode = _check_mode(mode, type(self).__name__)
-
-    def _configure(self, reader: Any) -> None:
-        reader.set_decode_options(multi_thread=self.multi_thread, mode=self.mode)
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(multi_thread={self.multi_thread}, mode={self.mode!r})'
 
 
 @PIPELINES.register_module()
@@ -176,13 +185,11 @@ class DecordInit(_VideoInit):
     """
 
     backend = 'decord'
+    reader_options = ('num_threads', )
 
     def __init__(self, io_backend: str = 'disk', num_threads: int = 1) -> None:
         super().__init__(io_backend)
         self.num_threads = _check_threads(num_threads, type(self).__name__)
-
-    def _reader_options(self) -> dict[str, Any]:
-        return {'num_threads': self.num_threads}
 
 
 @PIPELINES.register_module()
@@ -201,15 +208,10 @@ class DecordDecode(_VideoDecode):
     """
 
     backend = 'decord'
+    decode_options = ('mode', )
 
     def __init__(self, mode: str = 'accurate') -> None:
         self.mode = _check_mode(mode, type(self).__name__)
-
-    def _configure(self, reader: Any) -> None:
-        reader.mode = self.mode
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(mode={self.mode!r})'
 
 
 @PIPELINES.register_module()
@@ -226,13 +228,11 @@ class OpenCVInit(_VideoInit):
     """
 
     backend = 'opencv'
+    reader_options = ('num_threads', )
 
     def __init__(self, io_backend: str = 'disk', num_threads: int | None = None) -> None:
         super().__init__(io_backend)
         self.num_threads = _check_threads(num_threads, type(self).__name__, allow_none=True)
-
-    def _reader_options(self) -> dict[str, Any]:
-        return {'num_threads': self.num_threads}
 
 
 @PIPELINES.register_module()
@@ -263,13 +263,11 @@ class TorchCodecInit(_VideoInit):
     """
 
     backend = 'torchcodec'
+    reader_options = ('num_threads', )
 
     def __init__(self, io_backend: str = 'disk', num_threads: int = 1) -> None:
         super().__init__(io_backend)
         self.num_threads = _check_threads(num_threads, type(self).__name__)
-
-    def _reader_options(self) -> dict[str, Any]:
-        return {'num_threads': self.num_threads}
 
 
 @PIPELINES.register_module()

@@ -72,6 +72,34 @@ def test_decode_options_reach_the_reader(videos, reference_frames):
     assert np.array_equal(results['imgs'][0], reference_frames['gop12.mp4'][12])
 
 
+def test_decord_decode_mode_reaches_the_reader(videos, reference_frames):
+    pytest.importorskip('decord', reason='decord is not installed')
+    reference = reference_frames['gop12.mp4']
+    results = DecordInit()(dict(filename=str(videos['gop12.mp4']), frame_inds=np.array([17])))
+    reader = results['video_reader']
+    results = PIPELINES.build(dict(type='DecordDecode', mode='efficient'))(results)
+    assert reader.mode == 'efficient'
+    assert any(np.array_equal(results['imgs'][0], reference[key]) for key in (12, 24))
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='PyAVInit'), dict(type='PyAVDecode', multi_thread=True, mode='efficient'),
+    dict(type='DecordInit', num_threads=3), dict(type='DecordDecode', mode='efficient'),
+    dict(type='OpenCVInit', num_threads=2), dict(type='OpenCVDecode'),
+    dict(type='TorchCodecInit', num_threads=0), dict(type='TorchCodecDecode'),
+    dict(type='RawFrameDecode', decoding_backend='pillow'),
+])
+def test_repr_shows_every_argument_and_builds_the_same_step(cfg):
+    step = PIPELINES.build(dict(cfg))
+    text = repr(step)
+    for key, value in cfg.items():
+        if key != 'type':
+            assert f'{key}={value!r}' in text, (text, key)
+    rebuilt = eval(text, {cfg['type']: PIPELINES.get(cfg['type'])})
+    assert type(rebuilt) is type(step) and repr(rebuilt) == text
+    assert rebuilt.__dict__ == step.__dict__
+
+
 @pytest.mark.parametrize('cfg, match', [
     (dict(type='PyAVInit', io_backend='petrel'), 'io_backend'),
     (dict(type='PyAVDecode', mode='fast'), 'mode'),

@@ -16,16 +16,20 @@ import numpy as np
 
 from ...errors import DataError
 
-__all__ = ['VideoReader', 'check_video_file', 'normalize_indices', 'gather']
+__all__ = ['VideoReader', 'DECODE_MODES', 'check_decode_mode', 'check_video_file',
+           'normalize_indices', 'gather']
 
 logger = logging.getLogger(__name__)
+
+DECODE_MODES = ('accurate', 'efficient')
 
 
 class VideoReader(ABC):
     """An open video file that returns RGB frames by index.
 
     Subclasses set ``self.path`` and implement :meth:`__len__`, :attr:`avg_fps`,
-    :meth:`get_frames` and :meth:`close`. ``len(reader)`` may shrink after a call to
+    :meth:`get_frames` and :meth:`close`; a backend with decoding options (``mode`` …)
+    also overrides :meth:`set_decode_options`. ``len(reader)`` may shrink after a call to
     :meth:`get_frames` when decoding finds fewer frames than the container announced; indices
     past the real end are then answered with the last frame.
     """
@@ -57,6 +61,13 @@ class VideoReader(ABC):
             DecodeError: the frames could not be decoded; the message names the file.
         """
 
+    def set_decode_options(self) -> None:
+        """Change how the next :meth:`get_frames` decodes (the ``*Decode`` steps call it).
+
+        Backends with options override this with keyword arguments that default to ``None``
+        (``None``: keep the current value); this reader has none.
+        """
+
     def close(self) -> None:
         """Release the file handle and decoder state (idempotent)."""
 
@@ -68,6 +79,13 @@ class VideoReader(ABC):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(path={self.path!r})'
+
+
+def check_decode_mode(mode: str) -> str:
+    """Return ``mode`` if it is one of :data:`DECODE_MODES`, else raise ValueError."""
+    if mode not in DECODE_MODES:
+        raise ValueError(f"mode must be 'accurate' or 'efficient', got {mode!r}")
+    return mode
 
 
 def check_video_file(path: str | os.PathLike) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import VideoReader, check_video_file, gather, normalize_indices
+from .base import VideoReader, check_decode_mode, check_video_file, gather, normalize_indices
 
 __all__ = ['DecordReader']
 
@@ -44,8 +44,7 @@ class DecordReader(VideoReader):
     backend = 'decord'
 
     def __init__(self, path: str, num_threads: int = 1, mode: str = 'accurate') -> None:
-        if mode not in ('accurate', 'efficient'):
-            raise ValueError(f"mode must be 'accurate' or 'efficient', got {mode!r}")
+        check_decode_mode(mode)
         if not isinstance(num_threads, int) or num_threads < 0:
             raise ValueError(f'num_threads must be an int >= 0, got {num_threads!r}')
         self._decord = _import_decord()
@@ -59,6 +58,11 @@ class DecordReader(VideoReader):
                               self.path) from err
         if len(self._vr) == 0:
             raise DecodeError(f'no video frames in {self.path} (decord)', self.path)
+
+    def set_decode_options(self, mode: str | None = None) -> None:
+        """Change ``mode`` (e.g. from ``DecordDecode``) before decoding."""
+        if mode is not None:
+            self.mode = check_decode_mode(mode)
 
     def __len__(self) -> int:
         return len(self._vr)

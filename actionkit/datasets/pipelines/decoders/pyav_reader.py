@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import VideoReader, check_video_file, gather, normalize_indices
+from .base import VideoReader, check_decode_mode, check_video_file, gather, normalize_indices
 
 __all__ = ['PyAVReader']
 
@@ -73,8 +73,7 @@ class PyAVReader(VideoReader):
     backend = 'pyav'
 
     def __init__(self, path: str, multi_thread: bool = False, mode: str = 'accurate') -> None:
-        if mode not in ('accurate', 'efficient'):
-            raise ValueError(f"mode must be 'accurate' or 'efficient', got {mode!r}")
+        check_decode_mode(mode)
         self._av = _import_av()
         self.path = check_video_file(path)
         self.multi_thread = bool(multi_thread)
@@ -160,9 +159,7 @@ class PyAVReader(VideoReader):
                            mode: str | None = None) -> None:
         """Change ``multi_thread`` / ``mode`` (e.g. from ``PyAVDecode``) before decoding."""
         if mode is not None:
-            if mode not in ('accurate', 'efficient'):
-                raise ValueError(f"mode must be 'accurate' or 'efficient', got {mode!r}")
-            self.mode = mode
+            self.mode = check_decode_mode(mode)
         if multi_thread is not None and bool(multi_thread) != self.multi_thread:
             self.multi_thread = bool(multi_thread)
             if self._stream.codec_context.is_open:  # FFmpeg fixes threading on open

@@ -119,3 +119,25 @@ def test_opencv_thread_option_is_validated(tmp_path):
         get_reader_class('opencv')(str(path), num_threads=-1)
     with get_reader_class('opencv')(str(path), num_threads=1) as reader:
         assert len(reader) == 4
+
+
+def test_decord_decode_options_change_the_mode(videos, reference_frames):
+    reader_cls = _reader_or_skip('decord')
+    reference = reference_frames['gop12.mp4']
+    with reader_cls(str(videos['gop12.mp4'])) as reader:
+        reader.set_decode_options(mode='efficient')
+        frame = reader.get_frames([17])[0]
+        assert any(np.array_equal(frame, reference[key]) for key in (12, 24))
+        reader.set_decode_options()  # None keeps the mode
+        assert reader.mode == 'efficient'
+        reader.set_decode_options(mode='accurate')
+        assert np.array_equal(reader.get_frames([17])[0], reference[17])
+        with pytest.raises(ValueError, match="mode must be 'accurate' or 'efficient'"):
+            reader.set_decode_options(mode='fast')
+
+
+def test_readers_without_decode_options_take_none(videos):
+    with get_reader_class('opencv')(str(videos['gop12.mp4'])) as reader:
+        reader.set_decode_options()
+        with pytest.raises(TypeError):
+            reader.set_decode_options(mode='efficient')
