@@ -15,11 +15,18 @@ untimed ones, under ``torch.no_grad()``; timing stops early (after at least one 
 once an architecture has used ``--budget-s`` seconds, which keeps the default run of the heavy
 models (CSN-152, TimeSformer, Swin) short on a small CPU.
 
+With ``--device cuda`` the table instead gives, per architecture, training and inference
+throughput on the GPU with AMP (float16 autocast; training with a dynamic loss scale and SGD):
+``--batch`` clips of that same per-view shape per step (halved until it fits), clips/s over
+``--gpu-iters`` steps after ``--gpu-warmup`` (cudnn.benchmark on, timed between
+``torch.cuda.synchronize()`` calls), and the peak memory of the training step.
+
 Usage::
 
     python benchmarks/models.py                      # every architecture, 1 warm-up + <= 3 runs
     python benchmarks/models.py --arch i3d x3d_s     # a subset
     python benchmarks/models.py --no-latency         # params and FLOPs only (seconds)
+    python benchmarks/models.py --device cuda        # GPU train / inference clips/s with AMP
 """
 from __future__ import annotations
 
@@ -153,6 +160,79 @@ def latency_ms(model: nn.Module, imgs: torch.Tensor, warmup: int, runs: int,
     return times
 
 
+def _gpu_rate(step, iters: int, warmup: int) -> float:
+    """Calls of ``step`` per second on the GPU."""
+    for _ in range(warmup):
+        step()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    torch.cuda.synchronize()
+    return iters / (time.perf_counter() - start)
+
+
+def gpu_throughput(model: nn.Module, shape: tuple[int, ...], batch: int, iters: int,
+                   warmup: int) -> dict:
+    """AMP training and inference clips/s of ``model`` on the GPU, ``batch`` clips per step."""
+    device = torch.device('cuda')
+    model = model.to(device)
+    num_classes = model.cls_head.num_classes
+    imgs = torch.randn((batch,) + shape[1:], device=device)
+    labels = torch.randint(0, num_classes, (batch, 1), device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    scaler = torch.amp.GradScaler('cuda')
+
+    def train_step() -> None:
+        with torch.autocast('cuda', dtype=torch.float16):
+            losses = model(imgs, labels, return_loss=True)
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    @torch.no_grad()
+    def infer_step() -> None:
+        with torch.autocast('cuda', dtype=torch.float16):
+            model.forward_dummy(imgs)
+
+    model.train()
+    torch.cuda.reset_peak_memory_stats()
+    train = _gpu_rate(train_step, iters, warmup) * batch
+    memory = torch.cuda.max_memory_allocated() / 2**30
+    model.eval()
+    infer = _gpu_rate(infer_step, iters, warmup) * batch
+    return dict(batch=batch, train=train, infer=infer, memory=memory)
+
+
+def gpu_main(args: argparse.Namespace) -> None:
+    torch.backends.cudnn.benchmark = True
+    print(f'{torch.cuda.get_device_name()}, AMP float16, {args.gpu_iters} steps after '
+          f'{args.gpu_warmup}')
+    header = (f'{"arch":<12} {"view (C,T,H,W)":<20} {"batch":>5} {"train clips/s":>14} '
+              f'{"infer clips/s":>14} {"train peak GiB":>15}')
+    print(header)
+    print('-' * len(header))
+    for arch in args.arch:
+        batch = args.batch
+        while True:
+            model, shape = build(ARCHS[arch])
+            try:
+                row = gpu_throughput(model, shape, batch, args.gpu_iters, args.gpu_warmup)
+                break
+            except torch.OutOfMemoryError:
+                del model
+                torch.cuda.empty_cache()
+                if batch == 1:
+                    raise
+                batch //= 2
+        del model
+        torch.cuda.empty_cache()
+        print(f'{arch:<12} {str(shape[2:]):<20} {row["batch"]:>5} {row["train"]:>14.1f} '
+              f'{row["infer"]:>14.1f} {row["memory"]:>15.1f}', flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--arch', nargs='+', choices=sorted(ARCHS), default=list(ARCHS),
@@ -163,7 +243,18 @@ def main(argv: list[str] | None = None) -> None:
                         help='stop timing an architecture after this many seconds')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--no-latency', action='store_true', help='skip the timing')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
+                        help='cuda: GPU training / inference throughput with AMP instead')
+    parser.add_argument('--batch', type=int, default=8, help='GPU: clips per step')
+    parser.add_argument('--gpu-iters', type=int, default=10, help='GPU: timed steps')
+    parser.add_argument('--gpu-warmup', type=int, default=3, help='GPU: untimed steps')
     args = parser.parse_args(argv)
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            raise SystemExit('--device cuda: torch sees no GPU')
+        torch.manual_seed(0)
+        gpu_main(args)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -36,6 +36,7 @@ from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
 from ..engine.optim import build_optimizer, scale_lr
 from ..engine.trainer import Trainer
+from ..models.memory_format import to_channels_last
 
 __all__ = [
     'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
@@ -50,7 +51,7 @@ RUNTIME_KEYS = (
     'resume_from', 'allow_pickle', 'work_dir', 'dist_params', 'log_level', 'fp16',
     'find_unused_parameters', 'auto_scale_lr', 'gpu_ids', 'seed', 'cudnn_benchmark',
     'opencv_num_threads', 'mp_start_method', 'omnisource', 'module_hooks', 'precise_bn', 'multigrid',
-    'custom_imports', 'output_config', 'eval_config', 'device',
+    'custom_imports', 'output_config', 'eval_config', 'device', 'channels_last',
 )
 # model / data keys (and helper variables) that MMAction2 0.x's configs define
 KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
@@ -260,6 +261,10 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
         val_loader = build_dataloader(val_set, **_loader_args(cfg, distributed, 'val'))
     device = select_device(cfg, distributed)
+    if cfg.get('cudnn_benchmark', False):
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN time its kernels
+    if cfg.get('channels_last', False):  # an actionkit key: NHWC convolutions (faster with AMP)
+        to_channels_last(model)
     model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
