@@ -51,7 +51,7 @@ RUNTIME_KEYS = (
     'resume_from', 'allow_pickle', 'work_dir', 'dist_params', 'log_level', 'fp16',
     'find_unused_parameters', 'auto_scale_lr', 'gpu_ids', 'seed', 'cudnn_benchmark',
     'opencv_num_threads', 'mp_start_method', 'omnisource', 'module_hooks', 'precise_bn', 'multigrid',
-    'custom_imports', 'output_config', 'eval_config', 'device', 'channels_last',
+    'custom_imports', 'output_config', 'eval_config', 'device', 'channels_last', 'compile',
 )
 # model / data keys (and helper variables) that MMAction2 0.x's configs define
 KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
@@ -265,6 +265,9 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN time its kernels
     if cfg.get('channels_last', False):  # an actionkit key: NHWC convolutions (faster with AMP)
         to_channels_last(model)
+    compile_options = _compile_options(cfg.get('compile', False))
+    if compile_options is not None:  # an actionkit key: torch.compile, in place (same keys)
+        model.compile(**compile_options)
     model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
@@ -288,6 +291,19 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     if test.get('test_last') or test.get('test_best'):
         _test_after_training(trainer, cfg, distributed, dict(test))
     return trainer
+
+
+def _compile_options(value: Any) -> dict[str, Any] | None:
+    """``compile`` of a config: False / None (off), True (``torch.compile`` defaults) or a dict
+    of ``torch.compile`` arguments (``mode``, ``dynamic``, ``fullgraph``, ``backend``, …)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f'compile must be True, False or a dict of torch.compile arguments, got '
+                    f'{value!r}')
 
 
 def _best_checkpoint(work_dir: str) -> str | None:

@@ -535,23 +535,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         'from the file: only for files you trust)')
 
 
-def _turn_off_pretrained(cfg: Any) -> None:
-    """The checkpoint brings every weight: do not look for pretrained ones."""
-    if isinstance(cfg, dict):
-        if 'pretrained' in cfg:
-            cfg['pretrained'] = None
-        for value in cfg.values():
-            _turn_off_pretrained(value)
-
-
 def _build(args: argparse.Namespace) -> tuple[nn.Module, Any]:
     from ..config import Config
-    from ..models.builder import build_model
+    from ..models.builder import build_model, turn_off_pretrained
     from ..models.weights import load_checkpoint
 
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
-    _turn_off_pretrained(cfg.model)
+    turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
     test_cfg = cfg.get('test_cfg') if 'test_cfg' not in cfg.model else None
     model = build_model(cfg.model, test_cfg=test_cfg)
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,

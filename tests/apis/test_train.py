@@ -138,6 +138,49 @@ def test_train_model_fills_the_work_dir_and_tests_after(tmp_path: Path,
     assert [x['mode'] for x in lines[1:]] == ['train', 'train', 'val', 'train', 'train', 'val']
 
 
+class _ConvToy(ToyRecognizer):
+    """The toy with a 2D and a 3D convolution in front, to see their weights' layout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv2d = torch.nn.Conv2d(3, 3, 3)
+        self.conv3d = torch.nn.Conv3d(3, 3, 3)
+
+
+def test_channels_last_and_cudnn_benchmark_keys(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, 'benchmark', False)
+    cfg = _cfg(tmp_path, total_epochs=1, channels_last=True, cudnn_benchmark=True)
+    trainer = train_model(_ConvToy(), _datasets(cfg), cfg)
+    assert trainer.model.conv2d.weight.is_contiguous(memory_format=torch.channels_last)
+    assert trainer.model.conv3d.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert not trainer.model.conv2d.weight.is_contiguous()  # really re-strided
+    assert torch.backends.cudnn.benchmark is True
+    # same keys and values as a plain model: the checkpoint loads into one
+    plain = _ConvToy()
+    plain.load_state_dict(torch.load(tmp_path / 'latest.pth', weights_only=True)['state_dict'])
+    assert torch.equal(plain.conv2d.weight, trainer.model.conv2d.weight)
+
+
+def test_compile_key_passes_its_options_to_torch_compile(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[type, dict]] = []
+    monkeypatch.setattr(torch.nn.Module, 'compile',
+                        lambda self, **kwargs: calls.append((type(self), kwargs)))
+    cfg = _cfg(tmp_path / 'a', total_epochs=1, compile=dict(mode='max-autotune-no-cudagraphs'))
+    train_model(ToyRecognizer(), _datasets(cfg), cfg)
+    assert calls == [(ToyRecognizer, {'mode': 'max-autotune-no-cudagraphs'})]
+    cfg = _cfg(tmp_path / 'b', total_epochs=1, compile=True)
+    train_model(ToyRecognizer(), _datasets(cfg), cfg)
+    assert calls[-1] == (ToyRecognizer, {})
+    cfg = _cfg(tmp_path / 'c', total_epochs=1, compile=False)
+    train_model(ToyRecognizer(), _datasets(cfg), cfg)
+    assert len(calls) == 2
+    cfg = _cfg(tmp_path / 'd', total_epochs=1, compile='yes')
+    with pytest.raises(TypeError, match="compile must be True, False or a dict.*'yes'"):
+        train_model(ToyRecognizer(), _datasets(cfg), cfg)
+
+
 def test_resume_auto_and_load_from(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path / 'run', total_epochs=1, resume_from='auto')
     train_model(ToyRecognizer(), _datasets(cfg), cfg)  # nothing to resume: starts afresh

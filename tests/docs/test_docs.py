@@ -238,27 +238,18 @@ def test_model_zoo_lists_every_architecture() -> None:
     assert folders - listed == set(), f'model_zoo.md lists no config of {sorted(folders - listed)}'
 
 
-def _without_pretrained(cfg: object) -> None:
-    if isinstance(cfg, dict):
-        for key in list(cfg):
-            if key == 'pretrained':
-                cfg[key] = None
-            else:
-                _without_pretrained(cfg[key])
-
-
 @pytest.mark.slow
 def test_model_zoo_parameter_counts(one_thread: None) -> None:
     """Each row's parameter count is that of the model its config builds (about 25 s)."""
     from actionkit.config import Config
-    from actionkit.models import build_model
+    from actionkit.models import build_model, turn_off_pretrained
 
     rows = [(config, params) for config, params in _zoo_rows() if params != '—']
     assert len(rows) >= 27
     wrong = []
     for config, params in rows:
         cfg = Config.fromfile(str(REPO / config))
-        _without_pretrained(cfg.model)
+        turn_off_pretrained(cfg.model)
         model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
         count = sum(p.numel() for p in model.parameters()) / 1e6
         if f'{count:.2f}' != params:

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from actionkit.config import Config
-from actionkit.models import BACKBONES, RECOGNIZERS, C3D, build_model
+from actionkit.models import BACKBONES, RECOGNIZERS, C3D, build_model, turn_off_pretrained
 from actionkit.models.recognizers.base import parse_losses
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs' / 'recognition'
@@ -140,14 +140,6 @@ def test_recognizer_train_test_and_dummy(name, spec):
 CONFIGS = sorted(CONFIG_ROOT.glob('*/*.py'))
 
 
-def _no_pretrained(backbone):
-    """Configs name checkpoints the test machine does not have; build from scratch instead."""
-    backbone['pretrained'] = None
-    for pathway in ('slow_pathway', 'fast_pathway'):
-        if pathway in backbone:
-            backbone[pathway]['pretrained'] = None
-
-
 def _test_input(cfg):
     """``[1, views, ...]`` for one view of the config's validation (or test) pipeline."""
     split = cfg.data.get('val') or cfg.data['test']
@@ -169,7 +161,7 @@ def test_configs_are_shipped():
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: f'{p.parent.name}/{p.stem}')
 def test_config_builds_and_maps_its_input_to_scores(path):
     cfg = Config.fromfile(str(path))
-    _no_pretrained(cfg.model.backbone)
+    turn_off_pretrained(cfg.model)  # names checkpoints this machine does not have
     with torch.device('meta'):
         model = build_model(cfg.model)
         (scores,) = model.forward_dummy(torch.empty(_test_input(cfg)))
