@@ -1,6 +1,7 @@
 # The demo's model: a narrow TSM ResNet-18 (widths 16-32-64-128) on the synthetic action set,
-# 8 segments x 1 frame of 64 px videos. Trains on two CPU cores in a few minutes; half of the
-# classes differ only in temporal order, which the temporal shift can see.
+# 8 segments x 1 frame of 64 px videos, trained at 48 px (an epoch takes 22 s on two cores
+# instead of 36 s at 64 px). Trains in a few minutes; half of the classes differ only in
+# temporal order, which the temporal shift can see.
 _base_ = ['../_base_/default_runtime.py']
 
 num_segments = 8
@@ -26,7 +27,7 @@ train_pipeline = [
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments),
     dict(type='PyAVDecode'),
     dict(type='RandomResizedCrop', area_range=(0.7, 1.0)),
-    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+    dict(type='Resize', scale=(48, 48), keep_ratio=False),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
@@ -37,7 +38,7 @@ val_pipeline = [
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments,
          test_mode=True),
     dict(type='PyAVDecode'),
-    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+    dict(type='Resize', scale=(48, 48), keep_ratio=False),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
@@ -59,7 +60,7 @@ optimizer = dict(type='AdamW', lr=1e-3, weight_decay=1e-4)
 optimizer_config = dict(grad_clip=dict(max_norm=20, norm_type=2))
 lr_config = dict(policy='CosineAnnealing', min_lr=1e-5, warmup='linear', warmup_iters=50,
                  warmup_ratio=0.1, by_epoch=False)
-total_epochs = 10
+total_epochs = 9
 evaluation = dict(interval=1, metrics=['top_k_accuracy', 'mean_class_accuracy'],
                   save_best='top1_acc')
 checkpoint_config = dict(interval=1, max_keep_ckpts=2)

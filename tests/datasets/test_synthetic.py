@@ -293,3 +293,15 @@ def test_make_synthetic_video_edge_cases(tmp_path):
     with pytest.raises(ValueError, match=r'\[T, H, W, 3\]'):
         make_synthetic_video(tmp_path / 'g.mp4', np.zeros((16, 16, 3), np.uint8))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['one.mp4']  # no partial files left
+
+
+def test_the_rotating_bar_is_not_half_turn_symmetric():
+    """A plain bar turned by 180 - x degrees one way looks turned by x the other way; the knob
+    at one end keeps the direction of large turns visible."""
+    from actionkit.datasets.synthetic import _signed_distance
+
+    v, u = np.mgrid[-20:21, -20:21].astype(np.float32)
+    inside = _signed_distance('bar', u, v, np.float32(10)) < 0
+    half_turn = inside[::-1, ::-1]
+    assert (inside != half_turn).sum() > 0.2 * inside.sum()
+    assert np.array_equal(inside, inside[::-1, :])  # still mirror-symmetric along its axis
