@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .utils import data_commands
+
 __all__ = ['Subcommand', 'COMMANDS', 'DATA_COMMANDS', 'build_parser', 'main']
 
 logger = logging.getLogger(__name__)
@@ -104,43 +106,6 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- data tools
 
 
-def _add_build_file_list_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('src_folder', help='root folder of the videos or rawframe folders')
-    parser.add_argument('--format', default='videos', choices=['videos', 'rawframes'])
-    parser.add_argument('--level', type=int, default=2, choices=[1, 2],
-                        help='2: a sub-folder per class; 1: a flat folder (needs --labels-from)')
-    parser.add_argument('--split-ratio', type=float, default=0.8,
-                        help='fraction of each class that goes to train (1 = all)')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the split and shuffle')
-    parser.add_argument('--shuffle', action='store_true', help='shuffle the lines')
-    parser.add_argument('--out-dir', '--out-root-path', dest='out_dir', default=None,
-                        help="output folder (default: the source folder's parent)")
-    parser.add_argument('--name', default='', help='prefix of the list names, e.g. ucf101')
-    parser.add_argument('--rgb-prefix', default='img_', help='prefix of rawframe files')
-    parser.add_argument('--ext', nargs='+', default=None, help='video extensions')
-    parser.add_argument('--label-map', default=None,
-                        help='file with one class name per line fixing the label order')
-    parser.add_argument('--labels-from', default=None,
-                        help='annotation list giving each video its label (for --level 1)')
-
-
-def _run_build_file_list(args: argparse.Namespace) -> int:
-    from .utils.data_prep import VIDEO_EXTS, build_file_list
-
-    result = build_file_list(args.src_folder, args.out_dir, format=args.format, level=args.level,
-                             split_ratio=args.split_ratio, seed=args.seed, shuffle=args.shuffle,
-                             rgb_prefix=args.rgb_prefix, exts=args.ext or VIDEO_EXTS,
-                             name=args.name, label_map=args.label_map,
-                             labels_from=args.labels_from)
-    classes = len(result['classes']) or 'unnamed'
-    print(f'{classes} classes, {result["num_train"]} train and {result["num_val"]} val '
-          f'{args.format}')
-    for key in ('train_list', 'val_list', 'label_map'):
-        if result[key]:
-            print(f'  {key:<11} {result[key]}')
-    return 0
-
-
 def _add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('src_dir', help='source video folder')
     parser.add_argument('out_dir', help='output folder')
@@ -151,14 +116,6 @@ def _add_batch_arguments(parser: argparse.ArgumentParser) -> None:
                         help='worker processes')
     parser.add_argument('--report-file', default=None,
                         help='JSON summary of the run (default: <out_dir>/<command>_report.json)')
-
-
-def _add_extract_frames_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_batch_arguments(parser)
-    parser.add_argument('--new-short', type=int, default=0,
-                        help='resize frames so the short side has this length (0: keep)')
-    parser.add_argument('--out-format', default='jpg', choices=['jpg', 'png'])
-    parser.add_argument('--rgb-prefix', default='img_', help='frame file name prefix')
 
 
 def _add_resize_videos_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,16 +142,6 @@ def _report(command: str, args: argparse.Namespace, report: Any) -> int:
     return 1 if report.failed else 0
 
 
-def _run_extract_frames(args: argparse.Namespace) -> int:
-    from .utils.data_prep import VIDEO_EXTS, extract_frames_batch
-
-    report = extract_frames_batch(args.src_dir, args.out_dir, level=args.level,
-                                  exts=args.ext or VIDEO_EXTS, num_workers=args.num_worker,
-                                  new_short=args.new_short, out_format=args.out_format,
-                                  rgb_prefix=args.rgb_prefix)
-    return _report('extract_frames', args, report)
-
-
 def _run_resize_videos(args: argparse.Namespace) -> int:
     from .utils.data_prep import VIDEO_EXTS, resize_videos_batch
 
@@ -211,10 +158,12 @@ def _run_resize_videos(args: argparse.Namespace) -> int:
 DATA_COMMANDS: dict[str, Subcommand] = {
     'synthetic': Subcommand('generate the synthetic action dataset',
                             _add_synthetic_arguments, _run_synthetic),
-    'build-file-list': Subcommand('write train/val annotation lists and a label map',
-                                  _add_build_file_list_arguments, _run_build_file_list),
-    'extract-frames': Subcommand('decode videos into rawframe folders',
-                                 _add_extract_frames_arguments, _run_extract_frames),
+    'build-file-list': Subcommand('write annotation lists: official splits or a folder split',
+                                  data_commands.add_build_file_list_arguments,
+                                  data_commands.run_build_file_list),
+    'extract-frames': Subcommand('decode videos into RGB and optical-flow frame folders',
+                                 data_commands.add_extract_frames_arguments,
+                                 data_commands.run_extract_frames),
     'resize-videos': Subcommand('re-encode videos (smaller, short GOP)',
                                 _add_resize_videos_arguments, _run_resize_videos),
 }
@@ -277,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     try:
         return COMMANDS[args.command].run(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as err:
+    except (ValueError, ImportError, FileExistsError, FileNotFoundError) as err:
         logger.debug('actionkit %s failed', args.command, exc_info=True)
         print(f'actionkit {args.command}: error: {err}', file=sys.stderr)
         return 1

@@ -1,7 +1,11 @@
 """Preparing a folder of videos for training: annotation lists, rawframes, re-encoded videos.
 
-The logic behind ``tools/data/build_file_list.py``, ``tools/data/extract_frames.py`` and
-``tools/data/resize_videos.py`` (and ``actionkit data …``). Folders follow MMAction2's layout:
+The logic behind ``tools/data/build_file_list.py SRC_FOLDER`` (a random split of a folder
+with a sub-folder per class; the official splits of the usual datasets are in
+:mod:`actionkit.utils.splits` and :mod:`actionkit.utils.file_lists`),
+``tools/data/extract_frames.py`` (RGB frames and optical flow, per video in
+:mod:`actionkit.utils.flow`) and ``tools/data/resize_videos.py`` (and ``actionkit data …``;
+the command lines are in :mod:`actionkit.utils.data_commands`). Folders follow MMAction2's layout:
 ``level=2`` means one sub-folder per class (``root/<class>/<video>.mp4``,
 ``root/<class>/<video>/img_00001.jpg``), ``level=1`` a flat folder (``root/<video>.mp4``).
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -271,7 +276,12 @@ def _run_batch(task: Callable[..., tuple[str, str, str]], items: list[tuple[Any,
     if num_workers <= 1 or len(items) <= 1:
         results = [task(*item) for item in items]
     else:
+        # Workers start from a fresh process, not a fork of this one: a fork taken after
+        # OpenCV or FFmpeg ran threads here can deadlock in the child.
+        method = 'forkserver' if 'forkserver' in multiprocessing.get_all_start_methods() \
+            else 'spawn'
         with ProcessPoolExecutor(max_workers=min(num_workers, len(items)),
+                                 mp_context=multiprocessing.get_context(method),
                                  initializer=_init_worker) as pool:
             futures = {pool.submit(task, *item): item for item in items}
             for future in as_completed(futures):
@@ -291,16 +301,15 @@ def _run_batch(task: Callable[..., tuple[str, str, str]], items: list[tuple[Any,
     return report
 
 
-def _extract_one(rel: str, src: str, out: str, new_short: int, out_format: str,
-                 rgb_prefix: str) -> tuple[str, str, str]:
-    from .video_io import extract_frames
+def _extract_one(rel: str, src: str, out: str, options: dict[str, Any]) -> tuple[str, str, str]:
+    from .flow import extract_rawframes, rawframes_complete
 
-    target = Path(out, rel).with_suffix('')
-    if target.is_dir():
+    target = Path(out, rel) if options['input_frames'] else Path(out, rel).with_suffix('')
+    if rawframes_complete(target, options['task'], options['out_format'], options['rgb_prefix'],
+                          options['flow_x_prefix'], options['flow_y_prefix']):
         return 'skipped', rel, ''
     try:
-        extract_frames(Path(src, rel), target, new_short=new_short, out_format=out_format,
-                       filename_tmpl=rgb_prefix + '{:05d}')
+        extract_rawframes(Path(src, rel), target, **options)
     except Exception as err:  # any error is this video's failure, reported with its path
         return 'failed', rel, f'{type(err).__name__}: {err}'
     return 'done', rel, ''
@@ -309,28 +318,60 @@ def _extract_one(rel: str, src: str, out: str, new_short: int, out_format: str,
 def extract_frames_batch(src_dir: str | os.PathLike, out_dir: str | os.PathLike, level: int = 2,
                          exts: str | Sequence[str] = VIDEO_EXTS, num_workers: int = 1,
                          new_short: int = 0, out_format: str = 'jpg',
-                         rgb_prefix: str = 'img_') -> BatchReport:
-    """Decode every video under ``src_dir`` into ``out_dir/<relative path without extension>/``.
+                         rgb_prefix: str = 'img_', task: str = 'rgb', flow_type: str = 'tvl1',
+                         bound: float = 20.0, new_width: int = 0, new_height: int = 0,
+                         flow_x_prefix: str = 'flow_x_', flow_y_prefix: str = 'flow_y_',
+                         input_frames: bool = False) -> BatchReport:
+    """Decode every video under ``src_dir`` into ``out_dir/<relative path without extension>/``:
+    RGB frames, optical flow (see :mod:`actionkit.utils.flow`) or both.
 
-    Resumable: a video whose frame folder exists is skipped (folders appear only when complete).
+    Resumable: a video whose folder already holds the complete output of ``task`` is skipped.
 
     Args:
-        src_dir: the videos, ``level`` 1 (flat) or 2 (a folder per class).
+        src_dir: the videos, ``level`` 1 (flat) or 2 (a folder per class); with
+            ``input_frames``, folders of RGB frames instead.
         out_dir: root of the rawframe folders (same relative layout).
         exts: video extensions to look for.
         num_workers: processes (1 runs in this process).
         new_short: resize frames so the shorter side has this many pixels (0 keeps the size).
         out_format: ``'jpg'`` or ``'png'``.
         rgb_prefix: frame file name prefix (``img_`` gives ``img_00001.jpg``).
+        task: ``'rgb'``, ``'flow'`` or ``'both'``.
+        flow_type: ``'tvl1'`` (needs OpenCV's contrib modules) or ``'farneback'``.
+        bound: flow magnitude in pixels mapped to 0 and 255.
+        new_width, new_height: resize to exactly this size (when ``new_short`` is 0).
+        flow_x_prefix, flow_y_prefix: flow file name prefixes.
+        input_frames: compute flow from the RGB frame folders under ``src_dir``.
+
+    Raises:
+        ValueError: a bad option; ImportError: ``tvl1`` without OpenCV's contrib modules
+            (raised before any video is read).
     """
-    if new_short < 0:
-        raise ValueError(f'new_short must be >= 0, got {new_short!r}')
+    from .flow import TASKS, check_flow_type
+
+    if new_short < 0 or new_width < 0 or new_height < 0:
+        raise ValueError(f'new_short, new_width and new_height must be >= 0, got {new_short!r}, '
+                         f'{new_width!r}, {new_height!r}')
     if out_format not in ('jpg', 'png'):
         raise ValueError(f"out_format must be 'jpg' or 'png', got {out_format!r}")
-    videos = find_videos(src_dir, level, exts)
-    logger.info('extracting frames of %d videos from %s to %s', len(videos), src_dir, out_dir)
-    items = [(rel, str(src_dir), str(out_dir), new_short, out_format, rgb_prefix)
-             for rel in videos]
+    if task not in TASKS:
+        raise ValueError(f'task must be one of {TASKS}, got {task!r}')
+    if input_frames and task != 'flow':
+        raise ValueError(f"input_frames reads RGB frame folders to compute flow: task must be "
+                         f"'flow', got {task!r}")
+    if task != 'rgb':
+        flow_type = check_flow_type(flow_type)
+    if input_frames:
+        sources = [rel for rel, _ in find_frame_dirs(src_dir, level, rgb_prefix)]
+    else:
+        sources = find_videos(src_dir, level, exts)
+    logger.info('extracting %s frames of %d videos from %s to %s', task, len(sources), src_dir,
+                out_dir)
+    options = dict(task=task, flow_type=flow_type, bound=bound, new_short=new_short,
+                   new_width=new_width, new_height=new_height, out_format=out_format,
+                   rgb_prefix=rgb_prefix, flow_x_prefix=flow_x_prefix,
+                   flow_y_prefix=flow_y_prefix, input_frames=input_frames)
+    items = [(rel, str(src_dir), str(out_dir), options) for rel in sources]
     return _run_batch(_extract_one, items, num_workers)
 
 

@@ -212,3 +212,5 @@ def test_tools_scripts_run(video_tree, tmp_path):
         shown = subprocess.run([sys.executable, str(REPO / 'tools/data' / script), '--help'],
                                capture_output=True, text=True, timeout=60)
         assert shown.returncode == 0 and '--num-worker' in shown.stdout
+        if script == 'extract_frames.py':  # MMAction2 build_rawframes.py's flow options
+            assert '--task {rgb,flow,both}' in shown.stdout and '--flow-type' in shown.stdout

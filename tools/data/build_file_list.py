@@ -1,11 +1,14 @@
-"""Write MMAction2 train/val annotation lists and a label map for a folder of videos or rawframes.
+"""Write MMAction2 annotation lists: the official splits of a dataset, or a random split.
 
-A thin wrapper over ``actionkit data build-file-list`` (the logic is in actionkit.utils.data_prep).
-Run with --help for the options.
+    python tools/data/build_file_list.py ucf101 data/ucf101/rawframes    # official splits
+    python tools/data/build_file_list.py data/mine/videos --format videos  # a folder per class
+
+A thin wrapper over actionkit.utils.data_commands (the logic is in actionkit.utils.splits,
+actionkit.utils.file_lists and actionkit.utils.data_prep). Run with --help for the options.
 """
 import sys
 
-from actionkit.cli import main
+from actionkit.utils.data_commands import build_file_list_main
 
 if __name__ == '__main__':
-    sys.exit(main(['data', 'build-file-list', *sys.argv[1:]]))
+    sys.exit(build_file_list_main())

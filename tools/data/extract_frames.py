@@ -1,11 +1,14 @@
-"""Decode videos into rawframe folders (img_00001.jpg, ...), in parallel and resumably.
+"""Decode videos into rawframe folders: RGB frames (img_00001.jpg, ...) and/or optical flow
+(flow_x_00001.jpg, flow_y_00001.jpg, ...), in parallel and resumably.
 
-A thin wrapper over ``actionkit data extract-frames`` (the logic is in actionkit.utils.data_prep).
-Run with --help for the options.
+    python tools/data/extract_frames.py data/videos data/rawframes --task both --flow-type farneback
+
+A thin wrapper over actionkit.utils.data_commands (the logic is in actionkit.utils.data_prep
+and actionkit.utils.flow). Run with --help for the options.
 """
 import sys
 
-from actionkit.cli import main
+from actionkit.utils.data_commands import extract_frames_main
 
 if __name__ == '__main__':
-    sys.exit(main(['data', 'extract-frames', *sys.argv[1:]]))
+    sys.exit(extract_frames_main())

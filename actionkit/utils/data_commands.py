@@ -1,0 +1,223 @@
+"""Command lines of ``tools/data/build_file_list.py`` and ``tools/data/extract_frames.py``.
+
+Each tool is a pair ``add_*_arguments(parser)`` / ``run_*(args) -> exit status`` (the shape
+of the ``actionkit`` command table, :class:`actionkit.cli.Subcommand`) plus a ``*_main(argv)``
+that the scripts in ``tools/data/`` call. The flags are MMAction2's (``build_file_list.py``,
+``build_rawframes.py``), extended with the folder mode and options of actionkit's tools.
+
+Example:
+    $ python tools/data/build_file_list.py ucf101 data/ucf101/rawframes --level 2
+    $ python tools/data/build_file_list.py data/mine/videos --format videos --split-ratio 0.8
+    $ python tools/data/extract_frames.py data/ucf101/videos data/ucf101/rawframes \\
+        --task both --flow-type farneback --new-short 256 --num-worker 8
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .splits import SPLIT_DATASETS
+
+__all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
+           'add_extract_frames_arguments', 'run_extract_frames', 'extract_frames_main']
+
+logger = logging.getLogger(__name__)
+
+# folder-mode options (None: not given) and dataset-mode options, to refuse the wrong mix
+_FOLDER_ONLY = ('split_ratio', 'name', 'label_map', 'labels_from')
+_DATASET_ONLY = ('num_split', 'subset', 'output_format', 'ann_dir')
+
+
+def add_build_file_list_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``build_file_list.py [DATASET] SRC_FOLDER``."""
+    parser.usage = '%(prog)s [-h] [DATASET] SRC_FOLDER [options]'
+    parser.add_argument('dataset', metavar='DATASET',
+                        help=f'one of {", ".join(SPLIT_DATASETS)} to write the lists of its '
+                        'official splits; leave it out to list a folder with a sub-folder per '
+                        'class and split it at random (folder mode)')
+    parser.add_argument('src_folder', metavar='SRC_FOLDER', nargs='?',
+                        help='root folder of the videos or rawframe folders')
+    parser.add_argument('--format', default=None, choices=['rawframes', 'videos'],
+                        help='list frame folders or video files (default: rawframes for a '
+                        'dataset, videos in folder mode)')
+    parser.add_argument('--level', type=int, default=2, choices=[1, 2],
+                        help='2: a sub-folder per class; 1: a flat folder')
+    parser.add_argument('--rgb-prefix', default='img_', help='prefix of RGB frames')
+    parser.add_argument('--flow-x-prefix', default='flow_x_', help='prefix of flow x frames')
+    parser.add_argument('--flow-y-prefix', default='flow_y_', help='prefix of flow y frames')
+    parser.add_argument('--shuffle', action='store_true', help='shuffle the lines')
+    parser.add_argument('--seed', type=int, default=None, help='seed of the shuffle / split')
+    parser.add_argument('--out-root-path', default=None,
+                        help='dataset: the lists go to OUT_ROOT_PATH/DATASET (default data/); '
+                        "folder mode: the output folder (default: SRC_FOLDER's parent)")
+    parser.add_argument('--out-dir', default=None, help='the output folder itself')
+    parser.add_argument('--ext', nargs='+', default=None, help='video extensions to look for')
+    dataset = parser.add_argument_group('official splits (with DATASET)')
+    dataset.add_argument('--num-split', type=int, default=None,
+                         help='how many official splits to write (default: all)')
+    dataset.add_argument('--subset', default=None, choices=['train', 'val', 'test'],
+                         help='the subset to list, for single-split datasets (default train)')
+    dataset.add_argument('--output-format', default=None, choices=['txt', 'json'],
+                         help='plain lists (default) or MMAction2 JSON lists')
+    dataset.add_argument('--ann-dir', default=None,
+                         help='the official annotation files (default: '
+                         'OUT_ROOT_PATH/DATASET/annotations)')
+    folder = parser.add_argument_group('folder mode (without DATASET)')
+    folder.add_argument('--split-ratio', type=float, default=None,
+                        help='fraction of each class that goes to train (default 0.8; 1 = all)')
+    folder.add_argument('--name', default=None, help='prefix of the list names, e.g. ucf101')
+    folder.add_argument('--label-map', default=None,
+                        help='file with one class name per line fixing the label order')
+    folder.add_argument('--labels-from', default=None,
+                        help='annotation list giving each video its label (for --level 1)')
+
+
+def _refuse(args: argparse.Namespace, names: Sequence[str], mode: str) -> None:
+    given = [f'--{n.replace("_", "-")}' for n in names if getattr(args, n) is not None]
+    if given:
+        raise ValueError(f'{", ".join(given)} only apply {mode}')
+
+
+def _run_folder_mode(args: argparse.Namespace) -> int:
+    from .data_prep import VIDEO_EXTS, build_file_list
+
+    _refuse(args, _DATASET_ONLY, 'with a DATASET (official splits)')
+    fmt = args.format or 'videos'
+    out_dir = args.out_dir or args.out_root_path
+    result = build_file_list(args.dataset, out_dir, format=fmt, level=args.level,
+                             split_ratio=0.8 if args.split_ratio is None else args.split_ratio,
+                             seed=args.seed or 0, shuffle=args.shuffle,
+                             rgb_prefix=args.rgb_prefix, exts=args.ext or VIDEO_EXTS,
+                             name=args.name or '', label_map=args.label_map,
+                             labels_from=args.labels_from)
+    classes = len(result['classes']) or 'unnamed'
+    print(f'{classes} classes, {result["num_train"]} train and {result["num_val"]} val {fmt}')
+    for key in ('train_list', 'val_list', 'label_map'):
+        if result[key]:
+            print(f'  {key:<11} {result[key]}')
+    return 0
+
+
+def run_build_file_list(args: argparse.Namespace) -> int:
+    """Write the lists (official splits with a DATASET, a random split without)."""
+    from .data_prep import VIDEO_EXTS
+    from .file_lists import build_split_file_lists
+
+    if args.src_folder is None:
+        if args.dataset in SPLIT_DATASETS and not Path(args.dataset).is_dir():
+            raise ValueError(f'{args.dataset}: SRC_FOLDER is missing (build_file_list.py '
+                             f'{args.dataset} SRC_FOLDER)')
+        return _run_folder_mode(args)
+    if args.dataset not in SPLIT_DATASETS:
+        raise ValueError(f'unknown DATASET {args.dataset!r}: official splits are read for '
+                         f'{", ".join(SPLIT_DATASETS)} (give SRC_FOLDER alone for a folder '
+                         'with a sub-folder per class)')
+    _refuse(args, _FOLDER_ONLY, 'in folder mode (without a DATASET)')
+    root = Path(args.out_root_path or 'data', args.dataset)
+    result = build_split_file_lists(
+        args.dataset, args.src_folder, ann_dir=args.ann_dir or root / 'annotations',
+        out_dir=args.out_dir or root, format=args.format or 'rawframes', level=args.level,
+        num_split=args.num_split, subset=args.subset or 'train', shuffle=args.shuffle,
+        seed=args.seed, rgb_prefix=args.rgb_prefix, flow_x_prefix=args.flow_x_prefix,
+        flow_y_prefix=args.flow_y_prefix, output_format=args.output_format or 'txt',
+        exts=args.ext or VIDEO_EXTS)
+    print(f'{args.dataset}: {len(result["classes"])} classes; label map {result["label_map"]}')
+    for path, count in result['lists'].items():
+        left_out, examples = result['missing'].get(path, (0, []))
+        note = f' ({left_out} not found, e.g. {", ".join(examples)})' if left_out else ''
+        print(f'  {count:>7} lines  {path}{note}')
+    return 0
+
+
+def add_extract_frames_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``extract_frames.py SRC_DIR OUT_DIR`` (MMAction2's build_rawframes.py)."""
+    parser.add_argument('src_dir', help='source video folder (or frame folders, --input-frames)')
+    parser.add_argument('out_dir', help='output rawframe folder')
+    parser.add_argument('--task', default='rgb', choices=['rgb', 'flow', 'both'],
+                        help='RGB frames, optical flow or both (default rgb)')
+    parser.add_argument('--flow-type', default='tvl1', choices=['tvl1', 'farneback', 'farn'],
+                        help='tvl1 (needs opencv-contrib) or farneback (core OpenCV)')
+    parser.add_argument('--bound', type=float, default=20.0,
+                        help='flow in pixels mapped to 0 and 255 (denseflow -b, default 20)')
+    parser.add_argument('--level', type=int, default=2, choices=[1, 2],
+                        help='2: a sub-folder per class; 1: a flat folder')
+    parser.add_argument('--ext', nargs='+', default=None,
+                        help='video extensions to look for (default: all common ones)')
+    parser.add_argument('--mixed-ext', action='store_true',
+                        help='videos of mixed extensions (the default here; MMAction2 flag)')
+    parser.add_argument('--num-worker', type=int, default=min(8, os.cpu_count() or 1),
+                        help='worker processes')
+    parser.add_argument('--new-short', type=int, default=0,
+                        help='resize frames so the short side has this length (0: keep)')
+    parser.add_argument('--new-width', type=int, default=0, help='resize to this width')
+    parser.add_argument('--new-height', type=int, default=0, help='resize to this height')
+    parser.add_argument('--out-format', default='jpg', choices=['jpg', 'png'])
+    parser.add_argument('--rgb-prefix', default='img_', help='RGB frame file name prefix')
+    parser.add_argument('--flow-x-prefix', default='flow_x_', help='flow x file name prefix')
+    parser.add_argument('--flow-y-prefix', default='flow_y_', help='flow y file name prefix')
+    parser.add_argument('--input-frames', action='store_true',
+                        help='compute flow from the RGB frame folders in SRC_DIR')
+    parser.add_argument('--resume', action='store_true',
+                        help='MMAction2 flag: complete folders are always skipped here')
+    parser.add_argument('--use-opencv', action='store_true',
+                        help='MMAction2 flag: frames are always decoded with PyAV/OpenCV here')
+    parser.add_argument('--report-file', default=None,
+                        help='JSON summary of the run '
+                        '(default: OUT_DIR/extract_frames_report.json)')
+
+
+def run_extract_frames(args: argparse.Namespace) -> int:
+    """Extract the frames; exit status 1 when a video failed."""
+    from .data_prep import VIDEO_EXTS, extract_frames_batch
+
+    report = extract_frames_batch(
+        args.src_dir, args.out_dir, level=args.level,
+        exts=VIDEO_EXTS if args.mixed_ext or not args.ext else args.ext,
+        num_workers=args.num_worker, new_short=args.new_short, out_format=args.out_format,
+        rgb_prefix=args.rgb_prefix, task=args.task, flow_type=args.flow_type, bound=args.bound,
+        new_width=args.new_width, new_height=args.new_height, flow_x_prefix=args.flow_x_prefix,
+        flow_y_prefix=args.flow_y_prefix, input_frames=args.input_frames)
+    path = args.report_file or str(Path(args.out_dir, 'extract_frames_report.json'))
+    report.write(path)
+    total = len(report.done) + len(report.skipped) + len(report.failed)
+    print(f'extract_frames ({args.task}): {total} videos: {len(report.done)} done, '
+          f'{len(report.skipped)} skipped (already complete), {len(report.failed)} failed; '
+          f'report: {path}')
+    for video, reason in report.failed:
+        print(f'  FAILED {video}: {reason}')
+    return 1 if report.failed else 0
+
+
+def _main(prog: str, description: str, add: Callable[[argparse.ArgumentParser], None],
+          run: Callable[[argparse.Namespace], int], argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add(parser)
+    parser.add_argument('--log-level', default='INFO',
+                        choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    try:
+        return run(args)
+    except (ValueError, ImportError, FileNotFoundError) as err:
+        logger.debug('%s failed', prog, exc_info=True)
+        print(f'{prog}: error: {err}', file=sys.stderr)
+        return 1
+
+
+def build_file_list_main(argv: Sequence[str] | None = None) -> int:
+    """``tools/data/build_file_list.py``; returns the exit status."""
+    return _main('build_file_list.py', 'Write annotation lists: the official splits of a '
+                 'dataset, or a random split of a folder with a sub-folder per class.',
+                 add_build_file_list_arguments, run_build_file_list, argv)
+
+
+def extract_frames_main(argv: Sequence[str] | None = None) -> int:
+    """``tools/data/extract_frames.py``; returns the exit status."""
+    return _main('extract_frames.py', 'Decode videos into RGB and/or optical-flow frame '
+                 'folders, in parallel and resumably.', add_extract_frames_arguments,
+                 run_extract_frames, argv)
