@@ -108,16 +108,12 @@ def time_cells(videos: dict[str, str], samplers: list[str], backends: list[str],
                   statistics.median(t[1] for t in values)) for key, values in times.items()}
 
 
-_MMACTION_SCRIPT = r'''
+# numpy aliases and a torchvision stand-in, sent ahead of the MMAction2 script
+MMACTION_COMPAT = Path(__file__).with_name('mmaction_compat.py').read_text()
+
+_MMACTION_SCRIPT = MMACTION_COMPAT + r'''
 import json, statistics, sys, time, types
 import numpy as np
-for name, kind in (('int', int), ('float', float), ('bool', bool)):
-    if not hasattr(np, name):  # removed in numpy 1.24; MMAction2 0.x still uses them
-        setattr(np, name, kind)
-try:  # mmcv.runner imports torchvision only for its model-zoo URLs
-    import torchvision  # noqa: F401
-except Exception:
-    sys.modules['torchvision'] = types.SimpleNamespace(__version__='0.0.0')
 from mmaction.datasets.pipelines import Compose
 spec = json.loads(sys.argv[1])
 out = {}

@@ -89,18 +89,14 @@ def time_call(timer: ForwardTimer, call: Any) -> list[float]:
     return [time.perf_counter() - wall, time.process_time() - cpu, timer.wall, timer.cpu]
 
 
+# numpy aliases and a torchvision stand-in, sent ahead of the MMAction2 script
+MMACTION_COMPAT = Path(__file__).with_name('mmaction_compat.py').read_text()
+
 # The MMAction2 side: build the models, then answer one JSON request per line on stdin.
-_MMACTION_SERVER = r'''
+_MMACTION_SERVER = MMACTION_COMPAT + r'''
 import json, os, sys, time, types
 from typing import Any
 import numpy as np
-for name, kind in (('int', int), ('float', float), ('bool', bool)):
-    if not hasattr(np, name):  # removed in numpy 1.24; MMAction2 0.x still uses them
-        setattr(np, name, kind)
-try:  # mmcv.runner imports torchvision only for its model-zoo URLs
-    import torchvision  # noqa: F401
-except Exception:
-    sys.modules['torchvision'] = types.SimpleNamespace(__version__='0.0.0')
 import torch
 import mmaction
 from mmaction.apis import inference_recognizer, init_recognizer

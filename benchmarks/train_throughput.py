@@ -226,16 +226,12 @@ def run(paths: dict[str, str], source: str, workers: int, mode: str,
                 memory=memory, wall=wall)
 
 
-MMACTION_SCRIPT = r'''
+# numpy aliases and a torchvision stand-in, sent ahead of the MMAction2 script
+MMACTION_COMPAT = Path(__file__).with_name('mmaction_compat.py').read_text()
+
+MMACTION_SCRIPT = MMACTION_COMPAT + r'''
 import ast, json, os, sys, types
 import numpy as np
-for name, kind in (('int', int), ('float', float), ('bool', bool)):
-    if not hasattr(np, name):  # removed in numpy 1.24; MMAction2 0.x still uses them
-        setattr(np, name, kind)
-try:  # mmcv.runner imports torchvision only for its model-zoo URLs
-    import torchvision  # noqa: F401
-except Exception:
-    sys.modules['torchvision'] = types.SimpleNamespace(__version__='0.0.0')
 import torch
 import mmcv.parallel._functions as mmcv_functions
 import mmaction
@@ -339,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(args.data_dir) / f'{clips}clips_{args.frame_size}px_{"_".join(args.sources)}'
     paths = make_synthetic_dataset(root, num_train=clips, num_val=0, num_frames=32,
                                    size=args.frame_size, layouts=args.sources,
-                                   workers=args.gen_workers)
+                                   workers=args.gen_workers, overwrite=True)  # its own folder
     print(f'synthetic data: {clips} clips of 32 frames at {args.frame_size}px in {root} '
           f'({time.perf_counter() - start:.1f} s)')
     where = torch.cuda.get_device_name() if args.device == 'cuda' else \
