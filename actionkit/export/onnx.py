@@ -41,7 +41,8 @@ from .runtime import (META_EXPORTER, META_INPUT_SHAPE, META_KIND, META_SOFTMAX, 
 __all__ = [
     'DEFAULT_SHAPE', 'SHAPE_HELP', 'VERIFY_ATOL', 'VERIFY_RTOL', 'ExportResult', 'ExportWrapper',
     'ModelKind', 'VerifyResult', 'build_parser', 'check_input_shape', 'convert_sync_batchnorm',
-    'add_arguments', 'graph_text', 'main', 'model_kind', 'pytorch2onnx', 'run', 'suggest_input_shape', 'verify_onnx',
+    'add_arguments', 'graph_text', 'main', 'model_kind', 'pytorch2onnx', 'run',
+    'suggest_input_shape', 'verify_onnx',
 ]
 
 logger = logging.getLogger(__name__)
