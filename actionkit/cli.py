@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .utils import data_commands
@@ -37,10 +35,6 @@ class Subcommand:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-
-
-def _default_workers() -> int:
-    return min(8, os.cpu_count() or 1)
 
 
 # ----------------------------------------------------------------------------- data synthetic
@@ -112,7 +106,7 @@ def _add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--level', type=int, default=2, choices=[1, 2],
                         help='2: a sub-folder per class; 1: a flat folder')
     parser.add_argument('--ext', nargs='+', default=None, help='video extensions to look for')
-    parser.add_argument('--num-worker', type=int, default=_default_workers(),
+    parser.add_argument('--num-worker', type=int, default=data_commands.default_workers(),
                         help='worker processes')
     parser.add_argument('--report-file', default=None,
                         help='JSON summary of the run (default: <out_dir>/<command>_report.json)')
@@ -131,17 +125,6 @@ def _add_resize_videos_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--to-mp4', action='store_true', help='name every output .mp4')
 
 
-def _report(command: str, args: argparse.Namespace, report: Any) -> int:
-    path = args.report_file or str(Path(args.out_dir, f'{command}_report.json'))
-    report.write(path)
-    total = len(report.done) + len(report.skipped) + len(report.failed)
-    print(f'{command}: {total} videos: {len(report.done)} done, {len(report.skipped)} skipped '
-          f'(already complete), {len(report.failed)} failed; report: {path}')
-    for video, reason in report.failed:
-        print(f'  FAILED {video}: {reason}')
-    return 1 if report.failed else 0
-
-
 def _run_resize_videos(args: argparse.Namespace) -> int:
     from .utils.data_prep import VIDEO_EXTS, resize_videos_batch
 
@@ -149,7 +132,7 @@ def _run_resize_videos(args: argparse.Namespace) -> int:
                                  exts=args.ext or VIDEO_EXTS, num_workers=args.num_worker,
                                  new_short=args.new_short, gop=16 if args.dense else args.gop,
                                  fps=args.fps, crf=args.crf, to_mp4=args.to_mp4)
-    return _report('resize_videos', args, report)
+    return data_commands.finish_batch('resize_videos', args, report)
 
 
 # ----------------------------------------------------------------------------- the tables

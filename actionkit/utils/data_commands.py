@@ -19,17 +19,24 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .splits import SPLIT_DATASETS
 
 __all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
-           'add_extract_frames_arguments', 'run_extract_frames', 'extract_frames_main']
+           'add_extract_frames_arguments', 'run_extract_frames', 'extract_frames_main',
+           'finish_batch', 'default_workers']
 
 logger = logging.getLogger(__name__)
 
 # folder-mode options (None: not given) and dataset-mode options, to refuse the wrong mix
 _FOLDER_ONLY = ('split_ratio', 'name', 'label_map', 'labels_from')
 _DATASET_ONLY = ('num_split', 'subset', 'output_format', 'ann_dir')
+
+
+def default_workers() -> int:
+    """Worker processes of the batch tools by default: the CPU count, at most 8."""
+    return min(8, os.cpu_count() or 1)
 
 
 def add_build_file_list_arguments(parser: argparse.ArgumentParser) -> None:
@@ -149,7 +156,7 @@ def add_extract_frames_arguments(parser: argparse.ArgumentParser) -> None:
                         help='video extensions to look for (default: all common ones)')
     parser.add_argument('--mixed-ext', action='store_true',
                         help='videos of mixed extensions (the default here; MMAction2 flag)')
-    parser.add_argument('--num-worker', type=int, default=min(8, os.cpu_count() or 1),
+    parser.add_argument('--num-worker', type=int, default=default_workers(),
                         help='worker processes')
     parser.add_argument('--new-short', type=int, default=0,
                         help='resize frames so the short side has this length (0: keep)')
@@ -181,10 +188,17 @@ def run_extract_frames(args: argparse.Namespace) -> int:
         rgb_prefix=args.rgb_prefix, task=args.task, flow_type=args.flow_type, bound=args.bound,
         new_width=args.new_width, new_height=args.new_height, flow_x_prefix=args.flow_x_prefix,
         flow_y_prefix=args.flow_y_prefix, input_frames=args.input_frames)
-    path = args.report_file or str(Path(args.out_dir, 'extract_frames_report.json'))
+    return finish_batch('extract_frames', args, report, f' ({args.task})')
+
+
+def finish_batch(command: str, args: argparse.Namespace, report: Any, detail: str = '') -> int:
+    """Write a batch tool's JSON report (``--report-file``, default
+    ``OUT_DIR/{command}_report.json``), print its summary and failures; exit status 1 when a
+    video failed."""
+    path = args.report_file or str(Path(args.out_dir, f'{command}_report.json'))
     report.write(path)
     total = len(report.done) + len(report.skipped) + len(report.failed)
-    print(f'extract_frames ({args.task}): {total} videos: {len(report.done)} done, '
+    print(f'{command}{detail}: {total} videos: {len(report.done)} done, '
           f'{len(report.skipped)} skipped (already complete), {len(report.failed)} failed; '
           f'report: {path}')
     for video, reason in report.failed:
