@@ -288,7 +288,8 @@ print('@@' + json.dumps(dict(time=[r['time'] for r in rows],
 
 def run_mmaction(paths: dict[str, str], source: str, workers: int, mode: str,
                  args: argparse.Namespace) -> dict:
-    """The same training in MMAction2 0.x (another Python), timed from its own JSON log."""
+    """The same training in MMAction2 0.x (another Python), timed from its own JSON log;
+    ``mode`` is ``'fp32'`` or ``'fp16'`` (its ``fp16 = dict(loss_scale=512.)``)."""
     pipeline = train_pipeline(source, args.size, args.frame_size)
     env = dict(os.environ)
     if Path(args.mmaction_source).is_dir():
@@ -298,7 +299,7 @@ def run_mmaction(paths: dict[str, str], source: str, workers: int, mode: str,
         spec = dict(config=MMACTION_CONFIG, batch=args.batch, workers=workers,
                     dataset='VideoDataset' if source == 'videos' else 'RawframeDataset',
                     ann_file=paths[f'train_list_{source}'], data_prefix=paths[f'{source}_root'],
-                    pipeline=repr(pipeline), work_dir=work_dir, fp16=mode != 'fp32',
+                    pipeline=repr(pipeline), work_dir=work_dir, fp16=mode == 'fp16',
                     threads=args.threads, depth=args.depth)
         start = time.perf_counter()
         proc = subprocess.run([args.mmaction_python, '-c', MMACTION_SCRIPT, json.dumps(spec)],
@@ -309,8 +310,7 @@ def run_mmaction(paths: dict[str, str], source: str, workers: int, mode: str,
         raise RuntimeError(f'MMAction2 run failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
     result = json.loads(found[-1])
     times, data_times = result['time'][args.warmup:], result['data_time'][args.warmup:]
-    return dict(impl='mmaction2', source=source, workers=workers,
-                mode='fp16' if mode != 'fp32' else 'fp32',
+    return dict(impl='mmaction2', source=source, workers=workers, mode=mode,
                 clips_s=args.batch / statistics.mean(times), s_iter=statistics.mean(times),
                 data_share=sum(data_times) / sum(times), cpu_iter=float('nan'),
                 gpu_util=float('nan'), memory=float(result['memory'] or 'nan'), wall=wall)
