@@ -10,7 +10,9 @@ Measures, single process, for each video x pipeline x backend:
 ``clips/s`` is per second of wall-clock time; ``CPU clips/s`` per second of this process's CPU
 time (all its threads), which other jobs on a shared machine do not inflate. The ratios
 (``% of limit`` = pipeline / decode-only rate, ``x decord``, ``x MMAction2 best``) are of CPU
-time. Medians over ``--repeats`` clips, the cells interleaved.
+time. ``ceiling`` is the decode-only rate over MMAction2's best pipeline: the ratio this backend
+would reach if every transform after decoding were free. Medians over ``--repeats`` clips, the
+cells interleaved.
 
 Pipelines: TSN 1x1x8 and 1x1x3 (test mode: 8 or 3 segments x 1 frame, NCHW) and I3D 32x2x1
 (NCTHW). Videos: ``demo.mp4`` from the shared test data (when present) and two synthetic
@@ -80,13 +82,11 @@ def make_videos(folder: Path) -> dict[str, str]:
     return videos
 
 
-def time_cells(videos: dict[str, str], samplers: list[str], backends: list[str],
-               repeats: int) -> dict[tuple[str, str, str, str], tuple[float, float]]:
-    """Median (wall, CPU) seconds per clip of every (video, sampler, backend, kind).
+Samples = dict  # cell key -> list of (wall, CPU) seconds per clip
 
-    Cells are interleaved so that load changes on a shared machine hit all of them alike.
-    CPU time is this process's (all threads), which other jobs on the machine do not inflate.
-    """
+
+def build_cells(videos: dict[str, str], samplers: list[str], backends: list[str]) -> dict:
+    """A warmed-up pipeline per (video, sampler, backend, kind)."""
     from actionkit.datasets.pipelines import Compose
 
     cells = {}
@@ -96,16 +96,55 @@ def time_cells(videos: dict[str, str], samplers: list[str], backends: list[str],
                 for kind in ('pipeline', 'decode'):
                     cfg = pipeline_cfg(sampler, backend, decode_only=kind == 'decode')
                     cells[(video, sampler, backend, kind)] = Compose(cfg)
-    times: dict[tuple, list[tuple[float, float]]] = {key: [] for key in cells}
     for key, pipeline in cells.items():  # warm-up: imports, codec tables, page cache
         pipeline(dict(filename=videos[key[0]], label=0, start_index=0, modality='RGB'))
+    return cells
+
+
+def time_cells(cells: dict, videos: dict[str, str], repeats: int, samples: Samples) -> None:
+    """Add ``repeats`` (wall, CPU) samples per clip to ``samples`` for every cell.
+
+    Cells are interleaved so that load changes on a shared machine hit all of them alike.
+    CPU time is this process's (all threads), which other jobs on the machine do not inflate.
+    """
     for _ in range(repeats):
         for key, pipeline in cells.items():
             wall, cpu = time.perf_counter(), time.process_time()
             pipeline(dict(filename=videos[key[0]], label=0, start_index=0, modality='RGB'))
-            times[key].append((time.perf_counter() - wall, time.process_time() - cpu))
+            samples.setdefault(key, []).append((time.perf_counter() - wall,
+                                                time.process_time() - cpu))
+
+
+def medians(samples: Samples) -> dict:
+    """(median wall, median CPU) seconds per clip of every cell."""
     return {key: (statistics.median(t[0] for t in values),
-                  statistics.median(t[1] for t in values)) for key, values in times.items()}
+                  statistics.median(t[1] for t in values)) for key, values in samples.items()}
+
+
+def time_full_decodes(videos: dict[str, str], backends: list[str], repeats: int
+                      ) -> dict[tuple[str, str], float]:
+    """Median CPU seconds per frame of decoding every frame of each video to RGB, per backend.
+
+    The cost of one frame of decoding, independent of how a backend plans sparse reads: what
+    makes a decode-only limit high or low once the frames to decode are fixed.
+    """
+    from actionkit.datasets.pipelines.decoders import open_video
+
+    result = {}
+    for video, path in videos.items():
+        for backend in backends:
+            samples = []
+            for _ in range(max(3, repeats // 5)):
+                cpu = time.process_time()
+                reader = open_video(path, backend)
+                try:
+                    count = len(reader)
+                    reader.get_frames(range(count))
+                finally:
+                    reader.close()
+                samples.append((time.process_time() - cpu) / count)
+            result[(video, backend)] = statistics.median(samples)
+    return result
 
 
 # numpy aliases and a torchvision stand-in, sent ahead of the MMAction2 script
@@ -130,17 +169,15 @@ for _ in range(spec['repeats']):
         wall, cpu = time.perf_counter(), time.process_time()
         pipeline(dict(filename=video, label=0, start_index=0, modality='RGB'))
         times[key].append((time.perf_counter() - wall, time.process_time() - cpu))
-out = {key: [statistics.median(t[0] for t in v), statistics.median(t[1] for t in v)]
-       for key, v in times.items()}
-print(json.dumps(out))
+print(json.dumps(times))
 '''
 
 
 def time_mmaction(python: str, source: str | None, videos: dict[str, str],
-                  samplers: list[str], backends: list[str], repeats: int
-                  ) -> dict[tuple[str, str, str], tuple[float, float]]:
-    """Median (wall, CPU) seconds per clip of MMAction2 0.x's own pipeline, run in
-    ``python`` (a separate process, after this one's timings)."""
+                  samplers: list[str], backends: list[str], repeats: int,
+                  samples: Samples) -> bool:
+    """Add ``repeats`` (wall, CPU) samples per clip of MMAction2 0.x's own pipeline, run in
+    ``python`` (a separate process), to ``samples``; False if that run failed."""
     cells = {}
     for video, path in videos.items():
         for sampler in samplers:
@@ -156,9 +193,11 @@ def time_mmaction(python: str, source: str | None, videos: dict[str, str],
                           text=True, check=False, env=env)
     if proc.returncode != 0:
         print(f'MMAction2 run failed:\n{proc.stderr[-2000:]}', file=sys.stderr)
-        return {}
+        return False
     raw = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {tuple(key.split('|')): tuple(value) for key, value in raw.items()}
+    for key, values in raw.items():
+        samples.setdefault(tuple(key.split('|')), []).extend(tuple(v) for v in values)
+    return True
 
 
 def print_table(times: dict, mm_times: dict, videos: dict, samplers: list[str],
@@ -167,7 +206,7 @@ def print_table(times: dict, mm_times: dict, videos: dict, samplers: list[str],
     header = ['video', 'pipeline', 'backend', 'clips/s', 'CPU clips/s', 'decode-only CPU',
               '% of limit', 'x decord']
     if mm_times:
-        header += ['MMAction2 clips/s', 'MMAction2 CPU', 'x MMAction2 best']
+        header += ['MMAction2 clips/s', 'MMAction2 CPU', 'x MMAction2 best', 'ceiling']
     rows = [header]
     for video in videos:
         for sampler in samplers:
@@ -183,7 +222,8 @@ def print_table(times: dict, mm_times: dict, videos: dict, samplers: list[str],
                 if mm_times:
                     mm = mm_times.get((video, sampler, backend))
                     row += [f'{1 / mm[0]:.1f}' if mm else '-', f'{1 / mm[1]:.1f}' if mm else '-',
-                            f'{mm_best / cpu:.2f}' if mm_best else '-']
+                            f'{mm_best / cpu:.2f}' if mm_best else '-',
+                            f'{mm_best / limit:.2f}' if mm_best else '-']
                 rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
@@ -195,6 +235,9 @@ def print_table(times: dict, mm_times: dict, videos: dict, samplers: list[str],
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--repeats', type=int, default=15, help='clips timed per cell')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='split the clips into this many rounds, alternating with '
+                             'MMAction2\'s process (default: %(default)s)')
     parser.add_argument('--backends', default='pyav,decord,opencv')
     parser.add_argument('--pipelines', default=','.join(SAMPLERS))
     parser.add_argument('--video-dir', default=None,
@@ -218,15 +261,29 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(args.video_dir or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         videos = make_videos(folder)
-        times = time_cells(videos, samplers, backends, args.repeats)
-        mm_times = {}
-        if args.mmaction_python:
-            source = args.mmaction_source if Path(args.mmaction_source).is_dir() else None
-            mm_times = time_mmaction(args.mmaction_python, source, videos, samplers, backends,
-                                     args.repeats)
-        print(f'# data pipeline, single process, {args.repeats} clips per cell (median), '
-              f'{os.cpu_count()} CPUs')
-        print_table(times, mm_times, videos, samplers, backends)
+        cells = build_cells(videos, samplers, backends)
+        source = args.mmaction_source if Path(args.mmaction_source).is_dir() else None
+        samples: Samples = {}
+        mm_samples: Samples = {}
+        mm_ok = bool(args.mmaction_python)
+        # rounds alternate between the two processes, so that a slow spell of a shared
+        # machine does not fall on one side of the comparison only
+        rounds = max(1, min(args.rounds, args.repeats))
+        for i in range(rounds):
+            chunk = args.repeats // rounds + (i < args.repeats % rounds)
+            time_cells(cells, videos, chunk, samples)
+            if mm_ok:
+                mm_ok = time_mmaction(args.mmaction_python, source, videos, samplers, backends,
+                                      chunk, mm_samples)
+        mm_times = medians(mm_samples) if mm_ok else {}
+        print(f'# data pipeline, single process, {args.repeats} clips per cell (median) in '
+              f'{rounds} rounds, {os.cpu_count()} CPUs')
+        print_table(medians(samples), mm_times, videos, samplers, backends)
+        full = time_full_decodes(videos, backends, args.repeats)
+        print('\n# decoding every frame to RGB, CPU ms per frame (median)')
+        print('video | ' + ' | '.join(backends))
+        for video in videos:
+            print(f'{video} | ' + ' | '.join(f'{1000 * full[(video, b)]:.2f}' for b in backends))
 
 
 if __name__ == '__main__':
