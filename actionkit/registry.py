@@ -96,11 +96,13 @@ class Registry:
         return build_from_cfg(cfg, self, default_args)
 
 
-def build_from_cfg(cfg: Any, registry: Registry, default_args: Mapping[str, Any] | None = None) -> Any:
+def build_from_cfg(cfg: Any, registry: Registry,
+                   default_args: Mapping[str, Any] | None = None) -> Any:
     """Build ``cfg`` with ``registry``; see :meth:`Registry.build`."""
     if not isinstance(cfg, Mapping):
         if cfg is None:
-            raise TypeError(f'cannot build a {registry.name} from None: expected a dict with a "type" key')
+            raise TypeError(f'cannot build a {registry.name} from None: expected a dict with a '
+                            f'"type" key')
         return cfg
     if 'type' not in cfg:
         raise KeyError(f'a {registry.name} config needs a "type" key, got keys {sorted(cfg)}')

@@ -331,7 +331,7 @@ def require_matplotlib() -> Any:
 def plot_style(style: str | None) -> str:
     """A matplotlib style name for ``style``; seaborn's names (``'dark'``, ``'whitegrid'`` …,
     the ``--style`` values of MMAction2's analyze_logs.py) map to matplotlib's copies."""
-    matplotlib = require_matplotlib()
+    require_matplotlib()
     import matplotlib.style
 
     available = matplotlib.style.available

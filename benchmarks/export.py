@@ -36,7 +36,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 
 from actionkit.export.onnx import pytorch2onnx

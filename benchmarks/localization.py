@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
           f'T={cfg.temporal_dim}, feat_dim={cfg.feat_dim}; data {data_time:.1f} s; BMN '
           f'{epochs} epochs, batch {cfg.data.videos_per_gpu}, {torch.get_num_threads()} '
           f'thread(s); train loss {losses[0]:.3f} -> {losses[-1]:.3f}')
-    print('| method            | AR@1  | AR@5  | AR@10 | AR@100 | AUC   | train s | test ms/video |')
+    print('| method            | AR@1  | AR@5  | AR@10 | AR@100 | AUC   | train s '
+          '| test ms/video |')
     print('|-------------------|-------|-------|-------|--------|-------|---------|---------------|')
     for name, metrics, train_s, test_ms in rows:
         print(f'| {name:<18}| {metrics["AR@1"]:.3f} | {metrics["AR@5"]:.3f} | '

@@ -41,7 +41,8 @@ def test_build_does_not_mutate_cfg_and_passes_built_objects():
 
 def test_unknown_type_suggests_close_names():
     reg, _ = _registry()
-    with pytest.raises(KeyError, match=r"'Widgte' is not registered in the thing registry.*'Widget'"):
+    message = r"'Widgte' is not registered in the thing registry.*'Widget'"
+    with pytest.raises(KeyError, match=message):
         reg.build(dict(type='Widgte'))
 
 

@@ -51,7 +51,8 @@ RUNTIME_KEYS = (
     'resume_from', 'allow_pickle', 'work_dir', 'dist_params', 'log_level', 'fp16',
     'find_unused_parameters', 'auto_scale_lr', 'gpu_ids', 'seed', 'cudnn_benchmark',
     'opencv_num_threads', 'mp_start_method', 'omnisource', 'module_hooks', 'precise_bn',
-    'multigrid', 'custom_imports', 'output_config', 'eval_config', 'device', 'channels_last', 'compile',
+    'multigrid', 'custom_imports', 'output_config', 'eval_config', 'device', 'channels_last',
+    'compile',
 )
 # model / data keys (and helper variables) that MMAction2 0.x's configs define
 KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((

@@ -31,7 +31,8 @@ class BaseMiniBatchBlending:
         self.num_classes = num_classes
         self.beta = Beta(float(alpha), float(alpha))
 
-    def __call__(self, imgs: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, imgs: torch.Tensor, label: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Blend ``imgs`` ``[B, N, C, (T,) H, W]`` and hard ``label`` ``[B, 1]``.
 
         Returns:

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 __all__ = [
-    'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer', 'build_norm_layer',
+    'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer',
+    'build_norm_layer',
     'build_activation_layer', 'ConvModule', 'Swish', 'HSigmoid', 'constant_init', 'kaiming_init',
     'normal_init', 'trunc_normal_init', 'xavier_init',
 ]
@@ -156,7 +157,8 @@ class ConvModule(nn.Module):
                                      groups=groups, bias=use_bias)
         self.norm_name: str | None = None
         if norm_cfg is not None:
-            norm_channels = out_channels if order.index('norm') > order.index('conv') else in_channels
+            norm_after_conv = order.index('norm') > order.index('conv')
+            norm_channels = out_channels if norm_after_conv else in_channels
             self.norm_name, norm = build_norm_layer(norm_cfg, norm_channels)
             self.add_module(self.norm_name, norm)
         if act_cfg is not None:

@@ -94,7 +94,8 @@ def fetch_url(url: str, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAU
                 opener.open(_request(url), timeout=timeout) as response:  # noqa: S310 (checked)
             declared = response.headers.get('Content-Length')
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise OSError(f'{safe} is {int(declared)} bytes, more than the {max_bytes}-byte cap')
+                raise OSError(f'{safe} is {int(declared)} bytes, more than the '
+                              f'{max_bytes}-byte cap')
             size = 0
             while chunk := response.read(_CHUNK):
                 size += len(chunk)

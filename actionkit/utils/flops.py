@@ -114,7 +114,7 @@ def _output_size(module: nn.Module, inputs: tuple, output: Any) -> int:
 
 def _attention(module: nn.MultiheadAttention, inputs: tuple, output: Any) -> int:
     """Projections and the two attention products of ``nn.MultiheadAttention``."""
-    query, key, value = inputs[0], inputs[1], inputs[2]
+    query, key = inputs[0], inputs[1]
     embed = module.embed_dim
     kdim, vdim = module.kdim, module.vdim
     seq_dim = 1 if module.batch_first else 0

@@ -157,7 +157,7 @@ def test_guide_snippet_video(small: dict[str, Path], capsys: pytest.CaptureFixtu
     labels = [x.strip() for x in labels]
     results = [(labels[k[0]], k[1]) for k in results]
 
-    print(f'The top-5 labels with corresponding scores are:')
+    print('The top-5 labels with corresponding scores are:')
     for result in results:
         print(f'{result[0]}: ', result[1])
 
@@ -197,7 +197,7 @@ def test_guide_snippet_rawframes_with_the_real_config(tmp_path: Path) -> None:
     labels = [x.strip() for x in labels]
     results = [(labels[k[0]], k[1]) for k in results]
 
-    print(f'The top-5 labels with corresponding scores are:')
+    print('The top-5 labels with corresponding scores are:')
     for result in results:
         print(f'{result[0]}: ', result[1])
 
@@ -250,7 +250,7 @@ def test_guide_snippet_url(small: dict[str, Path], server: str, model: nn.Module
     labels = [x.strip() for x in labels]
     results = [(labels[k[0]], k[1]) for k in results]
 
-    print(f'The top-5 labels with corresponding scores are:')
+    print('The top-5 labels with corresponding scores are:')
     for result in results:
         print(f'{result[0]}: ', result[1])
 

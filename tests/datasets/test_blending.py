@@ -5,7 +5,8 @@ from actionkit.datasets.builder import BLENDINGS
 
 
 def _batch(b=6, classes=5):
-    imgs = torch.arange(b, dtype=torch.float32).view(b, 1, 1, 1, 1, 1).expand(b, 2, 3, 2, 8, 8).clone()
+    imgs = torch.arange(b, dtype=torch.float32).view(b, 1, 1, 1, 1, 1)
+    imgs = imgs.expand(b, 2, 3, 2, 8, 8).clone()
     label = torch.arange(b).remainder(classes).view(b, 1)
     return imgs, label
 

@@ -1,7 +1,6 @@
 """``tools/test.py --onnx``: scoring a test set with an exported recognizer."""
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -103,8 +102,8 @@ class _Loader(list):
 
 
 def _cfg(average_clips='score', steps=(dict(type='CenterCrop', crop_size=2),), model=None):
-    return dict(model=model or dict(type='Recognizer2D', test_cfg=dict(average_clips=average_clips)),
-                data=dict(test=dict(pipeline=_pipeline(*steps))))
+    model = model or dict(type='Recognizer2D', test_cfg=dict(average_clips=average_clips))
+    return dict(model=model, data=dict(test=dict(pipeline=_pipeline(*steps))))
 
 
 def _patch(monkeypatch, fake):

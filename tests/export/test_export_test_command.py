@@ -24,8 +24,8 @@ def _config(tmp_path, synthetic_data, model, sampler, crop, fmt='NCHW', videos_p
     test = dict(type='RawframeDataset', ann_file=synthetic_data['val_list_rawframes'],
                 data_prefix=synthetic_data['rawframes_root'], pipeline=pipeline)
     path = tmp_path / 'config.py'
-    path.write_text(f'model = {model!r}\n'
-                    f'data = {dict(videos_per_gpu=videos_per_gpu, workers_per_gpu=0, test=test)!r}\n')
+    data = dict(videos_per_gpu=videos_per_gpu, workers_per_gpu=0, test=test)
+    path.write_text(f'model = {model!r}\ndata = {data!r}\n')
     return str(path)
 
 

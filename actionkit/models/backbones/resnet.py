@@ -334,9 +334,9 @@ class ResNet(nn.Module):
 
     def _make_stem_layer(self) -> None:
         """The 7x7 stride-2 conv + norm + ReLU (``conv1``) and the 3x3 stride-2 max pool."""
-        self.conv1 = ConvModule(self.in_channels, self.base_channels, kernel_size=7, stride=2, padding=3,
-                                bias=False, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-                                act_cfg=self.act_cfg)
+        self.conv1 = ConvModule(self.in_channels, self.base_channels, kernel_size=7, stride=2,
+                                padding=3, bias=False, conv_cfg=self.conv_cfg,
+                                norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
     def _make_res_layer(self, stage: int, inplanes: int, planes: int, num_blocks: int,
