@@ -16,6 +16,8 @@ Example:
 from __future__ import annotations
 
 import difflib
+import inspect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -121,6 +123,44 @@ def build_from_cfg(cfg: Any, registry: Registry,
     except (TypeError, ValueError, KeyError) as err:
         name = getattr(obj_cls, '__name__', repr(obj_cls))
         message = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], str) else str(err)
+        explained = _explain_signature_error(obj_cls, message) if isinstance(err, TypeError) \
+            else None
+        if explained is not None:
+            raise TypeError(f'{name} (in the {registry.name} registry): {explained}') from err
         if message.startswith(f'{name}'):
             raise
         raise type(err)(f'{name} (in the {registry.name} registry): {message}') from err
+
+
+_UNEXPECTED = re.compile(r"^\S+\(\) got an unexpected keyword argument '(\w+)'$")
+_MISSING = re.compile(r"^\S+\(\) missing \d+ required (?:positional|keyword-only) "
+                      r"arguments?: (.+)$")
+
+
+def _explain_signature_error(obj_cls: Any, message: str) -> str | None:
+    """Say which config key was misspelt or left out when ``obj_cls(**args)`` rejected them.
+
+    Only Python's own messages for a call that does not match the signature are rewritten;
+    a TypeError raised inside ``__init__`` is left alone.
+    """
+    unexpected, missing = _UNEXPECTED.match(message), _MISSING.match(message)
+    if unexpected is None and missing is None:
+        return None
+    try:
+        params = [p for p in inspect.signature(obj_cls).parameters.values()
+                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    except (TypeError, ValueError):
+        return None
+    names = [p.name for p in params]
+    if unexpected is not None:
+        key = unexpected.group(1)
+        if key in names:  # the message came from some other call inside __init__
+            return None
+        close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ''
+        return f"unknown argument '{key}' in its config{hint} (it takes: {', '.join(names)})"
+    wanted = re.findall(r"'(\w+)'", missing.group(1))
+    if not wanted or not set(wanted) <= set(names):
+        return None
+    return (f"its config lacks the required argument(s) {', '.join(repr(w) for w in wanted)} "
+            f"(it takes: {', '.join(names)})")

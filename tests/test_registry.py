@@ -56,8 +56,18 @@ def test_missing_type_and_none():
 
 def test_constructor_errors_name_the_class():
     reg, _ = _registry()
-    with pytest.raises(TypeError, match=r'Widget \(in the thing registry\).*unexpected keyword'):
+    with pytest.raises(TypeError, match=r"Widget \(in the thing registry\): unknown argument "
+                                        r"'sise' in its config; did you mean 'size'\?"):
         reg.build(dict(type='Widget', sise=1))
+
+    @reg.register_module()
+    class Gadget:
+        def __init__(self, size, colour='red'):
+            self.size = size
+
+    with pytest.raises(TypeError, match=r"Gadget .*lacks the required argument\(s\) 'size' "
+                                        r"\(it takes: size, colour\)"):
+        reg.build(dict(type='Gadget', colour='blue'))
     with pytest.raises(ValueError, match=r'Widget \(in the thing registry\): size must be >= 0'):
         reg.build(dict(type='Widget', size=-1))
 

@@ -169,7 +169,8 @@ CONFIG_FAULTS = [
     ConfigFault("config with a typo'd key (top level)", _typo_top_level,
                 (KeyError, r"'lr_confg' is not a known key: did you mean 'lr_config'")),
     ConfigFault("config with a typo'd key (in a model dict)", _typo_nested,
-                (TypeError, r"ResNet.*unexpected keyword argument 'dept'")),
+                (TypeError, r"ResNet.*unknown argument 'dept' in its config; did you mean "
+                           r"'depth'\?")),
     ConfigFault('unknown type', _unknown_type,
                 (KeyError, r"'ResNett' is not registered in the backbone registry\. "
                            r"Did you mean 'ResNet'")),
@@ -189,7 +190,7 @@ CONFIG_FAULTS = [
                            r"'momentun'\. Did you mean 'momentum'")),
     ConfigFault('--cfg-options adding an argument the class does not take',
                 _cfg_option_new_argument_train,
-                (TypeError, r"SGD.*unexpected keyword argument 'learning_rate'")),
+                (TypeError, r"SGD.*unknown argument 'learning_rate'")),
 ]
 
 

@@ -329,6 +329,23 @@ def test_bad_arguments_are_named(factory, message):
         factory()
 
 
+def test_three_stage_slowonly_ignores_extra_stage_entries():
+    """PoseC3D's configs build a 3-stage SlowOnly and keep the 4-entry default ``non_local``;
+    MMAction2 ignores the extra entry, so must we (but not a missing one)."""
+    model = ResNet3dSlowOnly(50, None, in_channels=17, base_channels=32, num_stages=3,
+                             out_indices=(2,), stage_blocks=(3, 4, 6), conv1_stride_s=1,
+                             pool1_stride_s=1, inflate=(0, 1, 1, 1), spatial_strides=(2, 2, 2),
+                             temporal_strides=(1, 1, 2), dilations=(1, 1, 1)).eval()
+    assert model.non_local_stages == (0, 0, 0) and model.stage_inflations == (0, 1, 1)
+    assert not hasattr(model, 'layer4')
+    assert model(torch.rand(1, 17, 4, 32, 32)).shape == (1, 512, 2, 4, 4)
+    with pytest.raises(ValueError, match=r'non_local needs one entry per stage \(3\)'):
+        ResNet3dSlowOnly(50, None, num_stages=3, stage_blocks=(3, 4, 6), non_local=(0, 0),
+                         out_indices=(2,),
+                         spatial_strides=(1, 2, 2), temporal_strides=(1, 1, 1),
+                         dilations=(1, 1, 1))
+
+
 def test_frozen_stages_and_norm_eval():
     model = ResNet3dSlowFast(
         None, slow_pathway=dict(SLOW, depth=18, base_channels=16, frozen_stages=1,

@@ -372,12 +372,14 @@ class ResNet3d(nn.Module):
         self.min_frames = self._min_frames()
 
     def _per_stage(self, value: int | Sequence[Any], name: str) -> tuple[Any, ...]:
+        """One entry per built stage. Entries past ``num_stages`` are ignored, as MMAction2
+        does (its 3-stage PoseC3D configs keep the 4-stage ``non_local=(0, 0, 0, 0)``)."""
         if isinstance(value, int):
             return (value,) * self.num_stages
-        if len(value) != self.num_stages:
+        if len(value) < self.num_stages:
             raise ValueError(f'{type(self).__name__}: {name} needs one entry per stage '
                              f'({self.num_stages}), got {tuple(value)}')
-        return tuple(value)
+        return tuple(value)[:self.num_stages]
 
     def _lateral_inplanes(self, inplanes: int) -> int:
         """Channels a lateral connection adds to a stage's input (none in a plain ResNet3d)."""
