@@ -47,6 +47,14 @@ def build_localizer(cfg: Any) -> nn.Module:
     return LOCALIZERS.build(cfg)
 
 
+# MMAction2 0.x model types of tasks outside actionkit's scope
+_OTHER_TASKS = {
+    'FastRCNN': 'spatio-temporal action detection (AVA)',
+    'SkeletonGCN': 'skeleton-based recognition (ST-GCN / 2s-AGCN)',
+    'AudioRecognizer': 'audio recognition',
+}
+
+
 def build_model(cfg: Any, train_cfg: Mapping | None = None,
                 test_cfg: Mapping | None = None) -> nn.Module:
     """Build a recognizer or a localizer, whichever registry knows ``cfg['type']``.
@@ -60,6 +68,10 @@ def build_model(cfg: Any, train_cfg: Mapping | None = None,
     if model_type in LOCALIZERS or model_type in LOCALIZERS.module_dict.values():
         return LOCALIZERS.build(cfg)
     if isinstance(model_type, str) and model_type not in RECOGNIZERS:
+        if model_type in _OTHER_TASKS:
+            raise KeyError(f'model type {model_type!r} is MMAction2\'s {_OTHER_TASKS[model_type]}, '
+                           f'which actionkit does not cover (it does action recognition and '
+                           f'temporal action localization)')
         known = sorted(RECOGNIZERS.module_dict) + sorted(LOCALIZERS.module_dict)
         raise KeyError(f'model type {model_type!r} is neither a registered recognizer nor a '
                        f'localizer; registered: {known}')

@@ -8,6 +8,28 @@ from ..builder import PIPELINES
 
 __all__ = ['Compose']
 
+_SKELETON = 'a skeleton (pose) step of MMAction2; actionkit has no skeleton-based recognition'
+_AUDIO = 'an audio step of MMAction2; actionkit has no audio recognition'
+# MMAction2 0.x steps that actionkit deliberately lacks, and why
+_UNSUPPORTED = {
+    'Imgaug': 'MMAction2 wraps the imgaug library here, unmaintained since 2020 and broken '
+              'on current numpy; use ColorJitter, Flip, RandomResizedCrop or MultiScaleCrop, or '
+              'register your own step (tutorial 4)',
+    'PIMSInit': 'the PIMS backend is not supported; use PyAVInit, DecordInit or OpenCVInit',
+    'PIMSDecode': 'the PIMS backend is not supported; use PyAVDecode, DecordDecode or '
+                  'OpenCVDecode',
+    'PyAVDecodeMotionVector': 'motion-vector decoding is not supported',
+    'SampleAVAFrames': 'a spatio-temporal detection (AVA) step; actionkit has no detection',
+    'BuildPseudoClip': 'an OmniSource step; actionkit does not support OmniSource training',
+    'LoadHVULabel': 'HVU multi-task labels are not supported',
+    **{name: _SKELETON for name in ('PoseDecode', 'LoadKineticsPose', 'PoseCompact',
+                                     'GeneratePoseTarget', 'PaddingWithLoop', 'PoseNormalize',
+                                     'JointToBone', 'FormatGCNInput')},
+    **{name: _AUDIO for name in ('AudioDecodeInit', 'AudioDecode', 'AudioAmplify',
+                                  'MelSpectrogram', 'LoadAudioFeature', 'AudioFeatureSelector',
+                                  'FormatAudioShape')},
+}
+
 
 @PIPELINES.register_module()
 class Compose:
@@ -38,6 +60,8 @@ class Compose:
                 if isinstance(kind, str) and kind.startswith(('torchvision.', 'pytorchvideo.')):
                     raise ValueError(f'Compose: step {i} ({kind!r}) wraps a torchvision / '
                                      f'pytorchvideo transform, which actionkit does not support')
+                if kind in _UNSUPPORTED and kind not in PIPELINES:
+                    raise ValueError(f'Compose: step {i} ({kind!r}): {_UNSUPPORTED[kind]}')
                 transform = PIPELINES.build(transform)
             elif not callable(transform):
                 raise TypeError(f'Compose: step {i} must be a dict or a callable, got '

@@ -1,5 +1,6 @@
-"""Decoding steps: open a video (``*Init``), decode the sampled frames (``*Decode``), or read
-rawframe images (``RawFrameDecode``).
+"""Decoding steps: open a video (``*Init``), decode the sampled frames (``*Decode``), read
+rawframe images (``RawFrameDecode``), pick frames of an in-memory array (``ArrayDecode``) or
+read one image (``ImageDecode``).
 
 The ``*Init`` steps put a :class:`~.decoders.VideoReader` in ``results['video_reader']``; the
 matching ``*Decode`` step asks it for ``results['frame_inds']`` and removes it. All video
@@ -22,7 +23,8 @@ from .decoders.base import DECODE_MODES
 from .decoders.images import IMAGE_BACKENDS, decode_gray, decode_rgb, read_bytes
 
 __all__ = ['PyAVInit', 'PyAVDecode', 'DecordInit', 'DecordDecode', 'OpenCVInit',
-           'OpenCVDecode', 'TorchCodecInit', 'TorchCodecDecode', 'RawFrameDecode']
+           'OpenCVDecode', 'TorchCodecInit', 'TorchCodecDecode', 'RawFrameDecode',
+           'ArrayDecode', 'ImageDecode']
 
 logger = logging.getLogger(__name__)
 
@@ -356,3 +358,80 @@ class RawFrameDecode:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(io_backend={self.io_backend!r}, '
                 f'decoding_backend={self.decoding_backend!r})')
+
+
+@PIPELINES.register_module()
+class ArrayDecode:
+    """Take the sampled frames from an in-memory array (e.g. frames a webcam or another
+    program already decoded).
+
+    ``results['array']`` is ``T x H x W x 3`` (RGB) or ``T x H x W x 2`` (optical flow, x and
+    y; each index then gives two grayscale frames, x then y). ``results['offset']`` (default
+    0) is added to each index.
+
+    Required keys: ``array``, ``frame_inds``, ``modality``.
+    Optional keys: ``offset``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+    """
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        _require(results, ('array', 'frame_inds', 'modality'), 'ArrayDecode')
+        array, modality = np.asarray(results['array']), results['modality']
+        if modality not in ('RGB', 'Flow'):
+            raise ValueError(f"ArrayDecode: modality must be 'RGB' or 'Flow', got {modality!r}")
+        channels = 3 if modality == 'RGB' else 2
+        if array.ndim != 4 or array.shape[-1] != channels:
+            raise ValueError(f'ArrayDecode: a {modality} array must be T x H x W x {channels}, '
+                             f'got shape {array.shape}')
+        inds = _flat_inds(results['frame_inds']) + results.get('offset', 0)
+        if inds.size == 0:
+            raise ValueError('ArrayDecode: frame_inds is empty')
+        bad = inds[(inds < 0) | (inds >= len(array))]
+        if bad.size:
+            raise IndexError(f'ArrayDecode: frame index {int(bad[0])} is outside the array of '
+                             f'{len(array)} frames')
+        if modality == 'RGB':
+            imgs = [array[i].copy() for i in inds.tolist()]
+        else:
+            imgs = [array[i, ..., axis].copy() for i in inds.tolist() for axis in (0, 1)]
+        results['imgs'] = imgs
+        results['original_shape'] = imgs[0].shape[:2]
+        results['img_shape'] = imgs[0].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'
+
+
+@PIPELINES.register_module()
+class ImageDecode:
+    """Read one image (``results['filename']``) as a one-frame clip, RGB.
+
+    Required keys: ``filename``.
+    Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+
+    Args:
+        io_backend (str): where files live; only ``'disk'``.
+        decoding_backend (str): as for :class:`RawFrameDecode`.
+    """
+
+    def __init__(self, io_backend: str = 'disk', decoding_backend: str = 'cv2') -> None:
+        self.io_backend = _check_io_backend(io_backend, type(self).__name__)
+        if decoding_backend not in IMAGE_BACKENDS:
+            raise ValueError(f'ImageDecode: decoding_backend must be one of {IMAGE_BACKENDS}, '
+                             f'got {decoding_backend!r}')
+        self.decoding_backend = decoding_backend
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        _require(results, ('filename', ), 'ImageDecode')
+        path = results['filename']
+        img = decode_rgb(read_bytes(path), path, self.decoding_backend)
+        results['imgs'] = [img]
+        results['original_shape'] = img.shape[:2]
+        results['img_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(io_backend={self.io_backend!r}, '
+                f'decoding_backend={self.decoding_backend!r})')
+

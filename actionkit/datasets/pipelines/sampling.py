@@ -18,7 +18,7 @@ import numpy as np
 from ..builder import PIPELINES
 from ..errors import DataError
 
-__all__ = ['SampleFrames', 'DenseSampleFrames', 'UntrimmedSampleFrames']
+__all__ = ['SampleFrames', 'DenseSampleFrames', 'UntrimmedSampleFrames', 'UniformSampleFrames']
 
 logger = logging.getLogger(__name__)
 
@@ -254,3 +254,75 @@ class UntrimmedSampleFrames:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(clip_len={self.clip_len}, '
                 f'frame_interval={self.frame_interval})')
+
+
+@PIPELINES.register_module()
+class UniformSampleFrames:
+    """``clip_len`` frames spread evenly over the whole video, one drawn from each of
+    ``clip_len`` equal segments (PoseC3D's sampler in MMAction2, usable with any video).
+
+    Videos shorter than ``2 * clip_len`` frames take consecutive frames with gaps inserted at
+    random places (or, shorter than ``clip_len``, a run of ``clip_len`` frames from a random
+    start that wraps around). Train mode draws from numpy's global generator in MMAction2's
+    order and supports one clip; test mode draws ``num_clips`` clips from a generator seeded
+    with ``seed`` on every call, so it is deterministic (and, unlike MMAction2, leaves the
+    global generator alone while drawing the same indices).
+
+    Required keys: ``total_frames``, ``start_index``.
+    Added keys: ``frame_inds``, ``clip_len``, ``frame_interval`` (None), ``num_clips``.
+
+    Args:
+        clip_len (int): frames per clip.
+        num_clips (int): clips per sample (test mode; train mode needs 1).
+        test_mode (bool): deterministic sampling with ``seed``.
+        seed (int): the seed of test mode.
+    """
+
+    def __init__(self, clip_len: int, num_clips: int = 1, test_mode: bool = False,
+                 seed: int = 255) -> None:
+        name = type(self).__name__
+        self.clip_len = _check_positive_int('clip_len', clip_len, name)
+        self.num_clips = _check_positive_int('num_clips', num_clips, name)
+        if not test_mode and num_clips != 1:
+            raise ValueError(f'{name}: train mode samples one clip (num_clips=1), got '
+                             f'num_clips={num_clips}; set test_mode=True for several')
+        self.test_mode = bool(test_mode)
+        self.seed = int(seed)
+
+    def _one_clip(self, num_frames: int, rng: Any) -> np.ndarray:
+        clip_len = self.clip_len
+        if num_frames < 2 * clip_len:  # every frame or nearly: insert the spare ones as gaps
+            gaps = np.zeros(clip_len + 1, dtype=np.int64)
+            gaps[rng.choice(clip_len + 1, num_frames - clip_len, replace=False)] = 1
+            return np.arange(clip_len) + np.cumsum(gaps)[:-1]
+        bounds = np.arange(clip_len + 1) * num_frames // clip_len
+        return bounds[:-1] + rng.randint(np.diff(bounds))
+
+    def _short_video(self, num_frames: int, rng: Any) -> np.ndarray:
+        if not self.test_mode:
+            starts = [rng.randint(0, num_frames)]
+        elif num_frames < self.num_clips:
+            starts = list(range(self.num_clips))
+        else:
+            starts = [i * num_frames // self.num_clips for i in range(self.num_clips)]
+        return np.concatenate([np.arange(s, s + self.clip_len) for s in starts])
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        num_frames = _total_frames(results, type(self).__name__)
+        rng = np.random.RandomState(self.seed) if self.test_mode else np.random
+        if num_frames < self.clip_len:
+            inds = self._short_video(num_frames, rng)
+        else:
+            inds = np.concatenate([self._one_clip(num_frames, rng)
+                                   for _ in range(self.num_clips)])
+        inds = np.mod(inds, num_frames) + results['start_index']
+        results['frame_inds'] = inds.astype(np.int64)
+        results['clip_len'] = self.clip_len
+        results['frame_interval'] = None
+        results['num_clips'] = self.num_clips
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(clip_len={self.clip_len}, num_clips={self.num_clips}, '
+                f'test_mode={self.test_mode}, seed={self.seed})')
+

@@ -46,6 +46,9 @@ def test_a_step_returning_none_ends_the_pipeline():
     ([42], TypeError, 'step 0'),
     ([dict(type='Nope')], KeyError, 'Nope'),
     ([dict(type='torchvision.ColorJitter')], ValueError, 'torchvision'),
+    ([dict(type='SampleFrames', clip_len=1), dict(type='Imgaug', transforms='default')],
+     ValueError, r"step 1 \('Imgaug'\): MMAction2 wraps the imgaug library"),
+    ([dict(type='PoseDecode')], ValueError, 'no skeleton-based recognition'),
 ])
 def test_compose_rejects_bad_steps(transforms, error, match):
     with pytest.raises(error, match=match):

@@ -229,3 +229,45 @@ def test_rawframes_need_their_keys(frame_dir):
                               frame_inds=np.array([1])))
     with pytest.raises(ValueError, match='modality'):
         RawFrameDecode()(_rawframes(frame_dir, [1], modality='Audio'))
+
+
+# ------------------------------------------------------------------ ArrayDecode / ImageDecode
+def test_array_decode_picks_rgb_frames_with_offset():
+    array = np.arange(6 * 4 * 5 * 3, dtype=np.uint8).reshape(6, 4, 5, 3)
+    out = PIPELINES.build(dict(type='ArrayDecode'))(
+        dict(array=array, frame_inds=np.array([[0, 2, 2]]), modality='RGB', offset=1))
+    assert [img.tolist() for img in out['imgs']] == [array[i].tolist() for i in (1, 3, 3)]
+    assert out['imgs'][1] is not out['imgs'][2]  # copies, safe to change in place
+    assert out['img_shape'] == out['original_shape'] == (4, 5)
+
+
+def test_array_decode_flow_gives_x_then_y():
+    array = np.random.randint(0, 255, (3, 4, 5, 2), dtype=np.uint8)
+    out = PIPELINES.build(dict(type='ArrayDecode'))(
+        dict(array=array, frame_inds=np.array([2, 0]), modality='Flow'))
+    expected = [array[2, ..., 0], array[2, ..., 1], array[0, ..., 0], array[0, ..., 1]]
+    assert all(np.array_equal(a, b) for a, b in zip(out['imgs'], expected, strict=True))
+
+
+@pytest.mark.parametrize('results, error, match', [
+    (dict(array=np.zeros((3, 4, 5, 3), np.uint8), frame_inds=np.array([3]), modality='RGB'),
+     IndexError, 'frame index 3 is outside the array of 3 frames'),
+    (dict(array=np.zeros((3, 4, 5), np.uint8), frame_inds=np.array([0]), modality='RGB'),
+     ValueError, r'T x H x W x 3, got shape \(3, 4, 5\)'),
+    (dict(array=np.zeros((3, 4, 5, 3), np.uint8), frame_inds=np.array([0])),
+     KeyError, 'modality'),
+])
+def test_array_decode_errors_say_what_is_wrong(results, error, match):
+    with pytest.raises(error, match=match):
+        PIPELINES.build(dict(type='ArrayDecode'))(results)
+
+
+def test_image_decode_reads_one_rgb_image(tmp_path):
+    img = np.zeros((6, 8, 3), np.uint8)
+    img[..., 2] = 200  # blue (RGB order)
+    cv2.imwrite(str(tmp_path / 'a.png'), img[..., ::-1])
+    out = PIPELINES.build(dict(type='ImageDecode'))(dict(filename=str(tmp_path / 'a.png')))
+    assert len(out['imgs']) == 1 and np.array_equal(out['imgs'][0], img)
+    assert out['img_shape'] == (6, 8)
+    with pytest.raises(DataError, match='missing.png'):
+        PIPELINES.build(dict(type='ImageDecode'))(dict(filename=str(tmp_path / 'missing.png')))

@@ -6,7 +6,8 @@ import pytest
 
 from actionkit.datasets import PIPELINES
 from actionkit.datasets.errors import DataError
-from actionkit.datasets.pipelines import DenseSampleFrames, SampleFrames, UntrimmedSampleFrames
+from actionkit.datasets.pipelines import (DenseSampleFrames, SampleFrames, UniformSampleFrames,
+                                          UntrimmedSampleFrames)
 
 
 def _sample(sampler, total_frames, start_index=0):
@@ -160,3 +161,51 @@ def test_missing_keys_and_empty_videos_are_reported():
         SampleFrames(clip_len=1)(dict(total_frames=10))
     with pytest.raises(DataError, match='clip.mp4'):
         SampleFrames(clip_len=1)(dict(total_frames=0, start_index=0, filename='clip.mp4'))
+
+
+# ------------------------------------------------------------------ UniformSampleFrames
+def test_uniform_sampling_train_draws_one_frame_per_segment():
+    # 100 frames, 8 segments: bounds i * 100 // 8 = 0, 12, 25, 37, 50, 62, 75, 87, 100
+    bounds = np.arange(9) * 100 // 8
+    np.random.seed(3)
+    expected = bounds[:-1] + np.random.randint(np.diff(bounds))
+    np.random.seed(3)
+    out = _sample(UniformSampleFrames(clip_len=8), 100, start_index=1)
+    assert out['frame_inds'].tolist() == (expected + 1).tolist()
+    assert (out['clip_len'], out['frame_interval'], out['num_clips']) == (8, None, 1)
+
+
+def test_uniform_sampling_between_one_and_two_clip_lengths_inserts_gaps():
+    # 12 frames for 8: all but 4 frames are consecutive; 4 gaps of one frame, no repeats
+    out = _sample(UniformSampleFrames(clip_len=8), 12)
+    inds = out['frame_inds']
+    assert len(inds) == 8 and len(set(inds.tolist())) == 8
+    assert inds.min() >= 0 and inds.max() <= 11 and np.all(np.diff(inds) >= 1)
+    assert np.diff(inds).sum() <= 11
+
+
+def test_uniform_sampling_short_video_wraps_around():
+    out = _sample(UniformSampleFrames(clip_len=8, num_clips=2, test_mode=True), 5)
+    # starts 0 and 5 // 2 = 2, each a run of 8 frames taken modulo 5
+    assert out['frame_inds'].tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 2, 3, 4, 0, 1, 2, 3, 4]
+
+
+def test_uniform_sampling_test_mode_is_seeded_and_leaves_the_global_rng_alone():
+    sampler = UniformSampleFrames(clip_len=4, num_clips=3, test_mode=True, seed=7)
+    np.random.seed(0)
+    first = _sample(sampler, 40)['frame_inds']
+    after = np.random.rand()
+    np.random.seed(0)
+    assert after == np.random.rand()  # our draws came from the sampler's own generator
+    assert _sample(sampler, 40)['frame_inds'].tolist() == first.tolist()
+    rng = np.random.RandomState(7)
+    bounds = np.arange(5) * 40 // 4
+    expected = np.concatenate([bounds[:-1] + rng.randint(np.diff(bounds)) for _ in range(3)])
+    assert first.tolist() == expected.tolist()
+    assert UniformSampleFrames(4, 3, True, seed=8)(dict(total_frames=40, start_index=0))[
+        'frame_inds'].tolist() != first.tolist()
+
+
+def test_uniform_sampling_train_mode_takes_one_clip():
+    with pytest.raises(ValueError, match='num_clips=1'):
+        UniformSampleFrames(clip_len=8, num_clips=2)
