@@ -58,6 +58,7 @@ ARCHS = {
     'ircsn_r152': 'csn/ircsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb.py',
     'timesformer': 'timesformer/timesformer_divST_8x32x1_15e_kinetics400_rgb.py',
     'swin_t': 'swin/swin_tiny_patch244_window877_kinetics400_1k.py',
+    'tpn_slowonly': 'tpn/tpn_slowonly_r50_8x8x1_150e_kinetics_rgb.py',
 }
 
 

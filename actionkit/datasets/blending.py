@@ -29,7 +29,10 @@ class BaseMiniBatchBlending:
         if not alpha > 0:
             raise ValueError(f'{type(self).__name__}: alpha must be > 0, got {alpha!r}')
         self.num_classes = num_classes
-        self.beta = Beta(float(alpha), float(alpha))
+        # the mixing ratio is drawn on the CPU whatever the default device (a model built
+        # under torch.device('meta') or 'cuda' gets the same sampler)
+        concentration = torch.tensor(float(alpha), device='cpu')
+        self.beta = Beta(concentration, concentration)
 
     def __call__(self, imgs: torch.Tensor, label: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:

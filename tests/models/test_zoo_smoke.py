@@ -59,6 +59,15 @@ TINY_BACKBONES = {
                           attention_type=kind), (2, 3, 2, 32, 32),
                      dict(type='TimeSformerHead', in_channels=16))
                     for kind in ('divided_space_time', 'space_only', 'joint_space_time')],
+    'MobileNetV2': [(dict(type='MobileNetV2', widen_factor=0.25), (2, 3, 32, 32),
+                     dict(type='TSNHead', in_channels=1280))],
+    'MobileNetV2TSM': [(dict(type='MobileNetV2TSM', widen_factor=0.25, num_segments=2),
+                        (4, 3, 32, 32), dict(type='TSMHead', in_channels=1280, num_segments=2))],
+    'ResNetTIN': [(dict(type='ResNetTIN', depth=18, num_segments=2, base_channels=16),
+                   (4, 3, 32, 32), dict(type='TSMHead', in_channels=128, num_segments=2,
+                                        is_shift=False))],
+    'TANet': [(dict(type='TANet', depth=50, num_segments=3, base_channels=8), (6, 3, 32, 32),
+               dict(type='TSMHead', in_channels=256, num_segments=3))],
     'SwinTransformer3D': [(dict(type='SwinTransformer3D', arch=_SWIN_ARCH, pretrained2d=False,
                                 window_size=(2, 4, 4), out_indices=(1,)), (2, 3, 4, 32, 32),
                            dict(type='I3DHead', in_channels=16))],
@@ -105,10 +114,14 @@ def test_backbone_forward_backward(name, spec):
     assert not missing, f'{name}: parameters without a gradient: {missing}'
 
 
+_2D_BACKBONES = ('ResNet', 'ResNetTSM', 'ResNetTIN', 'MobileNetV2', 'MobileNetV2TSM',
+                 'TANet')
 RECOGNIZER_SPECS = {
     'Recognizer3D': [(backbone, shape, head) for name, specs in TINY_BACKBONES.items()
-                     if name not in ('ResNet', 'ResNetTSM') for backbone, shape, head in specs],
-    'Recognizer2D': [spec for name in ('ResNet', 'ResNetTSM') for spec in TINY_BACKBONES[name]],
+                     if name not in _2D_BACKBONES for backbone, shape, head in specs],
+    'Recognizer2D': [spec for name in _2D_BACKBONES for spec in TINY_BACKBONES[name]]
+    + [(dict(type='ResNet', depth=18), (4, 3, 32, 32),
+        dict(type='TRNHead', in_channels=512, num_segments=2))],
 }
 
 
@@ -146,7 +159,7 @@ def _test_input(cfg):
     """``[1, views, ...]`` for one view of the config's validation (or test) pipeline."""
     split = cfg.data.get('val') or cfg.data['test']
     steps = {step['type']: step for step in split['pipeline']}
-    sampling = steps['SampleFrames']
+    sampling = steps.get('SampleFrames') or steps['DenseSampleFrames']
     crop = next(steps[k]['crop_size'] for k in ('CenterCrop', 'ThreeCrop', 'TenCrop')
                 if k in steps)
     if steps['FormatShape']['input_format'] == 'NCTHW':
@@ -157,7 +170,7 @@ def _test_input(cfg):
 def test_configs_are_shipped():
     shipped = {path.parent.name for path in CONFIGS}
     assert {'i3d', 'slowonly', 'slowfast', 'r2plus1d', 'c3d', 'x3d', 'csn', 'timesformer',
-            'swin'} <= shipped
+            'swin', 'trn', 'tanet', 'tin', 'tpn'} <= shipped
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: f'{p.parent.name}/{p.stem}')

@@ -1,7 +1,9 @@
 """actionkit.models.heads."""
 from .base import *  # noqa: F401,F403
 from .tsn_head import *  # noqa: F401,F403
+from .tpn_head import *  # noqa: F401,F403
 from .tsm_head import *  # noqa: F401,F403
+from .trn_head import *  # noqa: F401,F403
 from .i3d_head import *  # noqa: F401,F403
 from .slowfast_head import *  # noqa: F401,F403
 from .x3d_head import *  # noqa: F401,F403

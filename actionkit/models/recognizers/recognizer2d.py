@@ -25,7 +25,10 @@ class Recognizer2D(BaseRecognizer):
     ``test_cfg`` keys: ``average_clips`` ('score', 'prob' or None: how the scores of the
     views of a sample are combined), ``max_testing_views`` (run the backbone on at most this
     many views at a time, a view being ``backbone.num_segments`` frames for TSM and one frame
-    otherwise), ``feature_extraction`` (return pooled backbone features instead of scores).
+    otherwise), ``feature_extraction`` (return pooled backbone features instead of scores),
+    ``fcn_test`` (fully convolutional test, for heads that take ``fcn_test=True`` such as
+    ``TPNHead``: the segments stay a time axis, ``[N, C, num_segs, H, W]``, and the head scores
+    that map; with ``num_segs`` (default: ``backbone.num_segments``) and ``flip``).
     """
 
     def _fold(self, imgs: torch.Tensor, where: str) -> tuple[torch.Tensor, int, int]:
@@ -84,10 +87,35 @@ class Recognizer2D(BaseRecognizer):
             return tuple(torch.cat([c[i] for c in chunks]) for i in range(len(chunks[0])))
         return torch.cat(chunks)
 
+    def _do_fcn_test(self, imgs: torch.Tensor) -> torch.Tensor:
+        """``test_cfg.fcn_test``: the head scores ``[N', C, num_segs, H, W]`` maps."""
+        head = self._require_head('forward_test')
+        imgs, batches, _ = self._fold(imgs, 'forward_test')
+        num_segs = self.test_cfg.get('num_segs', getattr(self.backbone, 'num_segments', None))
+        if not isinstance(num_segs, int) or num_segs < 1:
+            raise ValueError('test_cfg.fcn_test needs test_cfg.num_segs (or a backbone with '
+                             f'num_segments); got {num_segs!r}')
+        if self.test_cfg.get('flip', False):
+            imgs = torch.flip(imgs, [-1])
+        x = self._extract_test_feat(imgs)
+        feats = x if isinstance(x, (tuple, list)) else (x,)
+        feats = [each.reshape((-1, num_segs) + each.shape[1:]).transpose(1, 2).contiguous()
+                 for each in feats]
+        if self.with_neck:
+            x, _ = self.neck(feats)
+        else:
+            x = feats[0] if len(feats) == 1 else feats
+        cls_score = head(x, fcn_test=True)
+        if cls_score.shape[0] % batches != 0:
+            raise ValueError(f'the head returned {cls_score.shape[0]} score maps for {batches} '
+                             'samples; expected a multiple')
+        return self.average_clip(cls_score, cls_score.shape[0] // batches)
+
     def _do_test(self, imgs: torch.Tensor) -> torch.Tensor:
         """Scores ``[N, num_classes]`` (or features ``[N, C]``) as a tensor."""
-        if self.test_cfg is not None and self.test_cfg.get('fcn_test', False):
-            raise ValueError('test_cfg.fcn_test is not supported by actionkit\'s Recognizer2D')
+        if self.test_cfg is not None and self.test_cfg.get('fcn_test', False) \
+                and not self.feature_extraction:
+            return self._do_fcn_test(imgs)
         imgs, batches, num_segs = self._fold(imgs, 'forward_test')
         x = self._extract_test_feat(imgs)
         if self.with_neck:
