@@ -19,10 +19,10 @@ _LINE = re.compile(r'^\s*(%s) keys(?: \(also\))?:(.*)$' % '|'.join(_KINDS))
 CONFIGS = {
     'SampleFrames': dict(clip_len=2, num_clips=2),
     'DenseSampleFrames': dict(clip_len=2, num_clips=2),
-    'UntrimmedSampleFrames': dict(),
+    'UntrimmedSampleFrames': dict(), 'UniformSampleFrames': dict(clip_len=4),
     'PyAVInit': dict(), 'DecordInit': dict(), 'OpenCVInit': dict(),
     'PyAVDecode': dict(), 'DecordDecode': dict(), 'OpenCVDecode': dict(),
-    'RawFrameDecode': dict(),
+    'RawFrameDecode': dict(), 'ArrayDecode': dict(), 'ImageDecode': dict(),
     'Resize': dict(scale=(-1, 12)), 'RandomRescale': dict(scale_range=(10, 14)),
     'RandomCrop': dict(size=16), 'RandomResizedCrop': dict(), 'CenterCrop': dict(crop_size=16),
     'MultiScaleCrop': dict(input_size=16, scales=(1, 0.75)), 'ThreeCrop': dict(crop_size=24),
@@ -32,6 +32,8 @@ CONFIGS = {
     'ToTensor': dict(keys=['imgs']), 'ImageToTensor': dict(keys=['img']),
     'Transpose': dict(keys=['img'], order=[1, 0, 2]),
 }
+# sample values a step needs instead of the shared ones (given the frame folder)
+OVERRIDES = {'ImageDecode': lambda folder: dict(filename=str(folder / 'img_00001.jpg'))}
 # steps whose keys depend on their arguments; they have their own tests in test_formatting.py
 ARGUMENT_DEPENDENT = {'Collect', 'Rename', 'ToDataContainer', 'Compose'}
 # steps in the video-decoding pairs: which Init makes the reader a Decode step needs
@@ -77,6 +79,7 @@ def _sample_values(videos, frame_folder) -> dict:
     return dict(
         imgs=[rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(3)],
         img=rng.integers(0, 256, (24, 32, 3), dtype=np.uint8),
+        array=rng.integers(0, 256, (12, 24, 32, 3), dtype=np.uint8),
         img_shape=(24, 32), modality='RGB', total_frames=40, start_index=0,
         filename=str(videos['gop12.mp4']), frame_inds=np.array([1, 5, 9]),
         frame_dir=str(frame_folder), filename_tmpl='img_{:05}.jpg', offset=1,
@@ -127,6 +130,7 @@ def test_step_does_what_its_docstring_says(name, videos, frame_folder):
     cls = PIPELINES.get(name)
     doc = documented_keys(cls)
     values = _sample_values(videos, frame_folder)
+    values.update(OVERRIDES.get(name, lambda folder: {})(frame_folder))
     step_keys = set(values)
     config_keys = set(CONFIGS[name].get('keys', ()))
     required = (doc['Required'] - {'keys'}) | config_keys
