@@ -33,6 +33,7 @@ from torch.torch_version import TorchVersion
 
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
+    'MMCLS_CHECKPOINTS',
     'hub_checkpoint_dir', 'resolve_pretrained', 'load_checkpoint', 'load_state_dict',
     'get_state_dict', 'unwrap_model',
 ]
@@ -101,6 +102,14 @@ class LoadReport:
         return bool(self.missing_keys or self.unexpected_keys or self.shape_mismatches)
 
 
+# mmcls:// names (MMAction2's MobileNetV2 configs) -> the URLs mmcv resolves them to; the file
+# is looked up in the torch hub cache under its download name
+MMCLS_CHECKPOINTS: dict[str, str] = {
+    'mobilenet_v2': 'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
+                    'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth',
+}
+
+
 # ---------------------------------------------------------------------------- finding files
 def hub_checkpoint_dir() -> Path:
     """The torch hub checkpoint cache: ``torch.hub.get_dir()/checkpoints``."""
@@ -130,20 +139,28 @@ def resolve_pretrained(name: str) -> str:
     Args:
         name: ``'torchvision://resnet50'`` (looked up in the torch hub cache), an
             ``http(s)://`` URL (its file name looked up in the torch hub cache, where
-            ``torch.hub`` would have put it), or a local path.
+            ``torch.hub`` would have put it), ``'mmcls://mobilenet_v2'`` (the URL mmcv maps
+            it to, then as a URL), or a local path.
 
     Returns:
         The path of an existing file.
 
     Raises:
         FileNotFoundError: the file is not there; the message names the file and folder.
-        ValueError: an unsupported scheme (``open-mmlab://``, ``s3://`` ...).
+        ValueError: an unsupported scheme (``open-mmlab://``, ``s3://`` ...) or an unknown
+            ``mmcls://`` model.
     """
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f'a checkpoint name must be a str or a path, got {name!r}')
     name = os.fspath(name)
     if name.startswith('torchvision://'):
         return str(_resolve_torchvision(name[len('torchvision://'):]))
+    if name.startswith('mmcls://'):
+        model = name[len('mmcls://'):]
+        if model not in MMCLS_CHECKPOINTS:
+            raise ValueError(f'{name}: unknown mmcls checkpoint {model!r}; known: '
+                             f'{sorted(MMCLS_CHECKPOINTS)} (or pass a URL or a local path)')
+        name = MMCLS_CHECKPOINTS[model]
     if name.startswith(('http://', 'https://')):
         file_name = os.path.basename(urlparse(name).path)
         path = hub_checkpoint_dir() / file_name
@@ -154,7 +171,7 @@ def resolve_pretrained(name: str) -> str:
             f'weights; download the file yourself and put it there, or pass its local path')
     if re.match(r'^[a-zA-Z][\w+.-]+://', name):
         raise ValueError(f'unsupported checkpoint location {name!r}: use a local path, '
-                         "'torchvision://<model>' or an http(s) URL cached in "
+                         "'torchvision://<model>', 'mmcls://<model>' or an http(s) URL cached in "
                          f'{hub_checkpoint_dir()}')
     path = Path(name).expanduser()
     if not path.is_file():

@@ -14,10 +14,10 @@ import torch
 
 from actionkit.config import Config
 from actionkit.models import build_model, turn_off_pretrained
-from actionkit.models.backbones.mobilenet_v2 import (MMCLS_CHECKPOINTS, InvertedResidual,
-                                                     MobileNetV2, make_divisible)
+from actionkit.models.backbones.mobilenet_v2 import InvertedResidual, MobileNetV2, make_divisible
 from actionkit.models.backbones.mobilenet_v2_tsm import MobileNetV2TSM
 from actionkit.models.backbones.resnet_tsm import TemporalShift
+from actionkit.models.weights import MMCLS_CHECKPOINTS, resolve_pretrained
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs' / 'recognition' / 'tsm'
 CONFIGS = sorted(CONFIG_DIR.glob('tsm_mobilenetv2_*.py'))
@@ -249,6 +249,15 @@ def test_mmcls_name_is_looked_up_in_the_hub_cache(hub_cache):
     assert sum('.net.' in key for key in loaded) == 10 * 6  # the shift wrappers too
     for key, value in loaded.items():
         torch.testing.assert_close(value, plain[key.replace('.net.', '.')])
+
+
+def test_mmcls_names_resolve_anywhere_a_checkpoint_is_named(hub_cache):
+    """``load_from`` / ``load_checkpoint`` take ``mmcls://`` names too, not only the backbone."""
+    with pytest.raises(FileNotFoundError, match='never downloads'):
+        resolve_pretrained('mmcls://mobilenet_v2')
+    path = hub_cache / MMCLS_CHECKPOINTS['mobilenet_v2'].rsplit('/', 1)[1]
+    path.write_bytes(b'')
+    assert resolve_pretrained('mmcls://mobilenet_v2') == str(path)
 
 
 def test_unknown_mmcls_name_lists_the_known_ones():

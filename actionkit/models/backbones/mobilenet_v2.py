@@ -25,18 +25,12 @@ from torch.utils import checkpoint as cp
 from ..builder import BACKBONES
 from ..layers import ConvModule, constant_init, kaiming_init
 
-__all__ = ['make_divisible', 'InvertedResidual', 'MobileNetV2', 'MMCLS_CHECKPOINTS',
-           'resolve_mmcls']
+__all__ = ['make_divisible', 'InvertedResidual', 'MobileNetV2']
 
 _LOG = logging.getLogger(__name__)
 
 ModuleWrapper = Callable[[nn.Module], nn.Module]
 
-# mmcls:// names -> the URLs mmcv resolves them to; the file is looked up in the torch hub cache
-MMCLS_CHECKPOINTS: dict[str, str] = {
-    'mobilenet_v2': 'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
-                    'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth',
-}
 # attribute under which TSM's shift wrapper holds the wrapped module; not part of plain keys
 _WRAPPER_SEGMENT = re.compile(r'\.net(?=\.)')
 
@@ -61,19 +55,6 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None,
     if rounded < min_ratio * value:
         rounded += divisor
     return rounded
-
-
-def resolve_mmcls(name: str) -> str:
-    """The download URL of an ``mmcls://<model>`` checkpoint name (mmcv's table).
-
-    Raises:
-        ValueError: an ``mmcls://`` model this table does not know; the message lists them.
-    """
-    model = name[len('mmcls://'):]
-    if model not in MMCLS_CHECKPOINTS:
-        raise ValueError(f'pretrained={name!r}: unknown mmcls checkpoint {model!r}; known: '
-                         f'{sorted(MMCLS_CHECKPOINTS)} (or pass a URL or a local path)')
-    return MMCLS_CHECKPOINTS[model]
 
 
 def _check_positive_int(owner: str, name: str, value: Any) -> None:
@@ -269,8 +250,7 @@ class MobileNetV2(nn.Module):
         wrapper (``conv.0.net.``), which is added or dropped to match this model.
         """
         from ..weights import _load_checkpoint, load_state_dict
-        location = resolve_mmcls(filename) if filename.startswith('mmcls://') else filename
-        checkpoint = _load_checkpoint(location, map_location='cpu')
+        checkpoint = _load_checkpoint(filename, map_location='cpu')
         state_dict = checkpoint.get('state_dict', checkpoint)
         state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
         if any(key.startswith('backbone.') for key in state_dict):
