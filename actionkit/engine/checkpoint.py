@@ -17,6 +17,7 @@ Everything stored is a tensor or a plain Python value, so the files load with
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
@@ -36,7 +37,7 @@ import actionkit
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
     'find_latest_checkpoint', 'load_resume_checkpoint', 'prune_checkpoints', 'get_rng_state',
-    'set_rng_state', 'unwrap_model', 'weights_to_cpu',
+    'set_rng_state', 'unwrap_model', 'weights_to_cpu', 'publish_checkpoint',
 ]
 
 logger = logging.getLogger(__name__)
@@ -266,3 +267,41 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
             logger.warning('the checkpoint has CUDA random states for %d devices but %d are '
                            'visible; CUDA random states are not restored', len(cuda_states),
                            torch.cuda.device_count())
+
+
+def publish_checkpoint(in_file: str, out_file: str, allow_pickle: bool = False) -> str:
+    """Prepare a training checkpoint for release (``tools/deployment/publish_model.py``).
+
+    Keeps the weights (as CPU tensors) and ``meta``; drops the optimizer state and everything
+    else kept for resuming. The file is written atomically and then renamed to
+    ``{out_file without .pth}-{first 8 hex digits of its SHA-256}.pth``, as MMAction2 does.
+
+    Args:
+        in_file: the checkpoint (anything :func:`~actionkit.models.weights.load_checkpoint`
+            reads).
+        out_file: the path to publish to; the hash is added to its name.
+        allow_pickle: allow a legacy checkpoint that needs full unpickling (trusted files only).
+
+    Returns:
+        The path of the published file.
+    """
+    from ..models.weights import _load_checkpoint
+
+    checkpoint = _load_checkpoint(in_file, map_location='cpu', allow_pickle=allow_pickle)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    dropped = sorted(k for k in checkpoint if k not in ('meta', 'state_dict')) \
+        if 'state_dict' in checkpoint else []
+    published: dict[str, Any] = {'state_dict': weights_to_cpu(state_dict)}
+    if 'meta' in checkpoint:
+        published['meta'] = checkpoint['meta']
+    atomic_save(published, out_file)
+    digest = hashlib.sha256()
+    with open(out_file, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
+    final = f'{stem}-{digest.hexdigest()[:8]}.pth'
+    os.replace(out_file, final)
+    logger.info('published %s as %s (dropped: %s)', in_file, final, ', '.join(dropped) or 'none')
+    return final
+

@@ -25,7 +25,7 @@ from .splits import SPLIT_DATASETS
 
 __all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
            'add_extract_frames_arguments', 'run_extract_frames', 'extract_frames_main',
-           'finish_batch', 'default_workers']
+           'build_rawframes_main', 'finish_batch', 'default_workers']
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,13 @@ def finish_batch(command: str, args: argparse.Namespace, report: Any, detail: st
           f'report: {path}')
     for video, reason in report.failed:
         print(f'  FAILED {video}: {reason}')
+    if total == 0:
+        exts = 'any video extension' if getattr(args, 'mixed_ext', False) or not \
+            getattr(args, 'ext', None) else f'extension(s) {", ".join(args.ext)}'
+        print(f'{command}: error: no videos with {exts} under {args.src_dir} '
+              f'(--level {getattr(args, "level", "?")}); set --ext (e.g. --ext mp4) or '
+              '--mixed-ext', file=sys.stderr)
+        return 1
     return 1 if report.failed else 0
 
 
@@ -235,3 +242,20 @@ def extract_frames_main(argv: Sequence[str] | None = None) -> int:
     return _main('extract_frames.py', 'Decode videos into RGB and/or optical-flow frame '
                  'folders, in parallel and resumably.', add_extract_frames_arguments,
                  run_extract_frames, argv)
+
+
+def _add_build_rawframes_arguments(parser: argparse.ArgumentParser) -> None:
+    """extract_frames.py's options with the defaults of MMAction2's build_rawframes.py."""
+    add_extract_frames_arguments(parser)
+    parser.set_defaults(task='flow', ext=['avi'])
+    parser.add_argument('--num-gpu', type=int, default=8,
+                        help='MMAction2 flag (denseflow GPUs); flow runs on the CPU here')
+
+
+def build_rawframes_main(argv: Sequence[str] | None = None) -> int:
+    """``tools/data/build_rawframes.py``: MMAction2's name and defaults (``--task flow``,
+    ``--ext avi``) for :func:`extract_frames_main`; returns the exit status."""
+    return _main('build_rawframes.py', 'Decode videos into RGB and/or optical-flow frame '
+                 'folders (MMAction2\'s build_rawframes.py command line).',
+                 _add_build_rawframes_arguments, run_extract_frames, argv)
+

@@ -180,3 +180,38 @@ def test_killing_the_writer_at_any_moment_never_corrupts_latest(tmp_path: Path) 
     assert last_n > 0, 'the writer never finished a checkpoint; the machine is very slow'
     remove_stale_temp_files(str(tmp_path))
     assert _temp_files(tmp_path) == []
+
+
+# ------------------------------------------------------------------ publish_model.py
+def test_publish_keeps_weights_and_meta_and_names_the_file_by_its_hash(tmp_path: Path) -> None:
+    import hashlib
+
+    model = _Model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.rand(4, 8)).sum().backward()
+    optimizer.step()
+    source = tmp_path / 'epoch_3.pth'
+    save_checkpoint(model, str(source), optimizer, meta=dict(epoch=3),
+                    extra=dict(resume_state=dict(iter=12)))
+    script = Path(__file__).resolve().parents[2] / 'tools' / 'deployment' / 'publish_model.py'
+    proc = subprocess.run([sys.executable, str(script), str(source), str(tmp_path / 'tsn.pth')],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    final = Path(proc.stdout.strip())
+    digest = hashlib.sha256(final.read_bytes()).hexdigest()
+    assert final.name == f'tsn-{digest[:8]}.pth' and not (tmp_path / 'tsn.pth').exists()
+    published = torch.load(final, weights_only=True)
+    assert set(published) == {'meta', 'state_dict'}
+    assert published['meta']['epoch'] == 3 and published['meta']['CLASSES'] == ['a', 'b']
+    for key, value in model.state_dict().items():
+        assert torch.equal(published['state_dict'][key], value)
+    assert _temp_files(tmp_path) == []
+
+
+def test_publish_names_a_missing_file(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / 'tools' / 'deployment' / 'publish_model.py'
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / 'nope.pth'),
+                           str(tmp_path / 'out.pth')], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1 and 'nope.pth' in proc.stderr
+    assert list(tmp_path.iterdir()) == []

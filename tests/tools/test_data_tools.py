@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from actionkit.cli import main
+from actionkit.utils.data_commands import build_rawframes_main
 from actionkit.utils.data_prep import (build_file_list, extract_frames_batch, find_frame_dirs,
                                        find_videos, resize_videos_batch, split_train_val)
 from actionkit.utils.video_io import read_video, write_video
@@ -214,3 +215,20 @@ def test_tools_scripts_run(video_tree, tmp_path):
         assert shown.returncode == 0 and '--num-worker' in shown.stdout
         if script == 'extract_frames.py':  # MMAction2 build_rawframes.py's flow options
             assert '--task {rgb,flow,both}' in shown.stdout and '--flow-type' in shown.stdout
+
+
+def test_build_rawframes_is_extract_frames_with_mmaction_defaults(video_tree, tmp_path, capsys):
+    # MMAction2's defaults: --task flow and --ext avi; this tree holds .mp4 files only
+    status = build_rawframes_main([str(video_tree), str(tmp_path / 'none'), '--num-worker', '1',
+                                   '--flow-type', 'farneback'])
+    assert status == 1 and not list((tmp_path / 'none').rglob('*.jpg'))
+    assert 'no videos with extension(s) avi' in capsys.readouterr().err
+    out = tmp_path / 'frames'
+    status = build_rawframes_main([str(video_tree), str(out), '--task', 'rgb', '--ext', 'mp4',
+                                   '--level', '2', '--num-worker', '1', '--num-gpu', '2',
+                                   '--new-short', '16'])
+    assert status == 1  # the two broken videos of the tree, reported
+    assert 'run/broken.mp4' in capsys.readouterr().out
+    assert dict(find_frame_dirs(out)) == {f'{c}/v{k}{j}': FRAMES for k, c in ((1, 'jump'),
+                                                                             (0, 'run'))
+                                          for j in range(3)}
