@@ -9,8 +9,12 @@ themselves are drawn by :mod:`actionkit.visualization`.
 - :mod:`.videos`: find unreadable videos of a dataset and write a clean annotation list.
 - :mod:`.benchmark`: inference videos/s, data loading included.
 - :mod:`.windows`: sliding-window recognition over a frame stream (long-video, webcam demos).
+- :mod:`.detection_map`: detection mAP of class-agnostic proposals labelled by a classifier.
+- :mod:`.data_benchmark`: data-loading videos/s of a config's training pipeline.
 """
 from .benchmark import BenchmarkResult, benchmark_inference
+from .data_benchmark import DataLoadingResult, benchmark_dataloading
+from .detection_map import report_detection_map
 from .evaluate import (build_split_dataset, evaluate_results, read_label_names,
                        results_confusion_matrix)
 from .fusion import fuse_scores, fusion_accuracy, read_list_labels
@@ -26,5 +30,6 @@ __all__ = [
     'read_list_labels', 'TrainingLog', 'TrainTime', 'curve_panels', 'load_json_log',
     'load_json_logs', 'train_time_stats', 'load_results', 'score_matrix', 'BadVideo',
     'VideoCheck', 'check_dataset', 'write_bad_list', 'write_clean_list', 'WindowScorer',
-    'sliding_windows', 'window_pipeline',
+    'sliding_windows', 'window_pipeline', 'DataLoadingResult', 'benchmark_dataloading',
+    'report_detection_map',
 ]

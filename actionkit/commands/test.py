@@ -19,11 +19,12 @@ from typing import Any
 
 from ..config import Config, DictAction
 
-__all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics']
+__all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics',
+           'OUT_SUFFIXES', 'default_device']
 
 logger = logging.getLogger(__name__)
 
-_OUT_SUFFIXES = ('.pkl', '.pickle', '.json', '.yaml', '.yml')
+OUT_SUFFIXES = ('.pkl', '.pickle', '.json', '.yaml', '.yml')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +82,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         args.average_clips = 'none'
 
 
-def _device() -> Any:
+def default_device() -> Any:
+    """CUDA device ``LOCAL_RANK`` when a GPU is present, else the CPU."""
     import torch
 
     if torch.cuda.is_available():
@@ -116,7 +118,7 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
     model.eval()
     if args.fuse_conv_bn:
         model = fuse_conv_bn(model)
-    model.to(_device())
+    model.to(default_device())
     if not distributed:
         return single_gpu_test(model, loader)
     return multi_gpu_test(model, loader, args.tmpdir, args.gpu_collect)
@@ -156,8 +158,8 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
                          'evaluate them')
     out = output_config.get('out')
     if out and 'output_format' not in output_config and \
-            os.path.splitext(out)[1].lower() not in _OUT_SUFFIXES:
-        raise SystemExit(f'--out {out!r}: the file name must end in one of {_OUT_SUFFIXES}')
+            os.path.splitext(out)[1].lower() not in OUT_SUFFIXES:
+        raise SystemExit(f'--out {out!r}: the file name must end in one of {OUT_SUFFIXES}')
     if 'test' not in cfg.get('data', {}):
         raise SystemExit(f'{args.config} has no data.test section to test on')
 

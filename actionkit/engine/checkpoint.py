@@ -285,9 +285,9 @@ def publish_checkpoint(in_file: str, out_file: str, allow_pickle: bool = False) 
     Returns:
         The path of the published file.
     """
-    from ..models.weights import _load_checkpoint
+    from ..models.weights import read_checkpoint
 
-    checkpoint = _load_checkpoint(in_file, map_location='cpu', allow_pickle=allow_pickle)
+    checkpoint = read_checkpoint(in_file, map_location='cpu', allow_pickle=allow_pickle)
     state_dict = checkpoint.get('state_dict', checkpoint)
     dropped = sorted(k for k in checkpoint if k not in ('meta', 'state_dict')) \
         if 'state_dict' in checkpoint else []

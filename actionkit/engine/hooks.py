@@ -179,12 +179,17 @@ def predict(model: torch.nn.Module, data_loader: DataLoader, device: torch.devic
     progress = ProgressBar(len(data_loader.dataset), desc='test ',
                            enabled=show_progress and comm.is_main_process())
     results: list[Any] = []
+    done, total = 0, len(data_loader.dataset)
     for batch in data_loader:
         batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
                  for k, v in batch.items() if k != 'bad_samples'}
         output = model(return_loss=False, **batch)
         results.extend(output)
-        progress.update(len(output) * world_size)
+        # every rank scores about as many; the sampler's padding of the last batches is no
+        # sample of the dataset, so the bar stops at its size
+        step = min(len(output) * world_size, total - done)
+        progress.update(step)
+        done += step
     if world_size == 1:
         return results
     size = len(data_loader.dataset)

@@ -33,9 +33,8 @@ from torch.torch_version import TorchVersion
 
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
-    'MMCLS_CHECKPOINTS',
-    'hub_checkpoint_dir', 'resolve_pretrained', 'load_checkpoint', 'load_state_dict',
-    'get_state_dict', 'unwrap_model',
+    'MMCLS_CHECKPOINTS', 'hub_checkpoint_dir', 'resolve_pretrained', 'read_checkpoint',
+    'load_checkpoint', 'load_state_dict', 'get_state_dict', 'unwrap_model',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -222,7 +221,7 @@ def _load_safetensors(path: str, map_location: Any) -> dict[str, Any]:
     return {'state_dict': state_dict}
 
 
-def _load_checkpoint(filename: str, map_location: Any = 'cpu',
+def read_checkpoint(filename: str, map_location: Any = 'cpu',
                      allow_pickle: bool = False) -> dict[str, Any]:
     """Read a checkpoint file into a dict, without touching any model.
 
@@ -348,7 +347,7 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
         >>> checkpoint = load_checkpoint(model, 'tsn_r50_1x1x3_100e_kinetics400_rgb.pth')
         >>> checkpoint.get('meta', {}).get('epoch')
     """
-    checkpoint = _load_checkpoint(filename, map_location, allow_pickle)
+    checkpoint = read_checkpoint(filename, map_location, allow_pickle)
     state_dict = checkpoint.get('state_dict', checkpoint)
     if not isinstance(state_dict, Mapping):
         raise CheckpointError(f'{filename}: "state_dict" is a {type(state_dict).__name__}, '

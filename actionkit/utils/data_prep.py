@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ['VIDEO_EXTS', 'BatchReport', 'find_videos', 'find_frame_dirs', 'read_label_map',
-           'split_train_val', 'build_file_list', 'extract_frames_batch', 'resize_videos_batch']
+           'split_train_val', 'build_file_list', 'extract_frames_batch', 'resize_videos_batch',
+           'run_batch']
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _run_batch(task: Callable[..., tuple[str, str, str]], items: list[tuple[Any, ...]],
+def run_batch(task: Callable[..., tuple[str, str, str]], items: list[tuple[Any, ...]],
                num_workers: int) -> BatchReport:
     """Run ``task(*item) -> (status, path, reason)`` over items; a crash is a failure."""
     report = BatchReport()
@@ -372,7 +373,7 @@ def extract_frames_batch(src_dir: str | os.PathLike, out_dir: str | os.PathLike,
                    rgb_prefix=rgb_prefix, flow_x_prefix=flow_x_prefix,
                    flow_y_prefix=flow_y_prefix, input_frames=input_frames)
     items = [(rel, str(src_dir), str(out_dir), options) for rel in sources]
-    return _run_batch(_extract_one, items, num_workers)
+    return run_batch(_extract_one, items, num_workers)
 
 
 def _resize_one(rel: str, src: str, out: str, out_rel: str, new_short: int, gop: int,
@@ -417,4 +418,4 @@ def resize_videos_batch(src_dir: str | os.PathLike, out_dir: str | os.PathLike, 
     for rel in videos:
         out_rel = str(Path(rel).with_suffix('.mp4')) if to_mp4 else rel
         items.append((rel, str(src_dir), str(out_dir), out_rel, new_short, gop, fps, crf))
-    return _run_batch(_resize_one, items, num_workers)
+    return run_batch(_resize_one, items, num_workers)

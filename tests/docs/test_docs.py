@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / 'docs'
 # the documents of this part (6_export_model.md belongs to the export part and its tests)
 OWN_DOCS = ['index.md', 'getting_started.md', 'data_preparation.md', 'model_zoo.md',
+            'useful_tools.md',
             'tutorials/1_config.md', 'tutorials/2_finetune.md', 'tutorials/3_new_dataset.md',
             'tutorials/4_data_pipeline.md', 'tutorials/5_new_modules.md',
             'tutorials/7_customize_runtime.md']

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from actionkit.models import build_model
-from actionkit.models.weights import (CheckpointError, UnsafeCheckpointError, _load_checkpoint,
+from actionkit.models.weights import (CheckpointError, UnsafeCheckpointError, read_checkpoint,
                                       get_state_dict, load_checkpoint, load_state_dict,
                                       resolve_pretrained)
 
@@ -252,8 +252,8 @@ def test_allow_pickle_opt_in(tmp_path):
     state = small_tsn().state_dict()
     torch.save({'state_dict': state, 'meta': {'args': Namespace(lr=0.1)}}, path)
     with pytest.raises(UnsafeCheckpointError):
-        _load_checkpoint(str(path))
-    checkpoint = _load_checkpoint(str(path), allow_pickle=True)
+        read_checkpoint(str(path))
+    checkpoint = read_checkpoint(str(path), allow_pickle=True)
     assert checkpoint['meta']['args'].lr == 0.1
 
 
@@ -267,12 +267,12 @@ def test_truncated_and_garbage_files(tmp_path):
     garbage = tmp_path / 'garbage.pth'
     garbage.write_bytes(b'not a checkpoint at all')
     with pytest.raises(CheckpointError, match='garbage.pth'):
-        _load_checkpoint(str(garbage))
+        read_checkpoint(str(garbage))
     cut_st = tmp_path / 'cut.safetensors'
     cut_st.write_bytes(b'\x10\x00\x00\x00\x00\x00\x00\x00{"a":')
     pytest.importorskip('safetensors')
     with pytest.raises(CheckpointError, match='cut.safetensors'):
-        _load_checkpoint(str(cut_st))
+        read_checkpoint(str(cut_st))
 
 
 def test_plain_state_dict_and_revise_keys(tmp_path):
@@ -318,5 +318,5 @@ def test_numpy1_meta_loads_weights_only(tmp_path):
             if item.filename.endswith('data.pkl'):
                 data = data.replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
             zout.writestr(item, data)
-    checkpoint = _load_checkpoint(str(legacy))
+    checkpoint = read_checkpoint(str(legacy))
     assert checkpoint['meta']['hook_msgs']['best_score'] == pytest.approx(0.7)

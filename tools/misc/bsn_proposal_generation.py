@@ -1,4 +1,4 @@
-"""BSN stage 2 (PGM): TEM results -> candidate proposals (CSV) -> BSP features (.npy).
+r"""BSN stage 2 (PGM): TEM results -> candidate proposals (CSV) -> BSP features (.npy).
 
 Reads ``tem_results_dir``, ``pgm_proposals_dir``, ``pgm_features_dir``, ``pgm_proposals_cfg``
 and ``pgm_features_{train,test}_cfg`` from a PGM config (e.g.

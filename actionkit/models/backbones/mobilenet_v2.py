@@ -249,8 +249,8 @@ class MobileNetV2(nn.Module):
         (their ``backbone.`` keys are used, the rest ignored), with or without TSM's shift
         wrapper (``conv.0.net.``), which is added or dropped to match this model.
         """
-        from ..weights import _load_checkpoint, load_state_dict
-        checkpoint = _load_checkpoint(filename, map_location='cpu')
+        from ..weights import read_checkpoint, load_state_dict
+        checkpoint = read_checkpoint(filename, map_location='cpu')
         state_dict = checkpoint.get('state_dict', checkpoint)
         state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
         if any(key.startswith('backbone.') for key in state_dict):

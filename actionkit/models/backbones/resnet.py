@@ -369,8 +369,8 @@ class ResNet(nn.Module):
     def _load_own_checkpoint(self, filename: str) -> None:
         """Load an actionkit / MMAction2 checkpoint of a backbone or a whole recognizer (its
         ``backbone.`` keys), tolerating key names without TSM's wrappers."""
-        from ..weights import _load_checkpoint, load_state_dict
-        checkpoint = _load_checkpoint(filename, map_location='cpu')
+        from ..weights import read_checkpoint, load_state_dict
+        checkpoint = read_checkpoint(filename, map_location='cpu')
         state_dict = checkpoint.get('state_dict', checkpoint)
         state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
         if any(key.startswith('backbone.') for key in state_dict):  # a whole recognizer's
@@ -393,9 +393,9 @@ class ResNet(nn.Module):
         A 3-channel ``conv1`` loaded into ``in_channels != 3`` is averaged over its input
         channels and repeated (the cross-modality initialisation of TSN for flow).
         """
-        from ..weights import _load_checkpoint
+        from ..weights import read_checkpoint
         log = logger or _LOG
-        checkpoint = _load_checkpoint(self.pretrained, map_location='cpu')
+        checkpoint = read_checkpoint(self.pretrained, map_location='cpu')
         source = checkpoint.get('state_dict', checkpoint)
         used: set[str] = set()
         mismatched, not_found = [], []

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import ConvModule, build_activation_layer, constant_init, kaiming_init
-from ..weights import _load_checkpoint, load_state_dict
+from ..weights import read_checkpoint, load_state_dict
 from .non_local import NonLocal3d
 
 __all__ = ['BasicBlock3d', 'Bottleneck3d', 'ResNet3d']
@@ -611,7 +611,7 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
     Unwraps ``{'state_dict': …}`` (MMAction2) and ``{'model': …}`` (Swin, DeiT) and removes a
     ``module.`` prefix left by DataParallel.
     """
-    ckpt: Any = _load_checkpoint(path, map_location='cpu')
+    ckpt: Any = read_checkpoint(path, map_location='cpu')
     for key in ('state_dict', 'model'):
         if key in ckpt and isinstance(ckpt[key], Mapping):
             ckpt = ckpt[key]

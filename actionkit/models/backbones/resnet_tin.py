@@ -288,8 +288,8 @@ class ResNetTIN(ResNetTSM):
 
     def _load_torchvision_checkpoint(self, logger: logging.Logger | None = None) -> None:
         """Load a torchvision ResNet checkpoint; the interlace modules keep their init."""
-        from ..weights import _load_checkpoint, load_state_dict
-        checkpoint = _load_checkpoint(self.pretrained, map_location='cpu')
+        from ..weights import read_checkpoint, load_state_dict
+        checkpoint = read_checkpoint(self.pretrained, map_location='cpu')
         source = checkpoint.get('state_dict', checkpoint)
         mapped = {}
         for key, target in self.state_dict().items():
@@ -307,8 +307,8 @@ class ResNetTIN(ResNetTSM):
 
     def _load_own_checkpoint(self, filename: str) -> None:
         """Load an actionkit / MMAction2 checkpoint, also one of a plain 2D ResNet or TSM."""
-        from ..weights import _load_checkpoint, load_state_dict
-        checkpoint = _load_checkpoint(filename, map_location='cpu')
+        from ..weights import read_checkpoint, load_state_dict
+        checkpoint = read_checkpoint(filename, map_location='cpu')
         state_dict = checkpoint.get('state_dict', checkpoint)
         state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
         if any(key.startswith('backbone.') for key in state_dict):
