@@ -1,7 +1,9 @@
-"""Benchmark: TSN-R50 / TSM-R50 inference and training-step speed, and checkpoint loading (CPU).
+"""Benchmark: 2D recognizers' inference and training-step speed, and checkpoint loading (CPU).
 
-Builds the models of configs/_base_/models/tsn_r50.py and tsm_r50.py (random weights, nothing
-downloaded) and times, on one clip of ``--frames`` frames of ``--size`` pixels:
+Builds TSN-R50 and TSM-R50 (configs/_base_/models/tsn_r50.py, tsm_r50.py) and, with
+``--models``, the other 2D recognizers from their shipped configs (TSM-MobileNetV2, TRN, TANet,
+TIN, TPN-TSM; all of 8 segments), with random weights (nothing downloaded), and times, on one
+clip of ``--frames`` frames of ``--size`` pixels:
 
 * test: ``model(imgs, return_loss=False)`` under ``torch.no_grad`` (clips/s, ms per frame);
 * train: ``train_step`` + backward on ``--train-size`` frames (clips/s);
@@ -11,6 +13,7 @@ downloaded) and times, on one clip of ``--frames`` frames of ``--size`` pixels:
 Run:
     python benchmarks/recognizers_2d.py                       # about a minute on 2 CPU cores
     python benchmarks/recognizers_2d.py --size 112 --repeats 1   # a quick smoke run
+    python benchmarks/recognizers_2d.py --models all --threads 1  # every 2D recognizer
 """
 from __future__ import annotations
 
@@ -21,10 +24,24 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from pathlib import Path
+
 import torch
 
-from actionkit.models import build_model
+from actionkit.config import Config
+from actionkit.models import build_model, turn_off_pretrained
 from actionkit.models.weights import load_checkpoint
+
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs' / 'recognition'
+# recognizers built from their shipped configs (8 segments each)
+FROM_CONFIGS = {
+    'tsm_mobilenetv2': 'tsm/tsm_mobilenetv2_dense_1x1x8_100e_kinetics400_rgb.py',
+    'trn_r50': 'trn/trn_r50_1x1x8_50e_sthv1_rgb.py',
+    'tanet_r50': 'tanet/tanet_r50_1x1x8_50e_sthv1_rgb.py',
+    'tin_r50': 'tin/tin_r50_1x1x8_40e_sthv1_rgb.py',
+    'tpn_tsm_r50': 'tpn/tpn_tsm_r50_1x1x8_150e_sthv1_rgb.py',
+}
+MODELS = ('tsn_r50', 'tsm_r50', *FROM_CONFIGS)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,7 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='frame size for the training steps (smaller: backward is slow)')
     parser.add_argument('--repeats', type=int, default=2, help='timed runs (after 1 warm-up)')
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
-    return parser.parse_args(argv)
+    parser.add_argument('--models', nargs='+', default=['tsn_r50', 'tsm_r50'],
+                        choices=[*MODELS, 'all'], help='which recognizers (default: TSN, TSM)')
+    args = parser.parse_args(argv)
+    if 'all' in args.models:
+        args.models = list(MODELS)
+    if args.frames != 8 and set(args.models) & set(FROM_CONFIGS):
+        parser.error(f'{sorted(set(args.models) & set(FROM_CONFIGS))} are built from their '
+                     'configs, which have 8 segments: use --frames 8')
+    return args
 
 
 def model_config(name: str, frames: int) -> dict:
@@ -64,11 +89,21 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def build(name: str, frames: int) -> torch.nn.Module:
+    if name not in FROM_CONFIGS:
+        return build_model(model_config(name, frames))
+    cfg = Config.fromfile(str(CONFIGS / FROM_CONFIGS[name]))
+    turn_off_pretrained(cfg.model)
+    return build_model(cfg.model)
+
+
 def bench_model(name: str, args: argparse.Namespace) -> list[tuple[str, str, str]]:
-    model = build_model(model_config(name, args.frames))
+    model = build(name, args.frames)
     imgs = torch.randn(1, args.frames, 3, args.size, args.size)
-    train_imgs = torch.randn(1, args.frames, 3, args.train_size, args.train_size)
-    label = torch.tensor([[3]])
+    # TPN's auxiliary head normalizes over the batch: it cannot train on a single clip
+    batch = 2 if name == 'tpn_tsm_r50' else 1
+    train_imgs = torch.randn(batch, args.frames, 3, args.train_size, args.train_size)
+    label = torch.full((batch, 1), 3)
 
     def test() -> None:
         with torch.no_grad():
@@ -84,8 +119,8 @@ def bench_model(name: str, args: argparse.Namespace) -> list[tuple[str, str, str
     train_s = timed(train, args.repeats)
     per_frame_ms = 1000 * test_s / args.frames
     return [(name, 'test', f'{1 / test_s:.2f} clips/s ({per_frame_ms:.0f} ms/frame)'),
-            (name, f'train step ({args.train_size}px)',
-             f'{1 / train_s:.2f} clips/s ({train_s:.2f} s/clip)')]
+            (name, f'train step ({args.train_size}px, {batch} clip{"s" if batch > 1 else ""})',
+             f'{batch / train_s:.2f} clips/s ({train_s / batch:.2f} s/clip)')]
 
 
 def bench_loading(args: argparse.Namespace) -> list[tuple[str, str, str]]:
@@ -110,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    rows = bench_model('tsn_r50', args) + bench_model('tsm_r50', args) + bench_loading(args)
+    rows = [row for name in args.models for row in bench_model(name, args)]
+    rows += bench_loading(args)
     print(f'# 1 clip x {args.frames} frames x {args.size}px (train {args.train_size}px), '
           f'{args.threads} threads, '
           f'torch {torch.__version__}, median of {args.repeats}')
