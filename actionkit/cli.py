@@ -174,6 +174,8 @@ COMMANDS: dict[str, Subcommand] = {
     'test': _lazy('test', 'test (and evaluate) a checkpoint on a config\'s test set'),
     'demo': _lazy('demo', 'the synthetic-data demo: generate, train, test, infer'),
     'export': _lazy('export', 'export a model to ONNX (tools/deployment/pytorch2onnx.py)'),
+    'extract-features': _lazy('extract_features', 'clip features of a video list for '
+                              'localization (tools/misc/clip_feature_extraction.py)'),
     'data': Subcommand('prepare data: synthetic set, file lists, frames, resized videos',
                        _add_data_arguments, _run_data),
 }

@@ -47,7 +47,7 @@ def test_bad_values_exit_with_a_message(tmp_path, capsys):
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize('command', ['demo', 'train', 'test', 'export'])
+@pytest.mark.parametrize('command', ['demo', 'train', 'test', 'export', 'extract-features'])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, '--help'])
