@@ -445,6 +445,37 @@ def pytorch2onnx(model: nn.Module, input_shape: Sequence[int], opset_version: in
     if any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
         model = convert_sync_batchnorm(copy.deepcopy(model))
     kind = model_kind(model)
+    with _fixed_random_choices(model):
+        return _export(model, kind, input_shape, opset_version, show, output_file, verify,
+                       softmax, dynamic_export, exporter, cfg, atol, rtol)
+
+
+@contextlib.contextmanager
+def _fixed_random_choices(model: nn.Module) -> Iterator[None]:
+    """Make modules that draw at random on every forward (TRN's multi-scale relations, as in
+    MMAction2) use one seeded draw while the model is traced and verified: an ONNX graph can
+    only hold one."""
+    fixed = [m for m in model.modules()
+             if hasattr(m, 'fixed_relations') and hasattr(m, 'sample_relations')
+             and m.fixed_relations is None]
+    generator = torch.Generator().manual_seed(0)
+    for module in fixed:
+        module.fixed_relations = module.sample_relations(generator)
+        logger.warning('%s draws its frame tuples at random on every forward; the ONNX file '
+                       'scores this fixed draw (seed 0): %s', type(module).__name__,
+                       module.fixed_relations)
+    try:
+        yield
+    finally:
+        for module in fixed:
+            module.fixed_relations = None
+
+
+def _export(model: nn.Module, kind: ModelKind, input_shape: Sequence[int],
+            opset_version: int | None, show: bool, output_file: str, verify: bool,
+            softmax: bool, dynamic_export: bool, exporter: str, cfg: Mapping[str, Any] | None,
+            atol: float, rtol: float) -> ExportResult:
+    """The body of :func:`pytorch2onnx`, after the arguments are checked."""
     shape = check_input_shape(model, input_shape, cfg)
     wrapper = ExportWrapper(model, kind, softmax=softmax).eval()
     example = torch.randn(shape)

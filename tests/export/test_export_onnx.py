@@ -15,6 +15,7 @@ from actionkit.export.onnx import (ExportWrapper, ModelKind, check_input_shape,
                                    convert_sync_batchnorm, pytorch2onnx, suggest_input_shape,
                                    verify_onnx)
 from actionkit.export.runtime import META_EXPORTER, META_KIND, META_SOFTMAX
+from actionkit.models import build_model
 
 
 def _metadata(path) -> dict:
@@ -235,3 +236,28 @@ def test_bad_arguments(tsn, tmp_path):
         pytorch2onnx(bmn, shape, softmax=True, output_file=str(tmp_path / 'bmn.onnx'))
     with pytest.raises(TypeError, match='cannot export Linear'):
         pytorch2onnx(nn.Linear(2, 2), (1, 2))
+
+
+def test_trn_exports_one_fixed_draw_of_its_random_relations(tmp_path, caplog):
+    """TRN's multi-scale head scores a new random subset of frame tuples on every forward; the
+    export fixes one seeded draw for tracing and verification, says so, and leaves the model
+    as it was."""
+    torch.manual_seed(0)
+    model = build_model(dict(
+        type='Recognizer2D', backbone=dict(type='ResNet', depth=18, base_channels=8),
+        cls_head=dict(type='TRNHead', num_classes=5, in_channels=64, num_segments=4,
+                      relation_type='TRNMultiScale', hidden_dim=16),
+        test_cfg=dict(average_clips='prob'))).eval()
+    consensus = model.cls_head.consensus
+    result = pytorch2onnx(model, (1, 4, 3, 32, 32), output_file=str(tmp_path / 'trn.onnx'),
+                          verify=True)
+    assert result.verification.passed, result.verification.message
+    assert 'fixed draw' in caplog.text and consensus.fixed_relations is None
+    draw = consensus.sample_relations(torch.Generator().manual_seed(0))
+    x = torch.randn(1, 4, 3, 32, 32)
+    with torch.no_grad():
+        feats = model.extract_feat(x.reshape(-1, 3, 32, 32))
+        consensus.fixed_relations = draw
+        expected = model.cls_head(feats, 4).numpy()
+    np.testing.assert_allclose(ort_outputs(tmp_path / 'trn.onnx', x)[0], expected,
+                               rtol=1e-4, atol=1e-5)

@@ -98,16 +98,20 @@ class RelationModuleMultiScale(nn.Module):
             nn.Sequential(nn.ReLU(), nn.Linear(scale * hidden_dim, self.bottleneck_dim),
                           nn.ReLU(), nn.Linear(self.bottleneck_dim, num_classes))
             for scale in self.scales)
+        # when set (e.g. by the ONNX export), every forward scores these tuples, not a new draw
+        self.fixed_relations: list[list[int]] | None = None
 
     def init_weights(self) -> None:
         """Nothing to do: the linear layers keep PyTorch's default init, as in MMAction2."""
 
-    def sample_relations(self) -> list[list[int]]:
+    def sample_relations(self, generator: torch.Generator | None = None) -> list[list[int]]:
         """For each scale, the indices into ``relations_scales[scale]`` that a forward scores:
-        ``[0]`` for the full tuple, then ``subsample_scales[i]`` distinct random indices."""
+        ``[0]`` for the full tuple, then ``subsample_scales[i]`` distinct random indices
+        (from torch's global generator, or ``generator``)."""
         chosen = [[0]]
         for count, relations in zip(self.subsample_scales[1:], self.relations_scales[1:]):
-            chosen.append(torch.randperm(len(relations), device='cpu')[:count].tolist())
+            chosen.append(torch.randperm(len(relations), device='cpu',
+                                         generator=generator)[:count].tolist())
         return chosen
 
     def forward(self, x: torch.Tensor,
@@ -115,13 +119,13 @@ class RelationModuleMultiScale(nn.Module):
         """Args:
             x: ``[N, num_segments, hidden_dim]``.
             relation_ids: the tuples to score per scale (see :meth:`sample_relations`);
-                drawn at random when None.
+                when None, ``fixed_relations`` if set, else a new random draw.
 
         Returns:
             ``[N, num_classes]``.
         """
         if relation_ids is None:
-            relation_ids = self.sample_relations()
+            relation_ids = self.fixed_relations or self.sample_relations()
         score = None
         for scale_id, ids in enumerate(relation_ids):
             fusion = self.fc_fusion_scales[scale_id]
