@@ -26,7 +26,7 @@ OUT_OF_SCOPE = re.compile(
     r'|MMAction2 wraps the imgaug library'           # Imgaug
     r'|wraps a torchvision / pytorchvideo transform'
     r'|does not support OmniSource'
-    r'|backbones from torchvision, timm or mmcls are not supported')
+    r'|needs the (?:torchvision|timm) package|mmcls backbones need mmcv')
 # MMAction2's own file is broken: FormatShape without its required input_format
 BROKEN_UPSTREAM = {'recognition/tsn/tsn_r50_1x1x6_100e_mit_rgb.py'}
 

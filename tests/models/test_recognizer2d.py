@@ -160,9 +160,9 @@ def test_forward_dummy_and_gradcam():
         headless.forward_dummy(imgs)
 
 
-def test_foreign_backbones_rejected():
-    with pytest.raises(ValueError, match='torchvision, timm or mmcls'):
-        RECOGNIZERS.build(dict(type='Recognizer2D', backbone=dict(type='torchvision.resnet50'),
+def test_mmcls_backbones_rejected():  # torchvision / timm: tests/models/test_foreign_backbones.py
+    with pytest.raises(ValueError, match='mmcls backbones need mmcv'):
+        RECOGNIZERS.build(dict(type='Recognizer2D', backbone=dict(type='mmcls.ResNeXt'),
                                cls_head=dict(type='TSNHead', num_classes=3, in_channels=2048)))
 
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..builder import BACKBONES, HEADS, NECKS
+from .foreign import build_foreign_backbone, foreign_features, is_foreign
 
 __all__ = ['BaseRecognizer', 'parse_losses']
 
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 _AVERAGE_CLIPS = ('score', 'prob', None)
 # batch entries the data loader may add that are not arguments of the model
 _BATCH_EXTRAS = ('img_metas', 'bad_samples')
-_FOREIGN_PREFIXES = ('torchvision.', 'timm.', 'mmcls.')
 
 
 def parse_losses(losses: Mapping[str, Any]) -> tuple[torch.Tensor, OrderedDict[str, float]]:
@@ -92,9 +92,11 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
                  test_cfg: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         name = type(self).__name__
-        self._check_backbone_source(backbone)
-        self.backbone_from = 'mmaction2'
-        self.backbone = BACKBONES.build(backbone)
+        if is_foreign(backbone):  # torchvision.* / timm.* (optional packages)
+            self.backbone, self.backbone_from = build_foreign_backbone(backbone)
+        else:
+            self.backbone_from = 'mmaction2'
+            self.backbone = BACKBONES.build(backbone)
         if neck is not None:
             self.neck = NECKS.build(neck)
         self.cls_head = HEADS.build(cls_head) if cls_head is not None else None
@@ -119,14 +121,6 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         self.init_weights()
 
     @staticmethod
-    def _check_backbone_source(backbone: Any) -> None:
-        kind = backbone.get('type') if isinstance(backbone, Mapping) else None
-        if isinstance(kind, str) and kind.startswith(_FOREIGN_PREFIXES):
-            raise ValueError(f'backbone type {kind!r}: backbones from torchvision, timm or mmcls '
-                             'are not supported by actionkit; use one of its own backbones '
-                             "(e.g. type='ResNet', depth=50, pretrained='torchvision://resnet50')")
-
-    @staticmethod
     def _build_blending(cfg: Mapping[str, Any] | None) -> Any:
         if cfg is None:
             return None
@@ -149,13 +143,19 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         return getattr(self, 'cls_head', None) is not None
 
     def init_weights(self) -> None:
-        """Initialise (or load the pretrained weights of) the backbone, head and neck."""
+        """Initialise (or load the pretrained weights of) the backbone, head and neck; a
+        torchvision / timm backbone keeps the weights it was built with."""
         for part in (self.backbone, self.cls_head, getattr(self, 'neck', None)):
+            if part is self.backbone and self.backbone_from != 'mmaction2':
+                continue
             if part is not None and hasattr(part, 'init_weights'):
                 part.init_weights()
 
     def extract_feat(self, imgs: torch.Tensor) -> Any:
-        """Run the backbone on ``imgs`` and return its features."""
+        """Run the backbone on ``imgs`` and return its features (``[N, C, 1, 1]`` pooled
+        features for a torchvision / timm backbone, as in MMAction2)."""
+        if self.backbone_from != 'mmaction2':
+            return foreign_features(self.backbone, self.backbone_from, imgs)
         return self.backbone(imgs)
 
     def _require_head(self, what: str) -> nn.Module:

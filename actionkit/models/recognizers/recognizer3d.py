@@ -15,6 +15,7 @@ from torch import nn
 
 from ..builder import RECOGNIZERS
 from .base import BaseRecognizer
+from .foreign import is_foreign
 
 __all__ = ['Recognizer3D']
 
@@ -36,6 +37,14 @@ class Recognizer3D(BaseRecognizer):
         >>> model(torch.rand(2, 3, 3, 4, 32, 32), return_loss=False).shape
         (2, 5)
     """
+
+    def __init__(self, backbone: Any, cls_head: Any = None, neck: Any = None,
+                 train_cfg: Any = None, test_cfg: Any = None) -> None:
+        if is_foreign(backbone):
+            raise ValueError(f"Recognizer3D: backbone type {backbone['type']!r}: torchvision and "
+                             'timm backbones give pooled image features and work with '
+                             'Recognizer2D only (as in MMAction2)')
+        super().__init__(backbone, cls_head, neck, train_cfg, test_cfg)
 
     def _fold(self, imgs: torch.Tensor, where: str) -> tuple[torch.Tensor, int, int]:
         """``[N, V, C, T, H, W]`` -> ``([N * V, C, T, H, W], N, V)``."""
