@@ -302,7 +302,13 @@ def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bo
     own = module.state_dict()
     report = LoadReport()
     loadable = OrderedDict()
+    # entries that MMAction2 wrote but that hold nothing this model needs (e.g. TPNHead's
+    # lazily added copy of fc_cls, new_cls), declared by the submodules themselves
+    ignored = {f'{name}.{key}' if name else key for name, sub in module.named_modules()
+               for key in getattr(sub, 'ignored_checkpoint_keys', ())}
     for key, value in state_dict.items():
+        if key in ignored:
+            continue
         if key not in own:
             report.unexpected_keys.append(key)
         elif not isinstance(value, torch.Tensor):
@@ -331,8 +337,10 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
 
     Args:
         model: the model (a DDP wrapper is unwrapped).
-        filename: a local path, ``torchvision://<model>``, or a URL cached in the torch hub
-            folder; ``.pth`` (mmcv layout or a plain state dict) or ``.safetensors``.
+        filename: a local path, ``torchvision://<model>``, ``mmcls://<model>`` (its
+            ``backbone.`` entries, as mmcv reads them, when ``model`` has no ``backbone``), or
+            a URL cached in the torch hub folder; ``.pth`` (mmcv layout or a plain state dict)
+            or ``.safetensors``.
         map_location: as for ``torch.load``. Default: 'cpu'.
         strict: raise on any missing / unexpected / mis-shaped key. Default: False.
         logger: where to report. Default: this module's logger.
@@ -352,6 +360,10 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
     if not isinstance(state_dict, Mapping):
         raise CheckpointError(f'{filename}: "state_dict" is a {type(state_dict).__name__}, '
                               'expected a dict of tensors')
+    if str(filename).startswith('mmcls://') and \
+            not any(k.startswith('backbone.') for k in unwrap_model(model).state_dict()):
+        state_dict = OrderedDict((k[len('backbone.'):], v) for k, v in state_dict.items()
+                                 if k.startswith('backbone.'))
     revised = OrderedDict()
     for key, value in state_dict.items():
         if key == '_metadata':

@@ -315,3 +315,19 @@ def test_config_trains_and_tests_on_a_tiny_clip():
     scores = model(imgs, return_loss=False)
     assert scores.shape == (1, 400)
     assert abs(float(scores.sum()) - 1.0) < 1e-4  # average_clips='prob'
+
+
+def test_load_checkpoint_reads_mmcls_files_as_mmcv_does(hub_cache):
+    """``load_checkpoint(backbone, 'mmcls://...')`` takes the classifier's ``backbone.``
+    entries, as mmcv does, so a user's own backbone can load it too."""
+    from actionkit.models.weights import load_checkpoint
+
+    torch.manual_seed(3)
+    source = MobileNetV2(widen_factor=0.25)
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(1000, 1280)
+    path = hub_cache / MMCLS_CHECKPOINTS['mobilenet_v2'].rsplit('/', 1)[1]
+    torch.save({'state_dict': state}, path)
+    target = MobileNetV2(widen_factor=0.25)
+    load_checkpoint(target, 'mmcls://mobilenet_v2', strict=True)
+    torch.testing.assert_close(target.conv1.conv.weight, source.conv1.conv.weight)

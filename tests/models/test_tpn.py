@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from actionkit.config import Config
-from actionkit.models import build_model
+from actionkit.models import NECKS, build_model
 from actionkit.models.heads.tpn_head import TPNHead
 from actionkit.models.necks.tpn import TPN
 from actionkit.models.recognizers.base import parse_losses
@@ -252,3 +252,27 @@ def test_head_loads_mmaction_checkpoints_holding_new_cls():
     expected = torch.nn.functional.linear(x.mean(dim=(2, 3, 4)), state['fc_cls.weight'],
                                           state['fc_cls.bias'])
     torch.testing.assert_close(head(x, fcn_test=True).flatten(1), expected)
+
+
+def test_mmaction_checkpoints_with_new_cls_load_strictly_into_the_recognizer(tmp_path):
+    """Through actionkit's own loader (tools/test.py, init_recognizer), not only torch's."""
+    from actionkit.models.weights import load_checkpoint
+
+    path = CONFIGS / 'recognition' / 'tpn' / 'tpn_tsm_r50_1x1x8_150e_sthv1_rgb.py'
+    model = build_model(_tiny(path, dict(_SMALL_NECK)).model)
+    state = dict(model.state_dict())
+    fc = model.cls_head.fc_cls
+    state['cls_head.new_cls.weight'] = fc.weight.detach()[:, :, None, None, None].clone()
+    state['cls_head.new_cls.bias'] = fc.bias.detach().clone()
+    torch.save({'state_dict': state}, tmp_path / 'mm.pth')
+    load_checkpoint(model, str(tmp_path / 'mm.pth'), strict=True)  # no unexpected keys
+
+
+def test_tpn_needs_its_temporal_modulation_and_takes_int_scales():
+    cfg = _tiny(CONFIGS / 'recognition' / 'tpn' / 'tpn_slowonly_r50_8x8x1_150e_kinetics_rgb.py',
+                dict(_SMALL_NECK)).model.neck
+    with pytest.raises(TypeError, match='temporal_modulation_cfg must be a dict'):
+        NECKS.build(dict(cfg, temporal_modulation_cfg=None))
+    cfg.level_fusion_cfg.downsample_scales = (1, 1)  # ints, as DownSample takes them
+    neck = NECKS.build(cfg)
+    assert neck.level_fusion_1.downsamples[0].pool.kernel_size == 1

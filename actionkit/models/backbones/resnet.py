@@ -32,7 +32,7 @@ ConvWrapper = Callable[[nn.Module], nn.Module]
 _STYLES = ('pytorch', 'caffe')
 # attribute names under which wrapper modules (temporal shift, temporal pool, non-local)
 # hold the wrapped module; they are not part of a plain ResNet's key names
-_WRAPPER_ATTRS = ('net', 'block')
+_WRAPPER_ATTRS = ('net', 'block', 'net2')  # TSM, non-local, TIN wrappers
 _TV_CONV_BN = re.compile(r'^(?P<prefix>(?:layer\d+\.\d+\.)?)conv(?P<idx>\d)\.'
                          r'(?P<part>conv|bn)\.(?P<param>\w+)$')
 _TV_DOWNSAMPLE = re.compile(r'^(?P<prefix>layer\d+\.\d+\.)downsample\.'

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,7 +26,7 @@ import torch
 from torch import nn
 
 from ..builder import BACKBONES
-from .resnet import canonical_resnet_key, make_downsample, torchvision_resnet_key
+from .resnet import make_downsample
 from .resnet_tsm import NL3DWrapper, ResNetTSM
 
 __all__ = ['tin_shift', 'linear_sampler', 'CombineNet', 'WeightNet', 'OffsetNet',
@@ -210,11 +209,6 @@ class TemporalInterlace(nn.Module):
         return torch.cat([shifted, x[:, folds:]], dim=1)
 
 
-def _plain_resnet_key(key: str) -> str:
-    """A TIN key without its wrappers: ``...conv1.conv.net2.weight`` -> ``...conv1.conv.weight``."""
-    return canonical_resnet_key('.'.join(part for part in key.split('.') if part != 'net2'))
-
-
 @BACKBONES.register_module()
 class ResNetTIN(ResNetTSM):
     """ResNet with a temporal interlace before ``conv1`` of every residual block.
@@ -285,41 +279,3 @@ class ResNetTIN(ResNetTSM):
                                     in_channels=out_channels)
             blocks.append(block)
         return nn.Sequential(*blocks)
-
-    def _load_torchvision_checkpoint(self, logger: logging.Logger | None = None) -> None:
-        """Load a torchvision ResNet checkpoint; the interlace modules keep their init."""
-        from ..weights import read_checkpoint, load_state_dict
-        checkpoint = read_checkpoint(self.pretrained, map_location='cpu')
-        source = checkpoint.get('state_dict', checkpoint)
-        mapped = {}
-        for key, target in self.state_dict().items():
-            tv_key = torchvision_resnet_key(_plain_resnet_key(key))
-            if tv_key is None or tv_key not in source:
-                continue
-            value = source[tv_key]
-            if value.shape != target.shape:
-                value = self._adapt_stem_weight(key, value, target)
-            if value is not None:
-                mapped[key] = value
-        (logger or _LOG).info('ResNetTIN: loaded %d tensors from %s', len(mapped),
-                              self.pretrained)
-        load_state_dict(self, mapped, strict=False)
-
-    def _load_own_checkpoint(self, filename: str) -> None:
-        """Load an actionkit / MMAction2 checkpoint, also one of a plain 2D ResNet or TSM."""
-        from ..weights import read_checkpoint, load_state_dict
-        checkpoint = read_checkpoint(filename, map_location='cpu')
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
-        if any(key.startswith('backbone.') for key in state_dict):
-            state_dict = {key[len('backbone.'):]: value for key, value in state_dict.items()
-                          if key.startswith('backbone.')}
-        own = set(self.state_dict())
-        by_plain = {_plain_resnet_key(key): key for key in own}
-        renamed = {}
-        for key, value in state_dict.items():
-            if key not in own and _plain_resnet_key(key) in by_plain:
-                key = by_plain[_plain_resnet_key(key)]
-            renamed[key] = value
-        _LOG.info('ResNetTIN: loading %s', filename)
-        load_state_dict(self, renamed, strict=False)

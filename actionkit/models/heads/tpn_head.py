@@ -2,9 +2,10 @@
 
 Temporal Pyramid Network for Action Recognition, https://arxiv.org/abs/2004.03548.
 
-After the TPN neck the features are ``[N, C, T, H, W]`` (3D recognizers) or, in a 2D
-recognizer, ``[N * num_segs, C, H, W]`` (or ``[N * num_segs, C, T, H, W]``); the head averages
-them over space (and time), combines the segments, and applies dropout and ``fc_cls``.
+After the TPN neck the features are ``[N, C, T, H, W]`` (3D recognizers, and 2D ones, whose
+neck turns the segments into the time axis) or ``[N * num_segs, C, H, W]`` (a 2D recognizer
+without a neck); the head averages them over space and time, combines the segments, and applies
+dropout and ``fc_cls``.
 """
 from __future__ import annotations
 
@@ -56,6 +57,11 @@ class TPNHead(TSNHead):
         # adaptive, so any T x H x W map pools to one value per channel
         self.avg_pool3d = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else None
 
+    # MMAction2 0.x adds a ``new_cls`` conv (a copy of ``fc_cls``) the first time it runs an
+    # fcn test, so checkpoints saved after a validation may hold ``new_cls.*``; the fcn path
+    # here uses ``fc_cls`` directly, so weights.load_state_dict skips them
+    ignored_checkpoint_keys = ('new_cls.weight', 'new_cls.bias')
+
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
                               **kwargs: Any) -> None:
         # MMAction2 0.x adds a ``new_cls`` conv (a copy of ``fc_cls``) the first time it runs
@@ -76,7 +82,7 @@ class TPNHead(TSNHead):
                 fcn_test: bool = False) -> torch.Tensor:
         """Args:
             x: ``[N, C, T, H, W]`` (``num_segs=None``, or ``fcn_test``), or
-                ``[N * num_segs, C, H, W]`` / ``[N * num_segs, C, T, H, W]``.
+                ``[N * num_segs, C, H, W]``.
             num_segs: segments per sample (2D recognizers), or None.
             fcn_test: fully convolutional test: ``fc_cls`` applied as a 1x1x1 conv to the
                 (average-pooled, when ``spatial_type='avg'``) map; returns

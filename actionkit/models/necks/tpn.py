@@ -103,7 +103,8 @@ class LevelFusion(nn.Module):
         self.downsamples = nn.ModuleList(
             DownSample(cin, cmid, kernel_size=(1, 1, 1), stride=(1, 1, 1), bias=False,
                        padding=(0, 0, 0), groups=32, norm_cfg=_BN3D, act_cfg=_RELU,
-                       downsample_position='before', downsample_scale=tuple(scale))
+                       downsample_position='before',
+                       downsample_scale=scale if isinstance(scale, int) else tuple(scale))
             for cin, cmid, scale in zip(in_channels, mid_channels, downsample_scales))
         self.fusion_conv = ConvModule(sum(mid_channels), out_channels, 1, stride=1, padding=0,
                                       bias=False, conv_cfg=_CONV3D, norm_cfg=_BN3D,
@@ -239,8 +240,9 @@ class TPN(nn.Module):
         out_channels (int): channels after temporal modulation.
         spatial_modulation_cfg (dict): :class:`SpatialModulation` arguments
             (``in_channels``, ``out_channels``). Required.
-        temporal_modulation_cfg (dict | None): ``downsample_scales``, one temporal pool scale
-            per stage; None for no temporal modulation. Default: None.
+        temporal_modulation_cfg (dict): ``downsample_scales``, one temporal pool scale per
+            stage. Required in practice: the forward pass needs it (MMAction2's default of None
+            fails there too; here it fails when the neck is built).
         upsample_cfg (dict | None): ``nn.Upsample`` arguments of the top-down flow. Default:
             None.
         downsample_cfg (dict | None): :class:`DownSample` arguments (besides the channels) of
@@ -276,7 +278,7 @@ class TPN(nn.Module):
                    ('in_channels', 'out_channels'))
         _check_cfg('level_fusion_cfg', level_fusion_cfg,
                    ('in_channels', 'mid_channels', 'out_channels'))
-        _check_cfg('temporal_modulation_cfg', temporal_modulation_cfg)
+        _check_cfg('temporal_modulation_cfg', temporal_modulation_cfg, ('downsample_scales',))
         _check_cfg('upsample_cfg', upsample_cfg)
         _check_cfg('downsample_cfg', downsample_cfg)
         _check_cfg('aux_head_cfg', aux_head_cfg)
@@ -284,11 +286,10 @@ class TPN(nn.Module):
         self.out_channels = out_channels
         self.num_tpn_stages = len(in_channels)
         self.flow_type = flow_type
-        if temporal_modulation_cfg is not None:
-            scales = temporal_modulation_cfg.get('downsample_scales')
-            if not isinstance(scales, Sequence) or len(scales) < self.num_tpn_stages:
-                raise ValueError('TPN: temporal_modulation_cfg.downsample_scales needs one '
-                                 f'scale per stage ({self.num_tpn_stages}), got {scales!r}')
+        scales = temporal_modulation_cfg['downsample_scales']
+        if not isinstance(scales, Sequence) or len(scales) < self.num_tpn_stages:
+            raise ValueError('TPN: temporal_modulation_cfg.downsample_scales needs one '
+                             f'scale per stage ({self.num_tpn_stages}), got {scales!r}')
 
         self.temporal_modulation_ops = nn.ModuleList()
         self.upsample_ops = nn.ModuleList()
@@ -296,10 +297,8 @@ class TPN(nn.Module):
         self.level_fusion_1 = LevelFusion(**level_fusion_cfg)
         self.spatial_modulation = SpatialModulation(**spatial_modulation_cfg)
         for i in range(self.num_tpn_stages):
-            if temporal_modulation_cfg is not None:
-                self.temporal_modulation_ops.append(TemporalModulation(
-                    self.in_channels[-1], out_channels,
-                    temporal_modulation_cfg['downsample_scales'][i]))
+            self.temporal_modulation_ops.append(TemporalModulation(
+                self.in_channels[-1], out_channels, scales[i]))
             if i < self.num_tpn_stages - 1:
                 if upsample_cfg is not None:
                     self.upsample_ops.append(nn.Upsample(**upsample_cfg))

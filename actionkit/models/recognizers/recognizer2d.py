@@ -113,9 +113,6 @@ class Recognizer2D(BaseRecognizer):
 
     def _do_test(self, imgs: torch.Tensor) -> torch.Tensor:
         """Scores ``[N, num_classes]`` (or features ``[N, C]``) as a tensor."""
-        if self.test_cfg is not None and self.test_cfg.get('fcn_test', False) \
-                and not self.feature_extraction:
-            return self._do_fcn_test(imgs)
         imgs, batches, num_segs = self._fold(imgs, 'forward_test')
         x = self._extract_test_feat(imgs)
         if self.with_neck:
@@ -132,8 +129,10 @@ class Recognizer2D(BaseRecognizer):
 
     def forward_test(self, imgs: torch.Tensor) -> np.ndarray:
         """Class scores ``[N, num_classes]`` (or pooled features) as a numpy array."""
+        fcn = self.test_cfg is not None and self.test_cfg.get('fcn_test', False) \
+            and not self.feature_extraction
         with torch.no_grad():
-            return self._do_test(imgs).cpu().numpy()
+            return (self._do_fcn_test(imgs) if fcn else self._do_test(imgs)).cpu().numpy()
 
     def forward_dummy(self, imgs: torch.Tensor, softmax: bool = False) -> tuple[torch.Tensor]:
         """The pure tensor path: ``[N, num_segs, C, H, W]`` -> ``([N, num_classes],)``.
