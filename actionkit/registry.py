@@ -132,8 +132,8 @@ def build_from_cfg(cfg: Any, registry: Registry,
         raise type(err)(f'{name} (in the {registry.name} registry): {message}') from err
 
 
-_UNEXPECTED = re.compile(r"^\S+\(\) got an unexpected keyword argument '(\w+)'$")
-_MISSING = re.compile(r"^\S+\(\) missing \d+ required (?:positional|keyword-only) "
+_UNEXPECTED = re.compile(r"^(\S+)\(\) got an unexpected keyword argument '(\w+)'$")
+_MISSING = re.compile(r"^(\S+)\(\) missing \d+ required (?:positional|keyword-only) "
                       r"arguments?: (.+)$")
 
 
@@ -146,6 +146,13 @@ def _explain_signature_error(obj_cls: Any, message: str) -> str | None:
     unexpected, missing = _UNEXPECTED.match(message), _MISSING.match(message)
     if unexpected is None and missing is None:
         return None
+    # only the call of obj_cls itself: a call inside __init__ (e.g. a norm layer built from a
+    # nested config) keeps Python's message, which names that callee
+    callee = (unexpected or missing).group(1)
+    own = getattr(getattr(obj_cls, '__init__', None), '__qualname__', None) \
+        if isinstance(obj_cls, type) else getattr(obj_cls, '__qualname__', None)
+    if callee not in (own, getattr(obj_cls, '__qualname__', None)):
+        return None
     try:
         params = [p for p in inspect.signature(obj_cls).parameters.values()
                   if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -153,13 +160,13 @@ def _explain_signature_error(obj_cls: Any, message: str) -> str | None:
         return None
     names = [p.name for p in params]
     if unexpected is not None:
-        key = unexpected.group(1)
+        key = unexpected.group(2)
         if key in names:  # the message came from some other call inside __init__
             return None
         close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ''
         return f"unknown argument '{key}' in its config{hint} (it takes: {', '.join(names)})"
-    wanted = re.findall(r"'(\w+)'", missing.group(1))
+    wanted = re.findall(r"'(\w+)'", missing.group(2))
     if not wanted or not set(wanted) <= set(names):
         return None
     return (f"its config lacks the required argument(s) {', '.join(repr(w) for w in wanted)} "

@@ -68,6 +68,15 @@ def test_constructor_errors_name_the_class():
     with pytest.raises(TypeError, match=r"Gadget .*lacks the required argument\(s\) 'size' "
                                         r"\(it takes: size, colour\)"):
         reg.build(dict(type='Gadget', colour='blue'))
+
+    @reg.register_module()
+    class Holder:  # passes a nested config on: its mistakes belong to the inner callee
+        def __init__(self, inner=None):
+            Gadget(**(inner or {}))
+
+    with pytest.raises(TypeError, match=r"Holder \(in the thing registry\): .*Gadget.__init__\(\) "
+                                        r"got an unexpected keyword argument 'sise'"):
+        reg.build(dict(type='Holder', inner=dict(size=1, sise=2)))
     with pytest.raises(ValueError, match=r'Widget \(in the thing registry\): size must be >= 0'):
         reg.build(dict(type='Widget', size=-1))
 

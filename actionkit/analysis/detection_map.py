@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation.localization import ActivityNetLocalization
+from ..utils.atomic import write_text_atomic
 
 __all__ = ['CLS_FUNCS', 'CUHK17_URL', 'top1_label', 'assign_top1_labels',
            'report_detection_map']
@@ -129,7 +130,7 @@ def report_detection_map(proposal_file: str | os.PathLike, gt_file: str | os.Pat
     detections = assign_top1_labels(proposals, classifications, os.fspath(cls_file))
     target = Path(det_output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(detections), encoding='utf-8')
+    write_text_atomic(target, json.dumps(detections))
     logger.info('wrote %d videos of labelled detections to %s',
                 len(detections['results']), target)
     evaluator = ActivityNetLocalization(os.fspath(gt_file), os.fspath(target),

@@ -162,9 +162,12 @@ def _load_weights(model: Any, checkpoint: str, allow_pickle: bool) -> None:
     state = state.get('state_dict', state)
     state = {key[len('module.'):] if key.startswith('module.') else key: value
              for key, value in state.items() if key != '_metadata'}
-    own = model.state_dict()
+    # the head never runs when features are extracted: a checkpoint trained on another label
+    # set (or none) is fine
+    own = {k: v for k, v in model.state_dict().items() if not k.startswith('cls_head.')}
     unused = [key for key in state if key not in own]
     report = load_state_dict(model, {k: v for k, v in state.items() if k in own}, strict=False)
+    report.missing_keys = [k for k in report.missing_keys if not k.startswith('cls_head.')]
     if report.missing_keys or report.shape_mismatches:
         raise CheckpointError(f'checkpoint {checkpoint!r} does not fit the model of the config '
                               f'(features would come from untrained layers):\n'

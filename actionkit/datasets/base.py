@@ -22,6 +22,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -293,23 +294,32 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         """Write ``results`` to ``out``: ``.json``, ``.yaml``/``.yml`` or ``.pkl``/``.pickle``.
 
         JSON and YAML need no pickles to exchange results: numpy arrays and scalars are
-        written as (nested) lists and numbers.
+        written as (nested) lists and numbers. The file is written atomically (a temporary
+        file, then a rename), so a killed run never leaves half a results file.
         """
+        from ..utils.atomic import temp_path
+
         out = os.fspath(out)
         suffix = os.path.splitext(out)[1].lower()
-        if suffix in ('.pkl', '.pickle'):
-            with open(out, 'wb') as fout:
-                pickle.dump(results, fout)
-        elif suffix == '.json':
-            with open(out, 'w', encoding='utf-8') as fout:
-                json.dump(_to_builtin(results), fout)
-        elif suffix in ('.yaml', '.yml'):
-            import yaml
-            with open(out, 'w', encoding='utf-8') as fout:
-                yaml.safe_dump(_to_builtin(results), fout)
-        else:
+        if suffix not in ('.pkl', '.pickle', '.json', '.yaml', '.yml'):
             raise ValueError(f'cannot dump results to {out!r}: the suffix must be one of '
                              '.json, .yaml, .yml, .pkl, .pickle')
+        temp = temp_path(Path(out).absolute(), directory=False)
+        try:
+            if suffix in ('.pkl', '.pickle'):
+                with open(temp, 'wb') as fout:
+                    pickle.dump(results, fout)
+            else:
+                with open(temp, 'w', encoding='utf-8') as fout:
+                    if suffix == '.json':
+                        json.dump(_to_builtin(results), fout)
+                    else:
+                        import yaml
+                        yaml.safe_dump(_to_builtin(results), fout)
+            os.replace(temp, out)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
 
 def _check_args(ann_file: Any, data_prefix: Any, multi_class: bool, num_classes: Any,

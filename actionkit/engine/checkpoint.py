@@ -287,6 +287,12 @@ def publish_checkpoint(in_file: str, out_file: str, allow_pickle: bool = False) 
     """
     from ..models.weights import read_checkpoint
 
+    if os.path.isdir(out_file):
+        raise IsADirectoryError(f'publish: {out_file} is a folder; give the file name to '
+                                'publish to (the hash is added to it)')
+    if os.path.exists(in_file) and os.path.abspath(out_file) == os.path.abspath(in_file):
+        raise ValueError(f'publish: {out_file} is the input checkpoint; publishing renames the '
+                         'output, so the training checkpoint would be lost: choose another name')
     checkpoint = read_checkpoint(in_file, map_location='cpu', allow_pickle=allow_pickle)
     state_dict = checkpoint.get('state_dict', checkpoint)
     dropped = sorted(k for k in checkpoint if k not in ('meta', 'state_dict')) \

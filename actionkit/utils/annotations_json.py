@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from ..datasets.annotations import load_rawframe_list, load_video_list
+from .atomic import write_text_atomic
 
 __all__ = ['FORMATS', 'annotation_list_records', 'default_json_path', 'convert_annotation_list']
 
@@ -80,8 +81,6 @@ def convert_annotation_list(annofile: str | os.PathLike, format: str = 'rawframe
     if target.resolve() == Path(annofile).resolve():
         raise ValueError(f'output {target} is the input file itself; pass another --output')
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f'.{target.name}.partial')
-    temp.write_text(json.dumps(records), encoding='utf-8')
-    os.replace(temp, target)
+    write_text_atomic(target, json.dumps(records))
     logger.info('wrote %d %s records of %s to %s', len(records), format, annofile, target)
     return target

@@ -188,7 +188,8 @@ def run_extract_frames(args: argparse.Namespace) -> int:
         rgb_prefix=args.rgb_prefix, task=args.task, flow_type=args.flow_type, bound=args.bound,
         new_width=args.new_width, new_height=args.new_height, flow_x_prefix=args.flow_x_prefix,
         flow_y_prefix=args.flow_y_prefix, input_frames=args.input_frames)
-    return finish_batch('extract_frames', args, report, f' ({args.task})')
+    return finish_batch(getattr(args, 'batch_command', 'extract_frames'), args, report,
+                        f' ({args.task})')
 
 
 def finish_batch(command: str, args: argparse.Namespace, report: Any, detail: str = '') -> int:
@@ -204,11 +205,15 @@ def finish_batch(command: str, args: argparse.Namespace, report: Any, detail: st
     for video, reason in report.failed:
         print(f'  FAILED {video}: {reason}')
     if total == 0:
+        level = f'--level {getattr(args, "level", "?")}'
+        if getattr(args, 'input_frames', False):
+            print(f'{command}: error: no RGB frame folders ({args.rgb_prefix}*) under '
+                  f'{args.src_dir} ({level})', file=sys.stderr)
+            return 1
         exts = 'any video extension' if getattr(args, 'mixed_ext', False) or not \
             getattr(args, 'ext', None) else f'extension(s) {", ".join(args.ext)}'
-        print(f'{command}: error: no videos with {exts} under {args.src_dir} '
-              f'(--level {getattr(args, "level", "?")}); set --ext (e.g. --ext mp4) or '
-              '--mixed-ext', file=sys.stderr)
+        print(f'{command}: error: no videos with {exts} under {args.src_dir} ({level}); set '
+              '--ext (e.g. --ext mp4) or --mixed-ext', file=sys.stderr)
         return 1
     return 1 if report.failed else 0
 
@@ -247,7 +252,7 @@ def extract_frames_main(argv: Sequence[str] | None = None) -> int:
 def _add_build_rawframes_arguments(parser: argparse.ArgumentParser) -> None:
     """extract_frames.py's options with the defaults of MMAction2's build_rawframes.py."""
     add_extract_frames_arguments(parser)
-    parser.set_defaults(task='flow', ext=['avi'])
+    parser.set_defaults(task='flow', ext=['avi'], batch_command='build_rawframes')
     parser.add_argument('--num-gpu', type=int, default=8,
                         help='MMAction2 flag (denseflow GPUs); flow runs on the CPU here')
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import enum
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,6 +213,7 @@ def extract_rawframes(source: str | os.PathLike, frame_dir: str | os.PathLike,
     """
     import cv2
 
+    from .atomic import temp_path
     from .video_io import iter_video_frames
 
     if task not in TASKS:
@@ -231,8 +231,7 @@ def extract_rawframes(source: str | os.PathLike, frame_dir: str | os.PathLike,
     frames = (_folder_frames(Path(source), rgb_prefix) if input_frames
               else (frame for frame, _ in iter_video_frames(source)))
     target = Path(frame_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f'.{target.name}.partial-', dir=target.parent))
+    temp = temp_path(target, directory=True)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if out_format == 'jpg' else []
 
     def write(prefix: str, index: int, image: np.ndarray) -> None:

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..datasets.ssn_dataset import load_localize_proposal_file
+from .atomic import write_text_atomic
 from .file_lists import scan_rawframes
 
 __all__ = ['denormalized_path', 'denormalize_proposals', 'denormalize_proposal_file']
@@ -102,9 +103,7 @@ def denormalize_proposal_file(norm_proposal_file: str | os.PathLike,
     counts = {name: rgb for name, (rgb, _) in
               scan_rawframes(data_prefix, level=1, rgb_prefix=rgb_prefix).items()}
     text = denormalize_proposals(norm_proposal_file, counts)
-    temp = target.with_name(f'.{target.name}.partial')
-    temp.write_text(text, encoding='utf-8')
-    os.replace(temp, target)
+    write_text_atomic(target, text)
     logger.info('wrote %s (%d videos)', target,
                 sum(line.startswith('# ') for line in text.splitlines()))
     return target

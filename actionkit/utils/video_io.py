@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DecodeError
+from .atomic import temp_path
 
 __all__ = ['VideoWriter', 'write_video', 'read_video', 'iter_video_frames', 'video_info',
            'resize_short_side', 'scaled_size', 'extract_frames', 'resize_video']
@@ -83,9 +83,10 @@ class VideoWriter:
                             ('threads', threads)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f'{name} must be a positive int, got {value!r}')
-        if pix_fmt == 'yuv420p' and (width % 2 or height % 2):
-            raise ValueError(f'yuv420p video needs an even width and height, got '
-                             f'{width}x{height} for {path}; crop or pad the frames by one pixel')
+        if pix_fmt == 'yuv420p' and codec in ('libx264', 'libx265') and (width % 2 or height % 2):
+            raise ValueError(f'{codec} yuv420p video needs an even width and height, got '
+                             f'{width}x{height} for {path}; crop or pad the frames by one pixel '
+                             "(or use codec='mpeg4')")
         if not isinstance(crf, int) or not 0 <= crf <= 51:
             raise ValueError(f'crf must be an int in [0, 51], got {crf!r}')
         self.path = str(path)
@@ -144,16 +145,6 @@ class VideoWriter:
         self.close()
 
 
-def _temp_path(target: Path, directory: bool) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f'.{target.name}.partial-'
-    if directory:
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-    handle, name = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=target.parent)
-    os.close(handle)
-    return Path(name)
-
-
 def write_video(path: str | os.PathLike, frames: np.ndarray | Iterable[np.ndarray],
                 fps: float | Fraction = 30, gop: int = 12, codec: str = 'libx264', crf: int = 18,
                 preset: str = 'veryfast') -> int:
@@ -180,7 +171,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray | Iterable[np.ndarra
         shape = getattr(first, 'shape', first)
         raise ValueError(f'each frame must be an [H, W, 3] array, got {shape}')
     target = Path(path)
-    temp = _temp_path(target, directory=False)
+    temp = temp_path(target, directory=False)
     try:
         with VideoWriter(temp, first.shape[1], first.shape[0], fps=fps, gop=gop, codec=codec,
                          crf=crf, preset=preset) as writer:
@@ -315,7 +306,7 @@ def extract_frames(video_path: str | os.PathLike, frame_dir: str | os.PathLike,
     if out_format not in _IMAGE_FORMATS:
         raise ValueError(f'out_format must be one of {_IMAGE_FORMATS}, got {out_format!r}')
     target = Path(frame_dir)
-    temp = _temp_path(target, directory=True)
+    temp = temp_path(target, directory=True)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if out_format == 'jpg' else []
     count = 0
     try:

@@ -215,3 +215,13 @@ def test_publish_names_a_missing_file(tmp_path: Path) -> None:
                           check=False)
     assert proc.returncode == 1 and 'nope.pth' in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_publish_refuses_to_overwrite_its_input_or_a_folder(tmp_path: Path) -> None:
+    source = tmp_path / 'epoch_1.pth'
+    save_checkpoint(_Model(), str(source))
+    with pytest.raises(ValueError, match='would be lost'):
+        ckpt.publish_checkpoint(str(source), str(source))
+    with pytest.raises(IsADirectoryError, match='is a folder'):
+        ckpt.publish_checkpoint(str(source), str(tmp_path))
+    assert source.is_file() and _temp_files(tmp_path) == []

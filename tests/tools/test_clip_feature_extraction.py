@@ -286,3 +286,22 @@ def test_dist_script_usage(tmp_path):
     done = subprocess.run(['bash', str(MISC / 'dist_clip_feature_extraction.sh'), 'cfg.py'],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2 and 'usage' in done.stderr
+
+
+def test_a_head_of_another_label_set_does_not_matter(tmp_path):
+    """A recognition config (with a 7-class head) and a checkpoint trained on 4 classes: the
+    head never runs for features, so its mismatch is no error."""
+    setup = make_setup(tmp_path)
+    config = Path(setup['config'])
+    config.write_text(config.read_text().replace(
+        'test_cfg=None)', "cls_head=dict(type='TSNHead', num_classes=7, in_channels=128), "
+        'test_cfg=None)'))
+    out = tmp_path / 'features.pkl'
+    code = load_tool().main([setup['config'], setup['checkpoint'], '--video-list',
+                             setup['video_list'], '--video-root', setup['videos'],
+                             '--out', str(out)])
+    assert code == 0
+    with open(out, 'rb') as fin:
+        features = pickle.load(fin)
+    for got, want in zip(features, direct_features(setup, 'Recognizer2D'), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

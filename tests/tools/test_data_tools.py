@@ -229,6 +229,7 @@ def test_build_rawframes_is_extract_frames_with_mmaction_defaults(video_tree, tm
                                    '--new-short', '16'])
     assert status == 1  # the two broken videos of the tree, reported
     assert 'run/broken.mp4' in capsys.readouterr().out
+    assert (out / 'build_rawframes_report.json').is_file()
     assert dict(find_frame_dirs(out)) == {f'{c}/v{k}{j}': FRAMES for k, c in ((1, 'jump'),
                                                                              (0, 'run'))
                                           for j in range(3)}

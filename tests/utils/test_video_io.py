@@ -99,3 +99,21 @@ def test_real_media():
     assert avi.shape[0] == 164 and avi.shape[-1] == 3
     info = video_info(SHARED / 'tests' / 'data' / 'test.mp4')
     assert info['num_frames'] == 300 and info['fps'] and info['width'] > 0
+
+
+def test_odd_sizes_need_only_x264_to_be_even_and_outputs_are_not_private(tmp_path):
+    import os
+    import stat
+
+    clip = _ramp(height=15, width=23)  # e.g. 455x256-style sizes after a short-side resize
+    write_video(tmp_path / 'odd.mp4', clip, codec='mpeg4')
+    assert read_video(tmp_path / 'odd.mp4').shape == clip.shape
+    umask = os.umask(0o022)
+    try:
+        write_video(tmp_path / 'shared.mp4', _ramp())
+        extract_frames(tmp_path / 'shared.mp4', tmp_path / 'frames')
+    finally:
+        os.umask(umask)
+    # temporary files are private (0600/0700); what they are renamed to must not stay so
+    assert stat.S_IMODE((tmp_path / 'shared.mp4').stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / 'frames').stat().st_mode) == 0o755

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         final = publish_checkpoint(args.in_file, args.out_file, args.allow_pickle)
-    except (FileNotFoundError, CheckpointError) as err:
+    except (OSError, ValueError, CheckpointError) as err:
         print(f'publish_model.py: error: {err}', file=sys.stderr)
         return 1
     print(final)
