@@ -102,10 +102,10 @@ def build_from_cfg(cfg: Any, registry: Registry,
                    default_args: Mapping[str, Any] | None = None) -> Any:
     """Build ``cfg`` with ``registry``; see :meth:`Registry.build`."""
     if not isinstance(cfg, Mapping):
-        if cfg is None:
-            raise TypeError(f'cannot build a {registry.name} from None: expected a dict with a '
-                            f'"type" key')
-        return cfg
+        if cfg is None or isinstance(cfg, (str, bytes, int, float, list, tuple)):
+            raise TypeError(f'cannot build a {registry.name} from {cfg!r}: expected a dict with '
+                            'a "type" key (or an object already built)')
+        return cfg  # an object already built
     if 'type' not in cfg:
         raise KeyError(f'a {registry.name} config needs a "type" key, got keys {sorted(cfg)}')
     args = dict(cfg)

@@ -52,6 +52,9 @@ def test_missing_type_and_none():
         reg.build(dict(size=1))
     with pytest.raises(TypeError, match='from None'):
         reg.build(None)
+    # what --cfg-options "a.b={'type': ...}" with an unquoted comma gives: a list, not a dict
+    with pytest.raises(TypeError, match=r"from \['x', 'y'\]: expected a dict"):
+        reg.build(['x', 'y'])
 
 
 def test_constructor_errors_name_the_class():

@@ -64,13 +64,18 @@ def top1_label(predictions: list[Mapping[str, Any]], source: str, video_id: str)
     """
     if not predictions:
         raise ValueError(f'{source}: video {video_id!r} has no class predictions')
-    best = None
+    best, best_score = None, 0.0
     for item in predictions:
         if not isinstance(item, Mapping) or 'label' not in item or 'score' not in item:
             raise ValueError(f'{source}: video {video_id!r}: expected predictions '
                              f'{{"label": ..., "score": ...}}, got {item!r}')
-        if best is None or float(item['score']) >= float(best['score']):
-            best = item
+        try:
+            score = float(item['score'])
+        except (TypeError, ValueError):
+            raise ValueError(f'{source}: video {video_id!r}: the score of {item!r} is not a '
+                             'number') from None
+        if best is None or score >= best_score:
+            best, best_score = item, score
     return best['label']
 
 
@@ -96,6 +101,10 @@ def assign_top1_labels(proposals: Mapping[str, Any], classifications: Mapping[st
             raise KeyError(f'{cls_source}: no class predictions for video {video_id!r} of the '
                            'proposal file')
         label = top1_label(classifications[video_id], cls_source, video_id)
+        bad = next((item for item in items if not isinstance(item, Mapping)), None)
+        if bad is not None:
+            raise ValueError(f'proposal file: video {video_id!r}: expected proposals '
+                             f'{{"segment": [start, end], "score": ...}}, got {bad!r}')
         labelled[video_id] = [{'label': label, **item} for item in items]
     return {**proposals, 'results': labelled}
 
