@@ -16,7 +16,7 @@ __all__ = [
     'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer',
     'build_norm_layer',
     'build_activation_layer', 'ConvModule', 'Swish', 'HSigmoid', 'constant_init', 'kaiming_init',
-    'normal_init', 'trunc_normal_init', 'xavier_init',
+    'normal_init', 'trunc_normal_init', 'xavier_init', 'check_positive_int',
 ]
 
 
@@ -187,6 +187,14 @@ class ConvModule(nn.Module):
             elif step == 'act' and self.with_activation:
                 x = self.activate(x)
         return x
+
+
+def check_positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
+    """Raise ``ValueError`` naming ``owner`` and ``name`` unless ``value`` is an int (not a
+    bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = 'a positive int' if minimum == 1 else f'an int >= {minimum}'
+        raise ValueError(f'{owner}: {name} must be {wanted}, got {value!r}')
 
 
 def constant_init(module: nn.Module, val: float, bias: float = 0.0) -> None:

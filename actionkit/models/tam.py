@@ -20,12 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import check_positive_int
+
 __all__ = ['TAM']
-
-
-def _check_positive_int(owner: str, name: str, value: object, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f'{owner}: {name} must be an int >= {minimum}, got {value!r}')
 
 
 class TAM(nn.Module):
@@ -62,7 +59,7 @@ class TAM(nn.Module):
                   ('adaptive_convolution_stride', adaptive_convolution_stride, 1),
                   ('adaptive_convolution_padding', adaptive_convolution_padding, 0))
         for name, value, minimum in checks:
-            _check_positive_int('TAM', name, value, minimum)
+            check_positive_int('TAM', name, value, minimum)
         if in_channels // beta < 1:
             raise ValueError(f'TAM: in_channels // beta must be at least 1, got '
                              f'in_channels={in_channels}, beta={beta}')

@@ -23,7 +23,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils import checkpoint as cp
 
 from ..builder import BACKBONES
-from ..layers import ConvModule, constant_init, kaiming_init
+from ..layers import ConvModule, check_positive_int, constant_init, kaiming_init
 
 __all__ = ['make_divisible', 'InvertedResidual', 'MobileNetV2']
 
@@ -57,11 +57,6 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None,
     return rounded
 
 
-def _check_positive_int(owner: str, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'{owner}: {name} must be a positive int, got {value!r}')
-
-
 class InvertedResidual(nn.Module):
     """1x1 expansion, 3x3 depthwise conv, 1x1 linear projection; ``x + branch(x)`` when the
     block keeps its shape (stride 1, ``in_channels == out_channels``).
@@ -90,8 +85,8 @@ class InvertedResidual(nn.Module):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f'InvertedResidual: stride must be 1 or 2, got {stride!r}')
-        _check_positive_int('InvertedResidual', 'in_channels', in_channels)
-        _check_positive_int('InvertedResidual', 'out_channels', out_channels)
+        check_positive_int('InvertedResidual', 'in_channels', in_channels)
+        check_positive_int('InvertedResidual', 'out_channels', out_channels)
         if isinstance(expand_ratio, bool) or not isinstance(expand_ratio, (int, float)) \
                 or expand_ratio <= 0:
             raise ValueError(f'InvertedResidual: expand_ratio must be a positive number, '

@@ -21,15 +21,11 @@ from torch import nn
 
 from ...evaluation.localization import temporal_iop, temporal_iou
 from ..builder import LOCALIZERS, LOSSES
+from ..layers import check_positive_int
 from .base import BaseTAPGenerator, meta_list
 from .utils import post_processing
 
 __all__ = ['BMN', 'bm_sample_mask', 'gt_bbox_list']
-
-
-def _check_positive_int(owner: str, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'{owner}: {name} must be a positive int, got {value!r}')
 
 
 def _check_unit_interval(owner: str, name: str, value: Any) -> None:
@@ -145,7 +141,7 @@ class BMN(BaseTAPGenerator):
                             ('feature_extraction_interval', feature_extraction_interval),
                             ('hidden_dim_1d', hidden_dim_1d), ('hidden_dim_2d', hidden_dim_2d),
                             ('hidden_dim_3d', hidden_dim_3d)):
-            _check_positive_int('BMN', name, value)
+            check_positive_int('BMN', name, value)
         for name, value in (('feat_dim', feat_dim), ('hidden_dim_1d', hidden_dim_1d)):
             if value % 4:
                 raise ValueError(f'BMN: {name} must be divisible by 4 (grouped convolutions, '

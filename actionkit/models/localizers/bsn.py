@@ -25,16 +25,12 @@ from torch import nn
 
 from ...evaluation.localization import temporal_iop
 from ..builder import LOCALIZERS, LOSSES
+from ..layers import check_positive_int
 from .base import BaseTAPGenerator, meta_list
 from .bmn import gt_bbox_list
 from .utils import post_processing
 
 __all__ = ['TEM', 'PEM']
-
-
-def _positive_int(owner: str, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'{owner}: {name} must be a positive int, got {value!r}')
 
 
 def _number(owner: str, name: str, value: Any, low: float = float('-inf'),
@@ -71,7 +67,7 @@ class TEM(BaseTAPGenerator):
         super().__init__()
         for name, value in (('temporal_dim', temporal_dim), ('tem_feat_dim', tem_feat_dim),
                             ('tem_hidden_dim', tem_hidden_dim)):
-            _positive_int('TEM', name, value)
+            check_positive_int('TEM', name, value)
         if output_dim != 3:
             raise ValueError(f'TEM: output_dim must be 3 (actionness, start, end), got '
                              f'{output_dim!r}')
@@ -209,7 +205,7 @@ class PEM(BaseTAPGenerator):
         for name, value in (('pem_feat_dim', pem_feat_dim), ('pem_hidden_dim', pem_hidden_dim),
                             ('post_process_top_k', post_process_top_k),
                             ('feature_extraction_interval', feature_extraction_interval)):
-            _positive_int('PEM', name, value)
+            check_positive_int('PEM', name, value)
         if output_dim != 1:
             raise ValueError(f'PEM: output_dim must be 1 (one IoU per proposal), got '
                              f'{output_dim!r}')
