@@ -20,7 +20,7 @@ import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,8 @@ from torch.torch_version import TorchVersion
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
     'MMCLS_CHECKPOINTS', 'hub_checkpoint_dir', 'resolve_pretrained', 'read_checkpoint',
-    'load_checkpoint', 'load_state_dict', 'get_state_dict', 'unwrap_model',
+    'load_checkpoint', 'load_backbone_checkpoint', 'load_state_dict', 'get_state_dict',
+    'unwrap_model',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -374,3 +375,35 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
     (logger or _LOG).info('loading checkpoint %s', filename)
     load_state_dict(model, revised, strict=strict, logger=logger)
     return checkpoint
+
+
+def load_backbone_checkpoint(backbone: nn.Module, filename: str,
+                             canonical: Callable[[str], str] = lambda key: key) -> LoadReport:
+    """Load a checkpoint into a backbone: a backbone's own state dict, or the ``backbone.``
+    entries of a whole recognizer's (or classifier's), DDP's ``module.`` stripped.
+
+    Args:
+        backbone: the backbone.
+        filename: anything :func:`read_checkpoint` reads.
+        canonical: maps a key to its form without wrapper modules (e.g. TSM's ``.net``), so a
+            checkpoint of the plain model loads into the wrapped one and the reverse.
+
+    Returns:
+        The :class:`LoadReport` (non-strict: what does not fit is logged, the rest loaded).
+    """
+    checkpoint = read_checkpoint(filename, map_location='cpu')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+    if any(key.startswith('backbone.') for key in state_dict):
+        state_dict = {key[len('backbone.'):]: value for key, value in state_dict.items()
+                      if key.startswith('backbone.')}
+    by_canonical = {canonical(key): key for key in backbone.state_dict()}
+    own = set(by_canonical.values())
+    renamed = {}
+    for key, value in state_dict.items():
+        if key not in own and canonical(key) in by_canonical:
+            key = by_canonical[canonical(key)]
+        renamed[key] = value
+    _LOG.info('%s: loading %s', type(backbone).__name__, filename)
+    return load_state_dict(backbone, renamed, strict=False)
+

@@ -244,18 +244,8 @@ class MobileNetV2(nn.Module):
         (their ``backbone.`` keys are used, the rest ignored), with or without TSM's shift
         wrapper (``conv.0.net.``), which is added or dropped to match this model.
         """
-        from ..weights import read_checkpoint, load_state_dict
-        checkpoint = read_checkpoint(filename, map_location='cpu')
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
-        if any(key.startswith('backbone.') for key in state_dict):
-            state_dict = {key[len('backbone.'):]: value for key, value in state_dict.items()
-                          if key.startswith('backbone.')}
-        own = {_WRAPPER_SEGMENT.sub('', key): key for key in self.state_dict()}
-        renamed = {own.get(_WRAPPER_SEGMENT.sub('', key), key): value
-                   for key, value in state_dict.items()}
-        _LOG.info('%s: loading %s', type(self).__name__, filename)
-        load_state_dict(self, renamed, strict=False)
+        from ..weights import load_backbone_checkpoint
+        load_backbone_checkpoint(self, filename, lambda key: _WRAPPER_SEGMENT.sub('', key))
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:

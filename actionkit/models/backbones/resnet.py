@@ -369,22 +369,8 @@ class ResNet(nn.Module):
     def _load_own_checkpoint(self, filename: str) -> None:
         """Load an actionkit / MMAction2 checkpoint of a backbone or a whole recognizer (its
         ``backbone.`` keys), tolerating key names without TSM's wrappers."""
-        from ..weights import read_checkpoint, load_state_dict
-        checkpoint = read_checkpoint(filename, map_location='cpu')
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
-        if any(key.startswith('backbone.') for key in state_dict):  # a whole recognizer's
-            state_dict = {key[len('backbone.'):]: value for key, value in state_dict.items()
-                          if key.startswith('backbone.')}
-        by_canonical = {canonical_resnet_key(key): key for key in self.state_dict()}
-        own = set(by_canonical.values())
-        renamed = {}
-        for key, value in state_dict.items():
-            if key not in own and canonical_resnet_key(key) in by_canonical:
-                key = by_canonical[canonical_resnet_key(key)]
-            renamed[key] = value
-        _LOG.info('%s: loading %s', type(self).__name__, filename)
-        load_state_dict(self, renamed, strict=False)
+        from ..weights import load_backbone_checkpoint
+        load_backbone_checkpoint(self, filename, canonical_resnet_key)
 
     def _load_torchvision_checkpoint(self, logger: logging.Logger | None = None) -> None:
         """Load a torchvision ResNet checkpoint (``pretrained``) into this backbone.
