@@ -16,7 +16,7 @@ __all__ = [
     'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer',
     'build_norm_layer',
     'build_activation_layer', 'ConvModule', 'Swish', 'HSigmoid', 'constant_init', 'kaiming_init',
-    'normal_init', 'trunc_normal_init', 'xavier_init', 'check_positive_int',
+    'normal_init', 'trunc_normal_init', 'xavier_init', 'check_positive_int', 'freeze',
 ]
 
 
@@ -187,6 +187,14 @@ class ConvModule(nn.Module):
             elif step == 'act' and self.with_activation:
                 x = self.activate(x)
         return x
+
+
+def freeze(*modules: nn.Module) -> None:
+    """Put ``modules`` in eval mode and stop their parameters learning (frozen stages)."""
+    for module in modules:
+        module.eval()
+        for param in module.parameters():
+            param.requires_grad = False
 
 
 def check_positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:

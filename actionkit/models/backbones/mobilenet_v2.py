@@ -23,7 +23,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils import checkpoint as cp
 
 from ..builder import BACKBONES
-from ..layers import ConvModule, check_positive_int, constant_init, kaiming_init
+from ..layers import ConvModule, check_positive_int, constant_init, freeze, kaiming_init
 
 __all__ = ['make_divisible', 'InvertedResidual', 'MobileNetV2']
 
@@ -271,14 +271,8 @@ class MobileNetV2(nn.Module):
     def _freeze_stages(self) -> None:
         """Fix ``conv1`` and the first ``frozen_stages`` stages (no gradients, eval mode)."""
         if self.frozen_stages >= 0:
-            self.conv1.eval()
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for layer_name in self.layers[:max(self.frozen_stages, 0)]:
-            layer = getattr(self, layer_name)
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
+            freeze(self.conv1)
+        freeze(*(getattr(self, name) for name in self.layers[:max(self.frozen_stages, 0)]))
 
     def train(self, mode: bool = True) -> 'MobileNetV2':
         """Set the training mode, keeping frozen stages and ``norm_eval`` in effect."""

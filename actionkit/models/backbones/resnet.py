@@ -21,7 +21,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils import checkpoint as cp
 
 from ..builder import BACKBONES
-from ..layers import ConvModule, constant_init, kaiming_init
+from ..layers import ConvModule, constant_init, freeze, kaiming_init
 
 __all__ = ['BasicBlock', 'Bottleneck', 'make_res_layer', 'ResNet', 'canonical_resnet_key',
            'torchvision_resnet_key']
@@ -447,14 +447,8 @@ class ResNet(nn.Module):
     def _freeze_stages(self) -> None:
         """Fix the stem and stages ``1..frozen_stages`` (no gradients, norm in eval mode)."""
         if self.frozen_stages >= 0:
-            self.conv1.eval()
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f'layer{i}')
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
+            freeze(self.conv1)
+        freeze(*(getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)))
 
     def _partial_bn(self) -> None:
         """Freeze every BatchNorm2d but the first: eval mode, no affine gradients."""

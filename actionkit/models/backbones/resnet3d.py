@@ -22,7 +22,7 @@ import torch.utils.checkpoint as cp
 from torch import nn
 
 from ..builder import BACKBONES
-from ..layers import ConvModule, build_activation_layer, constant_init, kaiming_init
+from ..layers import ConvModule, build_activation_layer, constant_init, freeze, kaiming_init
 from ..weights import read_checkpoint, load_state_dict
 from .non_local import NonLocal3d
 
@@ -550,14 +550,8 @@ class ResNet3d(nn.Module):
     # ---------------------------------------------------------------- train mode
     def _freeze_stages(self) -> None:
         if self.frozen_stages >= 0:
-            self.conv1.eval()
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f'layer{i}')
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
+            freeze(self.conv1)
+        freeze(*(getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)))
 
     def train(self, mode: bool = True) -> 'ResNet3d':
         """Switch mode, keeping frozen stages (and all BN with ``norm_eval``) in eval mode."""

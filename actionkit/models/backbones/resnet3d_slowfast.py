@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..builder import BACKBONES
-from ..layers import ConvModule, kaiming_init
+from ..layers import ConvModule, freeze, kaiming_init
 from .resnet3d import ResNet3d, load_3d_state_dict, resnet3d_args
 
 __all__ = ['ResNet3dPathway', 'ResNet3dSlowFast']
@@ -108,10 +108,7 @@ class ResNet3dPathway(ResNet3d):
         super()._freeze_stages()
         for i in range(1, self.frozen_stages + 1):
             if self.lateral and i <= len(self.lateral_connections):
-                lateral = getattr(self, self.lateral_connections[i - 1])
-                lateral.eval()
-                for param in lateral.parameters():
-                    param.requires_grad = False
+                freeze(getattr(self, self.lateral_connections[i - 1]))
 
 
 _PATHWAYS = {'resnet3d': ResNet3dPathway, 'ResNet3dPathway': ResNet3dPathway}

@@ -22,7 +22,8 @@ import torch.utils.checkpoint as cp
 from torch import nn
 
 from ..builder import BACKBONES
-from ..layers import build_activation_layer, build_norm_layer, constant_init, trunc_normal_init
+from ..layers import (build_activation_layer, build_norm_layer, constant_init, freeze,
+                      trunc_normal_init)
 from .resnet3d import load_3d_state_dict, read_state_dict
 from .timesformer import DropPath, _linspace
 
@@ -413,13 +414,8 @@ class SwinTransformer3D(nn.Module):
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages >= 0:
-            self.patch_embed.eval()
-            for param in self.patch_embed.parameters():
-                param.requires_grad = False
-        for i in range(min(self.frozen_stages, self.num_layers)):
-            self.layers[i].eval()
-            for param in self.layers[i].parameters():
-                param.requires_grad = False
+            freeze(self.patch_embed)
+        freeze(*self.layers[:max(min(self.frozen_stages, self.num_layers), 0)])
 
     def train(self, mode: bool = True) -> 'SwinTransformer3D':
         """Switch mode, keeping frozen stages in eval mode."""

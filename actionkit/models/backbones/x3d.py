@@ -17,7 +17,8 @@ import torch.utils.checkpoint as cp
 from torch import nn
 
 from ..builder import BACKBONES
-from ..layers import ConvModule, Swish, build_activation_layer, constant_init, kaiming_init
+from ..layers import (ConvModule, Swish, build_activation_layer, constant_init, freeze,
+                      kaiming_init)
 from .resnet3d import load_3d_state_dict
 
 __all__ = ['BlockX3D', 'X3D']
@@ -234,15 +235,8 @@ class X3D(nn.Module):
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages >= 0:
-            for stem in (self.conv1_s, self.conv1_t):
-                stem.eval()
-                for param in stem.parameters():
-                    param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f'layer{i}')
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
+            freeze(self.conv1_s, self.conv1_t)
+        freeze(*(getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)))
 
     def train(self, mode: bool = True) -> 'X3D':
         """Switch mode, keeping frozen stages (and all BN with ``norm_eval``) in eval mode."""
