@@ -59,17 +59,15 @@ class TPNHead(TSNHead):
 
     # MMAction2 0.x adds a ``new_cls`` conv (a copy of ``fc_cls``) the first time it runs an
     # fcn test, so checkpoints saved after a validation may hold ``new_cls.*``; the fcn path
-    # here uses ``fc_cls`` directly, so weights.load_state_dict skips them
+    # here uses ``fc_cls`` directly: weights.load_state_dict skips these keys, and torch's own
+    # load_state_dict drops them below
     ignored_checkpoint_keys = ('new_cls.weight', 'new_cls.bias')
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
                               **kwargs: Any) -> None:
-        # MMAction2 0.x adds a ``new_cls`` conv (a copy of ``fc_cls``) the first time it runs
-        # an fcn test, so checkpoints saved after a validation may hold ``new_cls.*``; the
-        # fcn path here uses ``fc_cls`` directly, so those copies are dropped on load.
-        for name in ('weight', 'bias'):
-            if state_dict.pop(f'{prefix}new_cls.{name}', None) is not None:
-                _LOG.debug('TPNHead: ignoring %snew_cls.%s (a copy of fc_cls)', prefix, name)
+        for key in self.ignored_checkpoint_keys:
+            if state_dict.pop(prefix + key, None) is not None:
+                _LOG.debug('TPNHead: ignoring %s%s (a copy of fc_cls)', prefix, key)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _pool_all(self, x: torch.Tensor) -> torch.Tensor:

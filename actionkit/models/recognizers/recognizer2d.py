@@ -39,11 +39,25 @@ class Recognizer2D(BaseRecognizer):
         imgs = imgs.reshape((-1,) + imgs.shape[2:])  # [N * num_segs, C, H, W]
         return imgs, batches, imgs.shape[0] // batches
 
+    @staticmethod
+    def _segments_as_time(x: Any, num_segs: int) -> list[torch.Tensor]:
+        """``[N * num_segs, C, H, W]`` features (one or several stages) as
+        ``[N, C, num_segs, H, W]``."""
+        feats = x if isinstance(x, (tuple, list)) else (x,)
+        return [each.reshape((-1, num_segs) + each.shape[1:]).transpose(1, 2).contiguous()
+                for each in feats]
+
+    def _average_views(self, cls_score: torch.Tensor, batches: int) -> torch.Tensor:
+        """Average the head's scores of each sample's views (``test_cfg.average_clips``)."""
+        if cls_score.shape[0] % batches != 0:
+            raise ValueError(f'the head returned {cls_score.shape[0]} scores for {batches} '
+                             'samples; expected a multiple')
+        return self.average_clip(cls_score, cls_score.shape[0] // batches)
+
     def _through_neck(self, x: Any, num_segs: int,
                       labels: torch.Tensor | None = None) -> tuple[torch.Tensor, dict, int]:
         """Run the neck on ``[N, C, num_segs, H, W]`` features; it merges the segments."""
-        feats = [each.reshape((-1, num_segs) + each.shape[1:]).transpose(1, 2).contiguous()
-                 for each in x]
+        feats = self._segments_as_time(x, num_segs)
         if labels is None:
             x, aux_losses = self.neck(feats)
         else:
@@ -97,19 +111,12 @@ class Recognizer2D(BaseRecognizer):
                              f'num_segments); got {num_segs!r}')
         if self.test_cfg.get('flip', False):
             imgs = torch.flip(imgs, [-1])
-        x = self._extract_test_feat(imgs)
-        feats = x if isinstance(x, (tuple, list)) else (x,)
-        feats = [each.reshape((-1, num_segs) + each.shape[1:]).transpose(1, 2).contiguous()
-                 for each in feats]
+        feats = self._segments_as_time(self._extract_test_feat(imgs), num_segs)
         if self.with_neck:
             x, _ = self.neck(feats)
         else:
             x = feats[0] if len(feats) == 1 else feats
-        cls_score = head(x, fcn_test=True)
-        if cls_score.shape[0] % batches != 0:
-            raise ValueError(f'the head returned {cls_score.shape[0]} score maps for {batches} '
-                             'samples; expected a multiple')
-        return self.average_clip(cls_score, cls_score.shape[0] // batches)
+        return self._average_views(head(x, fcn_test=True), batches)
 
     def _do_test(self, imgs: torch.Tensor) -> torch.Tensor:
         """Scores ``[N, num_classes]`` (or features ``[N, C]``) as a tensor."""
@@ -121,11 +128,7 @@ class Recognizer2D(BaseRecognizer):
             x = nn.functional.adaptive_avg_pool2d(x, 1) if x.dim() == 4 else x
             return x.reshape(batches, -1, x.shape[1]).mean(dim=1)  # [N, C]
         head = self._require_head('forward_test')
-        cls_score = head(x, num_segs)
-        if cls_score.shape[0] % batches != 0:
-            raise ValueError(f'the head returned {cls_score.shape[0]} scores for {batches} '
-                             'samples; expected a multiple')
-        return self.average_clip(cls_score, cls_score.shape[0] // batches)
+        return self._average_views(head(x, num_segs), batches)
 
     def forward_test(self, imgs: torch.Tensor) -> np.ndarray:
         """Class scores ``[N, num_classes]`` (or pooled features) as a numpy array."""
