@@ -3,11 +3,16 @@
 The definitions follow ``mmaction/core/evaluation/accuracy.py`` of MMAction2 0.24, including
 its conventions on the edges, which published numbers depend on:
 
-- Ties: MMAction2 ranks classes with ``np.argsort``'s default sort, which is not stable, so
-  which of several tied classes makes the top k depends on the numpy build and the number of
-  classes. Here a tie always goes to the lower class index, as ``argmax`` (used for the
-  predictions of ``mean_class_accuracy`` and ``top_k_classes``) does; top-1 accuracy therefore
-  equals the accuracy of the ``argmax`` predictions.
+- Ties: ``top_k_accuracy`` ranks as MMAction2's ``np.argsort(scores)[:, -k:][:, ::-1]`` with
+  a stable ascending sort, so among tied scores the *higher* class index ranks first
+  (``[.5, .5, 0]`` predicts class 1). That is what MMAction2 computes on the numpy it was
+  released with (insertion sort for rows of up to 16 classes); numpy >= 1.25 on AVX-512
+  machines sorts with SIMD code that orders ties arbitrarily, so there MMAction2's own number
+  depends on the machine, and we keep the stable rule. The predictions of
+  ``mean_class_accuracy`` and ``top_k_classes`` are ``argmax``'s (ties to the lower index), as
+  in MMAction2, so top-1 accuracy can differ from the accuracy of the argmax predictions.
+- A label outside the score columns (label 127 with 3 classes) is a miss in every metric, as
+  in MMAction2, and a warning says how many such labels there were.
 - ``mean_class_accuracy`` averages over every class that occurs among the labels *or* the
   predictions; a class that is predicted but never the true label counts as 0.
 - ``confusion_matrix`` has one row/column per class occurring in ``y_pred`` or ``y_real``,
@@ -73,13 +78,16 @@ def _as_labels(labels: Any, name: str = 'labels') -> np.ndarray:
 
 
 def _check_pair(scores: np.ndarray, labels: np.ndarray) -> None:
+    """One label per score row; labels beyond the score columns are warned about (they miss)."""
     if len(labels) != len(scores):
         raise ValueError(f'got {len(scores)} score rows but {len(labels)} labels; expected one '
                          f'label per sample')
-    if labels.max() >= scores.shape[1]:
-        index = int(np.argmax(labels >= scores.shape[1]))
-        raise ValueError(f'label {labels[index]} at index {index} is out of range for '
-                         f'{scores.shape[1]} classes (expected 0..{scores.shape[1] - 1})')
+    outside = labels >= scores.shape[1]
+    if outside.any():
+        index = int(np.argmax(outside))
+        logger.warning('%d label(s) are outside the %d score columns (first: label %d at index '
+                       '%d); they count as misses, as in MMAction2', int(outside.sum()),
+                       scores.shape[1], labels[index], index)
 
 
 def top_k_accuracy(scores: Any, labels: Any, topk: int | Sequence[int] = (1, )) -> list[float]:
@@ -103,15 +111,18 @@ def top_k_accuracy(scores: Any, labels: Any, topk: int | Sequence[int] = (1, )) 
     scores, labels = _as_scores(scores), _as_labels(labels)
     _check_pair(scores, labels)
     # Place of the label in the ranking (0 = first): the classes scoring higher, plus the tied
-    # classes with a lower index. Counting avoids sorting every row.
-    place = np.empty(len(labels), dtype=np.int64)
+    # classes with a higher index. Counting avoids sorting every row. A label beyond the score
+    # columns gets place num_classes: a miss for every k.
+    place = np.full(len(labels), scores.shape[1], dtype=np.int64)
     columns = np.arange(scores.shape[1])
     for start in range(0, len(labels), _CHUNK):
         block, block_labels = scores[start:start + _CHUNK], labels[start:start + _CHUNK]
+        inside = block_labels < scores.shape[1]
+        block, block_labels = block[inside], block_labels[inside]
         label_score = block[np.arange(len(block)), block_labels][:, None]
         ahead = (block > label_score) | ((block == label_score)
-                                          & (columns[None, :] < block_labels[:, None]))
-        place[start:start + _CHUNK] = ahead.sum(axis=1)
+                                          & (columns[None, :] > block_labels[:, None]))
+        place[start:start + _CHUNK][inside] = ahead.sum(axis=1)
     return [float(np.mean(place < k)) for k in ks]
 
 
@@ -121,8 +132,9 @@ def _per_class_hits(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     _check_pair(scores, labels)
     pred = np.argmax(scores, axis=1)
     classes = np.unique(np.concatenate([pred, labels]))
-    count = np.bincount(labels, minlength=scores.shape[1])[classes]
-    hits = np.bincount(labels[pred == labels], minlength=scores.shape[1])[classes]
+    size = max(scores.shape[1], int(labels.max()) + 1)
+    count = np.bincount(labels, minlength=size)[classes]
+    hits = np.bincount(labels[pred == labels], minlength=size)[classes]
     accuracy = np.divide(hits, count, out=np.zeros(len(classes)), where=count > 0)
     return classes, accuracy
 

@@ -24,46 +24,65 @@ def test_top_k_accuracy_hand_computed():
     scores = [np.array([0.1, 0.5, 0.4]), np.array([0.7, 0.2, 0.1]),
               np.array([0.3, 0.3, 0.4]), np.array([0.2, 0.2, 0.6])]
     labels = [2, 0, 1, 1]
-    # label places (0 = first): 1, 0, 2 (class 2 higher, class 0 tied with a lower index), 2
-    assert top_k_accuracy(scores, labels, topk=(1, 2, 3)) == [0.25, 0.5, 1.0]
-    assert top_k_accuracy(scores, labels, topk=2) == [0.5]
+    # MMAction2 ranks by np.argsort(row)[-k:][::-1]: a tie goes to the higher class index.
+    # Label places (0 = first): 1, 0, 1 (class 2 higher, class 0 tied but lower), 1
+    assert top_k_accuracy(scores, labels, topk=(1, 2, 3)) == [0.25, 1.0, 1.0]
+    assert top_k_accuracy(scores, labels, topk=2) == [1.0]
     assert top_k_accuracy(scores, labels) == [0.25]
 
 
-def test_top_k_accuracy_ties_go_to_the_lower_class_index():
-    scores = np.array([[0.5, 0.5, 0.0]])
-    assert top_k_accuracy(scores, [0], topk=(1, 2)) == [1.0, 1.0]
-    assert top_k_accuracy(scores, [1], topk=(1, 2)) == [0.0, 1.0]
-    # all classes tied: only class 0 is the top-1 prediction
+def test_top_k_accuracy_ties_as_mmaction2_issue_example():
+    # The issue's example, worked from MMAction2's np.argsort(scores)[:, -k:][:, ::-1]:
+    # row 0 ranks 1, 0, 2 (label 0 second); row 1 ranks 2, 1, 0 (label 2 first);
+    # row 2 ranks 2, 1, 0 (label 1 second) -> top1 = 1/3, top2 = 1.
+    scores = np.array([[.5, .5, 0], [.2, .2, .2], [.1, .3, .3]])
+    assert top_k_accuracy(scores, [0, 2, 1], topk=(1, 2)) == [pytest.approx(1 / 3), 1.0]
+    # all classes tied: the top-1 prediction is the last class
     flat = np.zeros((3, 4))
-    assert top_k_accuracy(flat, [0, 1, 3], topk=(1, 2, 4)) == [pytest.approx(1 / 3),
+    assert top_k_accuracy(flat, [3, 2, 0], topk=(1, 2, 4)) == [pytest.approx(1 / 3),
                                                                 pytest.approx(2 / 3), 1.0]
+    # float32 scores as a list of rows (what a model returns) rank the same way
+    rows = [np.array(r, dtype=np.float32) for r in scores]
+    assert top_k_accuracy(rows, [0, 2, 1], topk=(1, 2)) == [pytest.approx(1 / 3), 1.0]
 
 
-def test_top_1_equals_argmax_accuracy_and_k_beyond_classes_is_one():
+def test_k_beyond_classes_is_one():
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 3, size=(200, 6)).astype(float)  # many ties
     labels = rng.integers(0, 6, size=200)
-    top1, top6, top10 = top_k_accuracy(scores, labels, topk=(1, 6, 10))
-    assert top1 == pytest.approx(np.mean(scores.argmax(axis=1) == labels))
-    assert top6 == 1.0 and top10 == 1.0
+    assert top_k_accuracy(scores, labels, topk=(6, 10)) == [1.0, 1.0]
 
 
 def test_top_k_accuracy_matches_a_sorting_reference_and_chunks(monkeypatch):
     rng = np.random.default_rng(1)
     scores = rng.integers(0, 4, size=(50, 7)).astype(float)
     labels = rng.integers(0, 7, size=50)
-    # reference: rank by descending score, ties by ascending class index (lexsort is stable)
-    order = np.stack([np.lexsort((np.arange(7), -row)) for row in scores])
+    # reference: rank by descending
+    # score, ties by descending class index (lexsort is stable)
+    order = np.stack([np.lexsort((-np.arange(7), -row)) for row in scores])
     expected = [np.mean([labels[i] in order[i, :k] for i in range(50)]) for k in (1, 2, 3)]
     assert top_k_accuracy(scores, labels, (1, 2, 3)) == pytest.approx(expected)
     monkeypatch.setattr(rec, '_CHUNK', 3)
     assert top_k_accuracy(scores, labels, (1, 2, 3)) == pytest.approx(expected)
 
 
+def test_labels_outside_the_score_columns_are_misses_with_one_warning(caplog):
+    scores = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5], [0.3, 0.3, 0.4]])
+    labels = [1, 127, 2, 3]  # two labels beyond the 3 columns
+    with caplog.at_level('WARNING', logger='actionkit.evaluation.recognition'):
+        assert top_k_accuracy(scores, labels, (1, 3)) == [0.5, 0.5]
+    warnings = [r for r in caplog.records if 'outside the 3 score columns' in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].getMessage().startswith('2 label(s)')
+    caplog.clear()
+    # MMAction2: classes {1, 2, 127, 3} from labels, {1, 0, 2} from argmax predictions;
+    # class 0 counts 0 samples -> 0, class 1 1/1, class 2 1/1, class 3 0/1, class 127 0/1
+    with caplog.at_level('WARNING', logger='actionkit.evaluation.recognition'):
+        assert mean_class_accuracy(scores, labels) == pytest.approx(2 / 5)
+    assert sum('outside the 3 score columns' in r.getMessage() for r in caplog.records) == 1
+
+
 @pytest.mark.parametrize('scores, labels, topk, error, match', [
     (np.zeros((3, 2)), [0, 1], (1, ), ValueError, '3 score rows but 2 labels'),
-    (np.zeros((2, 3)), [0, 3], (1, ), ValueError, 'label 3 at index 1 is out of range'),
     (np.zeros((2, 3)), [0, -1], (1, ), ValueError, 'must be >= 0'),
     (np.zeros((2, 3)), [0.0, 1.0], (1, ), TypeError, 'must hold integers'),
     (np.zeros(3), [0, 1, 2], (1, ), ValueError, r'shape \[num_samples, num_classes\]'),
@@ -241,3 +260,11 @@ def test_get_weighted_score_fuses_per_sample():
         get_weighted_score([a, b], [1.0])
     with pytest.raises(ValueError, match=r'score_list\[1\] has shape \(2, 2\)'):
         get_weighted_score([a, b[:2]], [1.0, 1.0])
+
+
+def test_head_training_accuracy_ranks_ties_as_the_metric():
+    torch = pytest.importorskip('torch')
+    from actionkit.models.heads.base import top_k_accuracy_torch
+    scores = np.array([[.5, .5, 0], [.2, .2, .2], [.1, .3, .3]])
+    got = top_k_accuracy_torch(torch.tensor(scores), torch.tensor([0, 2, 1]), (1, 2))
+    assert [t.item() for t in got] == [pytest.approx(1 / 3), 1.0]

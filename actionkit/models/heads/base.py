@@ -55,7 +55,8 @@ def top_k_accuracy_torch(scores: torch.Tensor, labels: torch.Tensor,
 
     The same numbers as ``actionkit.evaluation.top_k_accuracy`` (MMAction2's ``top_k_accuracy``)
     computed without leaving torch; a ``k`` larger than the number of classes counts every
-    sample as a hit.
+    sample as a hit. Tied scores rank as in MMAction2's ``np.argsort(scores)[:, -k:][:, ::-1]``
+    on rows of up to 16 classes: the higher class index first.
 
     Args:
         scores: ``[N, num_classes]``.
@@ -67,7 +68,7 @@ def top_k_accuracy_torch(scores: torch.Tensor, labels: torch.Tensor,
     """
     labels = labels.reshape(-1, 1).to(scores.device)
     num_classes = scores.shape[1]
-    order = scores.argsort(dim=1, descending=True, stable=True)
+    order = scores.argsort(dim=1, stable=True).flip(dims=(1, ))
     results = []
     for k in topk:
         hits = (order[:, :min(k, num_classes)] == labels).any(dim=1)
