@@ -148,9 +148,6 @@ def run(args: argparse.Namespace) -> list[tuple[str, float]]:
         for name, score in results:
             print(f'{name}: {score}')
         if args.out_filename:
-            prefix = cfg.data.test.get('data_prefix')
-            if prefix is not None and temporary is None:
-                video = os.path.join(prefix, video)
             lines = format_predictions(results[:args.top_k])
             count = write_annotated(video, args.use_frames, lines, args.out_filename, args.fps,
                                     args.font_scale, args.font_color, args.target_resolution)

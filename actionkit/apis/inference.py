@@ -125,9 +125,12 @@ def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None =
     if 'model' not in cfg:
         raise KeyError(f'{cfg.filename or "the config"} has no "model" key')
     device = resolve_device(device)
+    backbone = cfg.model.get('backbone')
+    if isinstance(backbone, Mapping) and 'pretrained' in backbone:
+        # as MMAction2: nothing is loaded twice, and model.cfg says so (the caller's Config,
+        # copied by _as_config, is left as it was)
+        backbone['pretrained'] = None
     model_cfg = copy.deepcopy(cfg.model)
-    if isinstance(model_cfg.get('backbone'), Mapping) and 'pretrained' in model_cfg['backbone']:
-        model_cfg['backbone']['pretrained'] = None  # the checkpoint provides every weight
     outer_test_cfg = cfg.get('test_cfg')  # the deprecated place, outside the model dict
     if max_testing_views is not None:
         if outer_test_cfg is not None and 'test_cfg' not in model_cfg:
@@ -178,8 +181,9 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
         model: the recognizer (with ``model.cfg``).
         video: a video file, a rawframe folder, an ``http(s)://`` URL (fetched to a temporary
             file with a timeout and a size cap), a results dict (the pipeline's input) or a
-            ``T x H x W x 3`` uint8 RGB array. Paths are joined to the config's
-            ``data.test.data_prefix`` unless it is ``None``, as MMAction2 does.
+            ``T x H x W x 3`` uint8 RGB array. A path is used as given (relative to the
+            working directory), as MMAction2 0.24.1 does: ``data.test.data_prefix`` is not
+            joined to it.
         labels: optional label map (file or list); checked to name every class.
         use_frames: ``True`` requires ``video`` to be a rawframe folder.
         outputs: names of sub-modules (``'backbone'``, ``'cls_head'``) whose outputs are
@@ -298,15 +302,14 @@ def _prepare_input(cfg: Config, video: Any, use_frames: bool,
         path = fetch_url(video)
         results = dict(filename=path, label=-1, start_index=0, modality='RGB')
         return results, _video_pipeline(pipeline, decoder), path
-    prefix = test.get('data_prefix')
-    path = os.path.join(prefix, video) if prefix is not None else video
+    path = video  # as given, relative to the working directory (never joined to data_prefix)
     if os.path.isdir(path):
         return _frames_input(test, path), _with_decoder(pipeline, dict(type='RawFrameDecode')), None
     if use_frames:
         raise FileNotFoundError(f'use_frames=True but {path!r} is not a frame folder')
     if not os.path.isfile(path):
-        hint = f' (data_prefix {prefix!r} joined to {video!r})' if prefix is not None else ''
-        raise FileNotFoundError(f'video {path!r} does not exist{hint}')
+        raise FileNotFoundError(f'video {path!r} does not exist (relative to the working '
+                                f'directory {os.getcwd()!r})')
     results = dict(filename=path, label=-1, start_index=0, modality='RGB')
     return results, _video_pipeline(pipeline, decoder), None
 

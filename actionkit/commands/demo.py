@@ -89,7 +89,7 @@ def _held_out_video(work_dir: str, seed: int, num_frames: int, size: int) -> tup
 
     label = seed % len(SYNTHETIC_CLASSES)
     frames = render_synthetic_clip(label, rng=10_000_019 + seed, num_frames=num_frames, size=size)
-    # absolute: inference_recognizer joins relative paths to the config's data_prefix
+    # absolute, so the printed path works from any directory
     path = os.path.abspath(os.path.join(work_dir, 'held_out.mp4'))
     make_synthetic_video(path, frames)
     return path, label

@@ -1,5 +1,5 @@
 """init_recognizer / inference_recognizer: the getting-started guide's snippets, input kinds,
-data_prefix, errors, and the opt-in speed settings.
+paths used as given, errors, and the opt-in speed settings.
 
 The guide's snippets run as written there (``mmaction`` -> ``actionkit``, the paths, device
 ``'cpu'``). The real-size TSN-R50 test uses the shipped rawframe inference config; the others use
@@ -263,22 +263,22 @@ def test_guide_snippet_url(small: dict[str, Path], server: str, model: nn.Module
 
 # ------------------------------------------------------------------ data_prefix
 @needs_data
-def test_data_prefix_is_joined_to_video_paths(model: nn.Module,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    expected = inference_recognizer(model, str(DEMO))  # data_prefix None: the path as given
-    model.cfg.data.test.data_prefix = str(DEMO.parent)  # data_prefix SOME_DIR: VIDEO.mp4
-    assert inference_recognizer(model, 'demo.mp4') == expected
-    assert inference_recognizer(model, str(DEMO)) == expected  # an absolute path stays
-    with pytest.raises(FileNotFoundError, match=r"demo[/\\]missing\.mp4.*data_prefix"):
-        inference_recognizer(model, 'missing.mp4')
-    model.cfg.data.test.data_prefix = None  # a relative path is relative to the cwd
-    monkeypatch.chdir(DEMO.parent)
-    assert inference_recognizer(model, 'demo.mp4') == expected
+def test_video_paths_are_used_as_given_not_joined_to_data_prefix(
+        model: nn.Module, monkeypatch: pytest.MonkeyPatch) -> None:
+    # MMAction2 0.24.1 tests osp.exists(video) on the path itself: data_prefix plays no part
+    expected = inference_recognizer(model, str(DEMO))
+    model.cfg.data.test.data_prefix = str(DEMO.parent)
+    with pytest.raises(FileNotFoundError, match=r"'demo\.mp4' does not exist.*working"):
+        inference_recognizer(model, 'demo.mp4')  # would be found if data_prefix were joined
+    monkeypatch.chdir(DEMO.parent.parent)
+    model.cfg.data.test.data_prefix = '/no/such/folder'
+    assert inference_recognizer(model, 'demo/demo.mp4') == expected  # relative to the cwd
+    assert inference_recognizer(model, str(DEMO)) == expected
 
 
 @needs_data
-def test_data_prefix_is_joined_to_frame_folders(small: dict[str, Path],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_frame_folders_are_used_as_given_not_joined_to_data_prefix(
+        small: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     frames = init_recognizer(str(small['frames']), str(small['checkpoint']), device='cpu')
     expected = inference_recognizer(frames, str(IMGS), use_frames=True)
     assert inference_recognizer(frames, str(IMGS)) == expected  # a folder is found as such
@@ -286,13 +286,21 @@ def test_data_prefix_is_joined_to_frame_folders(small: dict[str, Path],
                                        start_index=1, filename_tmpl='img_{:05}.jpg',
                                        modality='RGB'))
     assert manual == expected  # 10 RGB frames counted, the x_/y_ flow frames left out
-    frames.cfg.data.test.data_prefix = str(IMGS.parent)  # SOME_DIR + VIDEO_NAME
-    assert inference_recognizer(frames, 'imgs', use_frames=True) == expected
-    frames.cfg.data.test.data_prefix = None  # VIDEO_NAME relative to the cwd
-    monkeypatch.chdir(IMGS.parent)
-    assert inference_recognizer(frames, 'imgs', use_frames=True) == expected
+    frames.cfg.data.test.data_prefix = str(IMGS.parent)
+    with pytest.raises(FileNotFoundError, match='not a frame folder'):
+        inference_recognizer(frames, 'imgs', use_frames=True)
+    monkeypatch.chdir(IMGS.parent.parent)  # VIDEO_NAME relative to the cwd, prefix ignored
+    assert inference_recognizer(frames, 'data/imgs', use_frames=True) == expected
     with pytest.raises(FileNotFoundError, match='not a frame folder'):
         inference_recognizer(frames, str(DEMO), use_frames=True)
+
+
+def test_init_recognizer_sets_backbone_pretrained_to_none(small: dict[str, Path]) -> None:
+    cfg = Config.fromfile(str(small['video']))
+    cfg.model.backbone.pretrained = 'torchvision://resnet18'  # MMAction2's TSN default
+    model = init_recognizer(cfg, str(small['checkpoint']), device='cpu')
+    assert model.cfg.model.backbone.pretrained is None  # as MMAction2 0.24.1's init_recognizer
+    assert cfg.model.backbone.pretrained == 'torchvision://resnet18'  # the caller's copy
 
 
 # ------------------------------------------------------------------ other inputs and outputs

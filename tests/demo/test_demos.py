@@ -86,6 +86,20 @@ def test_demo_errors(load_demo, tiny_config, synthetic_data, clip, tmp_path, cap
     assert "unknown colour 'nope'" in capsys.readouterr().err
 
 
+def test_demo_uses_a_relative_video_path_as_given(load_demo, tiny_config, synthetic_data, clip,
+                                                  tmp_path, monkeypatch, capsys):
+    # MMAction2 0.24.1: the path is relative to the cwd; the config's data_prefix is not joined
+    demo = load_demo('demo')
+    video = Path(clip[0])
+    monkeypatch.chdir(video.parent.parent)
+    relative = f'{video.parent.name}/{video.name}'
+    out = tmp_path / 'out.gif'
+    assert demo.main([tiny_config, 'none', relative, synthetic_data['label_map'], '--device',
+                      'cpu', '--cfg-options', f'data.test.data_prefix={tmp_path}',
+                      '--out-filename', str(out)]) == 0, capsys.readouterr().err
+    assert 'wrote ' in capsys.readouterr().out and out.is_file()
+
+
 def test_demo_frame_files_order(load_demo, tmp_path):
     demo = load_demo('demo')
     for name in ('img_00010.jpg', 'img_00002.jpg', 'x_00001.jpg', 'notes.txt', 'img_00001.png'):
