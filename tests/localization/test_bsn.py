@@ -85,6 +85,29 @@ def test_candidate_proposals_hand_computed():
     np.testing.assert_allclose(props, expected, rtol=1e-6)
 
 
+def test_generate_candidate_proposals_reads_temporal_scale_rows_of_a_longer_tem_result(
+        tmp_path):
+    # MMAction2 0.24.1 with 10 TEM rows and temporal_scale=5: bins 1/5 wide, peaks checked at
+    # positions 1..3 against the maximum over all 10 rows, positions 0..4 read.
+    tem = np.zeros((10, 5))
+    tem[:, 1] = [0.2, 0.5, 0.1, 0.3, 0.9, 0.1, 0.1, 0.95, 0.1, 0.1]  # starts: 0, 1 (peak)
+    tem[:, 2] = [0.1, 0.2, 0.6, 0.3, 0.8, 0.1, 0.1, 0.1, 0.1, 0.1]   # ends: 0, 2 (peak)
+    # (position 4 is a peak in both, but MMAction2 checks only 1..tscale-2)
+    lines = ['action,start,end,tmin,tmax'] + [','.join(map(str, row)) for row in tem]
+    (tmp_path / 'v_a.csv').write_text('\n'.join(lines) + '\n')
+    infos = [dict(video_name='v_a', duration_frame=100, duration_second=10., feature_frame=100,
+                  annotations=[dict(segment=[1.0, 5.0])])]
+    got = generate_candidate_proposals([0], infos, str(tmp_path), temporal_scale=5,
+                                       peak_threshold=0.5)
+    # centres 0.1, 0.3 (starts) and 0.1, 0.5 (ends); gt [0.1, 0.5]
+    expected = [[0.3, 0.5, 0.5, 0.6, 0.30, 0.5, 1.0],
+                [0.1, 0.5, 0.2, 0.6, 0.12, 1.0, 1.0]]
+    np.testing.assert_allclose(got['v_a'], expected, rtol=1e-6)
+    with pytest.raises(ValueError, match='expected at least 11 rows'):
+        generate_candidate_proposals([0], infos, str(tmp_path), temporal_scale=11,
+                                     peak_threshold=0.5)
+
+
 def _naive_bsp(tem, proposal, ratio=0.2, n_start=8, n_end=8, n_action=16, n_interp=3):
     """BSP feature of one proposal, point by point."""
     scale = len(tem)
@@ -133,7 +156,7 @@ def test_pgm_on_shared_files(shared_data, tmp_path):
         np.testing.assert_allclose(props[:, 4], props[:, 2] * props[:, 3], rtol=1e-6)
         assert np.all(np.diff(props[:, 4]) <= 0)
         assert np.all((props[:, 5] >= 0) & (props[:, 5] <= props[:, 6] + 1e-9))
-    with pytest.raises(ValueError, match='expected 12 rows'):
+    with pytest.raises(ValueError, match='expected at least 12 rows'):
         generate_candidate_proposals([0], infos, tem_dir, temporal_scale=12, peak_threshold=0.5)
     features = generate_bsp_feature([0], infos, tem_dir, str(shared_data / 'proposals'), top_k=4)
     assert features['v_test1'].shape == (4, 32)

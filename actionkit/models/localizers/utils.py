@@ -123,18 +123,21 @@ def load_tem_results(path: str, temporal_scale: int | None = None) -> np.ndarray
     return tem_results
 
 
-def _peak_bins(scores: np.ndarray, peak_threshold: float) -> np.ndarray:
-    """1 at both ends, at local maxima and above ``peak_threshold * max``."""
+def _peak_bins(scores: np.ndarray, peak_threshold: float, tscale: int) -> np.ndarray:
+    """Which of the first ``tscale`` positions are candidates: position 0, local maxima and
+    scores above ``peak_threshold * max`` among positions ``1 .. tscale - 2``, and the last row
+    when it lies within ``tscale`` (MMAction2 0.24.1's rule, which reads ``tscale`` rows of a
+    longer TEM result and takes the maximum over all of them)."""
     bins = np.zeros(len(scores), dtype=bool)
     bins[[0, -1]] = True
-    inner = scores[1:-1]
-    peaks = (inner > scores[2:]) & (inner > scores[:-2])
-    bins[1:-1] = peaks | (inner > peak_threshold * scores.max())
-    return bins
+    inner = scores[1:tscale - 1]
+    peaks = (inner > scores[2:tscale]) & (inner > scores[:max(tscale - 2, 0)])
+    bins[1:tscale - 1] = peaks | (inner > peak_threshold * scores.max())
+    return bins[:tscale]
 
 
 def candidate_proposals(tem_results: np.ndarray, video_info: Mapping[str, Any],
-                        peak_threshold: float) -> np.ndarray:
+                        peak_threshold: float, temporal_scale: int | None = None) -> np.ndarray:
     """Candidate proposals of one video from its TEM results.
 
     Args:
@@ -143,17 +146,24 @@ def candidate_proposals(tem_results: np.ndarray, video_info: Mapping[str, Any],
             ``annotations`` (``[{'segment': [s, e]}]`` in seconds).
         peak_threshold (float): start/end positions above ``peak_threshold * max`` are kept
             even when they are not local maxima.
+        temporal_scale (int | None): the number of temporal positions (``None``: one per
+            row). As in MMAction2, a TEM result with more rows is read on its first
+            ``temporal_scale`` rows, with bins ``1 / temporal_scale`` wide (the maxima are
+            still taken over every row).
 
     Returns:
         np.ndarray: ``[P, 7]`` rows ``[tmin, tmax, tmin_score, tmax_score, score, match_iou,
         match_ioa]`` sorted by ``score = tmin_score * tmax_score``, best first.
     """
-    tscale = len(tem_results)
+    tscale = len(tem_results) if temporal_scale is None else temporal_scale
+    if not 1 <= tscale <= len(tem_results):
+        raise ValueError(f'temporal_scale={tscale} needs 1 to {len(tem_results)} TEM result '
+                         f'rows; the TEM result has {len(tem_results)}')
     tgap = 1. / tscale
     start_scores, end_scores = tem_results[:, 1], tem_results[:, 2]
     centers = tgap / 2 + tgap * np.arange(tscale)
-    starts = np.flatnonzero(_peak_bins(start_scores, peak_threshold))
-    ends = np.flatnonzero(_peak_bins(end_scores, peak_threshold))
+    starts = np.flatnonzero(_peak_bins(start_scores, peak_threshold, tscale))
+    ends = np.flatnonzero(_peak_bins(end_scores, peak_threshold, tscale))
     rows = [[centers[s], centers[e], start_scores[s], end_scores[e]]
             for e in ends for s in starts if centers[s] < centers[e]]
     if not rows:
@@ -182,6 +192,9 @@ def generate_candidate_proposals(video_list: Sequence[int], video_infos: Sequenc
                                  ) -> dict[str, np.ndarray]:
     """:func:`candidate_proposals` for the videos ``video_infos[i]``, ``i in video_list``.
 
+    As in MMAction2, a TEM result may have more rows than ``temporal_scale``: the first
+    ``temporal_scale`` rows are read (see :func:`candidate_proposals`); fewer rows is an error.
+
     Reads ``<tem_results_dir>/<video_name><tem_results_ext>`` (only ``.csv``). Results are
     also written into ``result_dict`` when one is given.
 
@@ -194,9 +207,13 @@ def generate_candidate_proposals(video_list: Sequence[int], video_infos: Sequenc
     for video_index in video_list:
         video_info = video_infos[video_index]
         name = video_info['video_name']
-        tem_results = load_tem_results(osp.join(tem_results_dir, name + tem_results_ext),
-                                       temporal_scale)
-        proposal_dict[name] = candidate_proposals(tem_results, video_info, peak_threshold)
+        path = osp.join(tem_results_dir, name + tem_results_ext)
+        tem_results = load_tem_results(path)
+        if len(tem_results) < temporal_scale:
+            raise ValueError(f'{path}: expected at least {temporal_scale} rows '
+                             f'(temporal_scale), got {len(tem_results)}')
+        proposal_dict[name] = candidate_proposals(tem_results, video_info, peak_threshold,
+                                                  temporal_scale)
         if result_dict is not None:
             result_dict[name] = proposal_dict[name]
     return proposal_dict

@@ -53,7 +53,8 @@ def ohem_hinge_loss(pred: torch.Tensor, labels: torch.Tensor, is_positive: int,
         group_size (int): proposals per group.
 
     Returns:
-        torch.Tensor: the scalar summed loss.
+        torch.Tensor: the summed loss, shape ``[1]`` as MMAction2's (so its callers'
+        ``loss.backward(torch.ones([1]))`` works).
     """
     num_samples = pred.size(0)
     if num_samples != len(labels):
@@ -66,7 +67,7 @@ def ohem_hinge_loss(pred: torch.Tensor, labels: torch.Tensor, is_positive: int,
     losses = torch.clamp(1 - is_positive * picked, min=0).view(-1, group_size)
     keep_length = int(group_size * ohem_ratio)
     sorted_losses, _ = torch.sort(losses, dim=1, descending=True)
-    return sorted_losses[:, :keep_length].sum()
+    return sorted_losses[:, :keep_length].sum().reshape(1)
 
 
 class OHEMHingeLoss:
