@@ -83,6 +83,11 @@ def test_forward_shapes_and_aux_loss():
     assert torch.isfinite(losses['loss_aux'])
     out_test, test_losses = neck(feats)
     assert test_losses == {} and out_test.shape == out.shape
+    # in_channels as a list (JSON/YAML configs) builds the same neck
+    torch.manual_seed(0)
+    listed = TPN(**dict(_neck_cfg(64, 128, 64), in_channels=[64, 128]))
+    assert listed.in_channels == (64, 128)
+    torch.testing.assert_close(listed(feats)[0], out_test)
 
 
 def test_aux_loss_is_weighted_cross_entropy():

@@ -139,6 +139,9 @@ def test_multi_scale_crop_snaps_to_the_input_size():
     out = MultiScaleCrop(input_size=(23, 22), scales=(1, ), random_crop=True)(
         _results(_clip()))
     assert out['img_shape'] == (22, 23)  # 24 is within 2 pixels of both
+    # a list of one scale (as configs written in YAML/JSON give it) is accepted too
+    out = MultiScaleCrop(input_size=(23, 22), scales=[1], random_crop=True)(_results(_clip()))
+    assert out['img_shape'] == (22, 23) and out['scales'] == (1, )
 
 
 def test_center_crop_and_quadruple_composition():
