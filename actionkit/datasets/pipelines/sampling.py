@@ -10,6 +10,7 @@ Subclasses may override ``_get_train_clips(num_frames)`` / ``_get_test_clips(num
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,9 +33,11 @@ def _check_positive_int(name: str, value: Any, owner: str) -> int:
 
 
 def _warn_start_index(start_index: Any, owner: str) -> None:
-    if start_index is not None:
-        logger.warning('%s: the start_index argument is deprecated and ignored; the dataset '
-                       'sets results["start_index"]', owner)
+    if start_index is not None:  # a UserWarning, as MMAction2 0.24.1 gives
+        warnings.warn(f'{owner}: "start_index" is no longer an argument of the sampler and is '
+                      'ignored; set it in the dataset config instead (see '
+                      'https://github.com/open-mmlab/mmaction2/pull/89)', UserWarning,
+                      stacklevel=3)
 
 
 def _total_frames(results: Mapping[str, Any], owner: str) -> int:

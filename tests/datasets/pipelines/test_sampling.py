@@ -1,6 +1,8 @@
 """SampleFrames and friends: MMAction2 0.x's formulas and global-RNG draws, derived by hand."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -150,9 +152,9 @@ def test_invalid_arguments_are_named(kwargs, match):
         SampleFrames(**kwargs)
 
 
-def test_deprecated_start_index_is_ignored_with_a_warning(caplog):
-    sampler = SampleFrames(clip_len=1, num_clips=2, test_mode=True, start_index=5)
-    assert 'deprecated' in caplog.text
+def test_deprecated_start_index_is_ignored_with_a_warning():
+    with pytest.warns(UserWarning, match='start_index'):
+        sampler = SampleFrames(clip_len=1, num_clips=2, test_mode=True, start_index=5)
     assert _sample(sampler, 10)['frame_inds'].tolist() == [2, 7]
 
 
@@ -209,3 +211,19 @@ def test_uniform_sampling_test_mode_is_seeded_and_leaves_the_global_rng_alone():
 def test_uniform_sampling_train_mode_takes_one_clip():
     with pytest.raises(ValueError, match='num_clips=1'):
         UniformSampleFrames(clip_len=8, num_clips=2)
+
+
+@pytest.mark.parametrize('sampler', [SampleFrames, DenseSampleFrames, UntrimmedSampleFrames])
+def test_start_index_argument_gives_mmaction2_deprecation_warning(sampler):
+    kwargs = dict(clip_len=2) if sampler is not UntrimmedSampleFrames else {}
+    with pytest.warns(UserWarning, match=r'"start_index".*dataset.*mmaction2/pull/89'):
+        step = sampler(**kwargs, start_index=5)
+    np.random.seed(0)
+    out = _sample(step, 40, start_index=0)
+    np.random.seed(0)
+    plain = _sample(sampler(**kwargs), 40, start_index=0)
+    # the argument is ignored: results['start_index'] alone shifts the indices
+    np.testing.assert_array_equal(out['frame_inds'], plain['frame_inds'])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        sampler(**kwargs)  # no warning without it
