@@ -3,7 +3,8 @@ rawframe images (``RawFrameDecode``), pick frames of an in-memory array (``Array
 read one image (``ImageDecode``).
 
 The ``*Init`` steps put a :class:`~.decoders.VideoReader` in ``results['video_reader']``; the
-matching ``*Decode`` step asks it for ``results['frame_inds']`` and removes it. All video
+matching ``*Decode`` step asks it for ``results['frame_inds']``, closes it and sets the key to
+``None`` (as MMAction2 does). All video
 backends return the same ``H x W x 3`` ``uint8`` RGB frames for the same indices. Every
 failure to read a file raises :class:`~actionkit.datasets.errors.DataError` (or its subclass
 ``DecodeError``) naming the file. Only local files are supported (``io_backend='disk'``).
@@ -115,7 +116,7 @@ class _VideoDecode:
         if not isinstance(reader, VideoReader) or reader.backend != self.backend:
             raise TypeError(f'{owner} needs the video_reader made by '
                             f'{owner.replace("Decode", "Init")}, got {type(reader).__name__}')
-        del results['video_reader']
+        results['video_reader'] = None  # as MMAction2: the key stays, the reader goes
         try:
             reader.set_decode_options(**self._decode_kwargs())
             imgs = reader.get_frames(_flat_inds(results['frame_inds']))
@@ -157,8 +158,8 @@ class PyAVDecode(_VideoDecode):
     Required keys: ``video_reader``, ``frame_inds``.
     Optional keys: ``total_frames``.
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
-    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
-    Removed keys: ``video_reader``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced),
+        ``video_reader`` (closed, and set to None as in MMAction2).
 
     Args:
         multi_thread (bool): let FFmpeg use several threads per video.
@@ -201,8 +202,8 @@ class DecordDecode(_VideoDecode):
     Required keys: ``video_reader``, ``frame_inds``.
     Optional keys: ``total_frames``.
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
-    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
-    Removed keys: ``video_reader``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced),
+        ``video_reader`` (closed, and set to None as in MMAction2).
 
     Args:
         mode (str): ``'accurate'`` (exact frames) or ``'efficient'`` (the keyframe at or
@@ -244,8 +245,8 @@ class OpenCVDecode(_VideoDecode):
     Required keys: ``video_reader``, ``frame_inds``.
     Optional keys: ``total_frames``.
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
-    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
-    Removed keys: ``video_reader``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced),
+        ``video_reader`` (closed, and set to None as in MMAction2).
     """
 
     backend = 'opencv'
@@ -279,8 +280,8 @@ class TorchCodecDecode(_VideoDecode):
     Required keys: ``video_reader``, ``frame_inds``.
     Optional keys: ``total_frames``.
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
-    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced).
-    Removed keys: ``video_reader``.
+    Modified keys: ``total_frames`` (lowered when decoding finds fewer frames than announced),
+        ``video_reader`` (closed, and set to None as in MMAction2).
     """
 
     backend = 'torchcodec'
