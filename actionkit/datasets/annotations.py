@@ -40,6 +40,7 @@ Example:
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -117,9 +118,17 @@ class PackedStrings(Sequence[str]):
 class AnnotationRecords(Sequence[dict]):
     """Packed annotation records that read like a list of MMAction2 0.x ``video_infos`` dicts.
 
-    ``records[i]`` builds a new dict each time (changing it does not change the records):
-    ``{path_key: path, ['offset': int,] ['total_frames': int,] 'label': int | list[int], ...}``
-    with ``data_prefix`` joined to the path by ``os.path.join`` (so absolute paths stay).
+    ``records[i]`` is ``{path_key: path, ['offset': int,] ['total_frames': int,]
+    'label': int | list[int], ...}`` with ``data_prefix`` joined to the path by
+    ``os.path.join`` (so absolute paths stay), and the records compare equal to the list of
+    dicts MMAction2 builds (``records == [dict(...), ...]``).
+
+    As with a list, ``records[i]`` (and iteration) hands out the record's own dict: changes to
+    it, and ``records[i] = {...}``, stick. Such a record is then kept as a dict beside the
+    packed arrays, so touch only the records you change; the loaders read records with
+    :meth:`record`, which keeps nothing. The number of records is fixed: ``append``, ``del``
+    and the other length-changing list methods raise ``TypeError`` (assign a list to
+    ``dataset.video_infos`` instead).
 
     Args:
         path_key (str): ``'frame_dir'`` or ``'filename'``.
@@ -161,6 +170,7 @@ class AnnotationRecords(Sequence[dict]):
         self.extras = extras
         self.data_prefix = None if data_prefix is None else os.fspath(data_prefix)
         self.source = source
+        self._kept: dict[int, dict] = {}  # records handed out by [] (their edits stick)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -179,11 +189,22 @@ class AnnotationRecords(Sequence[dict]):
 
     def path(self, idx: int) -> str:
         """The path of record ``idx`` with ``data_prefix`` joined."""
-        return self._path(self._check_index(idx))
+        idx = self._check_index(idx)
+        if idx in self._kept:
+            return self._kept[idx].get(self.path_key)
+        return self._path(idx)
 
     def label(self, idx: int) -> int | list[int]:
         """The label of record ``idx``: an int, or a list of ints for multi-label records."""
-        return self._label(self._check_index(idx))
+        idx = self._check_index(idx)
+        if idx in self._kept:
+            return copy.deepcopy(self._kept[idx].get('label'))
+        return self._label(idx)
+
+    @property
+    def edited(self) -> frozenset[int]:
+        """Indices of the records kept as dicts (handed out by ``[]`` or assigned)."""
+        return frozenset(self._kept)
 
     def _path(self, idx: int) -> str:
         paths = self.paths
@@ -197,8 +218,7 @@ class AnnotationRecords(Sequence[dict]):
         values = self.labels[self.label_offsets[idx]:self.label_offsets[idx + 1]].tolist()
         return values if self.multi_label else values[0]
 
-    def __getitem__(self, idx: int) -> dict:  # type: ignore[override]
-        idx = self._check_index(idx)
+    def _build(self, idx: int) -> dict:
         record: dict[str, Any] = {self.path_key: self._path(idx)}
         for key, column in self.columns.items():
             record[key] = int(column[idx])
@@ -209,8 +229,49 @@ class AnnotationRecords(Sequence[dict]):
                 record.update(json.loads(text))
         return record
 
+    def record(self, idx: int) -> dict:
+        """A new dict of record ``idx`` (with any edits), which the records do not keep."""
+        idx = self._check_index(idx)
+        kept = self._kept.get(idx)
+        return copy.deepcopy(kept) if kept is not None else self._build(idx)
+
+    def __getitem__(self, idx: int | slice) -> dict | list[dict]:  # type: ignore[override]
+        if isinstance(idx, slice):
+            return [self[i] for i in range(*idx.indices(len(self)))]
+        idx = self._check_index(idx)
+        if idx not in self._kept:
+            self._kept[idx] = self._build(idx)
+        return self._kept[idx]
+
+    def __setitem__(self, idx: int, value: dict) -> None:
+        if not isinstance(value, dict):
+            raise TypeError(f'a record must be a dict, got {type(value).__name__}')
+        self._kept[self._check_index(idx)] = value
+
     def __iter__(self) -> Iterator[dict]:
         return (self[i] for i in range(len(self)))
+
+    def __contains__(self, value: object) -> bool:
+        return any(self.record(i) == value for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, AnnotationRecords)):
+            return NotImplemented
+        if len(other) != len(self):
+            return False
+        read = other.record if isinstance(other, AnnotationRecords) else other.__getitem__
+        return all(self.record(i) == read(i) for i in range(len(self)))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def _fixed_length(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f'{type(self).__name__} has a fixed number of records ({len(self)}); '
+                        'to add or remove records assign a list of dicts to '
+                        'dataset.video_infos (e.g. [info for info in dataset.video_infos '
+                        'if ...])')
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _fixed_length
+    __delitem__ = __iadd__ = _fixed_length
 
     @property
     def nbytes(self) -> int:

@@ -110,10 +110,10 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
     def video_infos(self) -> Sequence[dict]:
         """The records as a sequence of dicts, for MMAction2 0.x compatibility.
 
-        For packed records this is a read-only view: each ``video_infos[i]`` builds a new
-        dict (a few microseconds; changing it changes nothing), so looping over all of a
-        large dataset is slow. Prefer ``len(dataset)``, :meth:`get_info` and
-        :meth:`gt_labels`.
+        Packed records behave as MMAction2's list: they compare equal to it and changes to
+        ``video_infos[i]`` stick (see :class:`AnnotationRecords`). Each record touched this
+        way is kept as a dict, so looping over all of a large dataset costs the memory the
+        packing saves; prefer ``len(dataset)``, :meth:`get_info` and :meth:`gt_labels`.
         """
         return self._video_infos
 
@@ -128,14 +128,14 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         """A fresh copy of record ``idx`` (safe to change)."""
         infos = self._video_infos
         if isinstance(infos, AnnotationRecords):
-            return infos[idx]
+            return infos.record(idx)
         return copy.deepcopy(infos[idx])
 
     def gt_labels(self) -> list:
         """Every record's label (int, or list of ints for multi-label records)."""
         infos = self._video_infos
         if isinstance(infos, AnnotationRecords):
-            if infos.label_offsets is None:
+            if infos.label_offsets is None and not infos.edited:
                 labels = infos.labels.tolist()
                 return [[label] for label in labels] if infos.multi_label else labels
             return [infos.label(i) for i in range(len(infos))]

@@ -151,7 +151,9 @@ def test_record_index_errors(tmp_path):
         records['a']
     changed = records[0]
     changed['label'] = 99
-    assert records[0]['label'] == 1  # every access builds a new dict
+    assert records[0]['label'] == 99  # as in a list: the record's own dict, edits stick
+    assert records.label(0) == 99 and records.record(1) == dict(filename='b', label=2)
+    assert records.edited == {0}  # only [] keeps a record; record() builds a new one
 
 
 # --- errors ----------------------------------------------------------------------------------

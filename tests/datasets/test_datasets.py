@@ -177,8 +177,57 @@ def test_video_infos_view(tmp_path):
     infos = dataset.video_infos
     assert isinstance(infos, AnnotationRecords) and len(infos) == 2
     assert [info['filename'] for info in infos] == ['a.mp4', 'b.mp4']
-    infos[0]['label'] = 7
-    assert dataset[0]['label'] == 1
+    infos[0]['label'] = 7  # as with MMAction2's list: the edit sticks
+    assert dataset[0]['label'] == 7 and dataset.gt_labels() == [7, 2]
+    dataset[0]['label'] = 8  # the pipeline's results are a copy: the record stays 7
+    assert infos[0]['label'] == 7
+
+
+def test_rawframe_video_infos_equal_mmaction2_list(tmp_path):
+    # MMAction2 0.24.1's RawframeDataset.load_annotations: frame_dir joined to the (realpath)
+    # data_prefix, offset and total_frames as ints, label an int (a list when multi_class)
+    prefix = tmp_path / 'frames'
+    prefix.mkdir()
+    real = os.path.realpath(prefix)
+    ann = _write(tmp_path, 'v1 2 30 4\nv2 0 12 1\n')
+    dataset = RawframeDataset(ann, [_identity], data_prefix=prefix, with_offset=True)
+    expected = [dict(frame_dir=os.path.join(real, 'v1'), offset=2, total_frames=30, label=4),
+                dict(frame_dir=os.path.join(real, 'v2'), offset=0, total_frames=12, label=1)]
+    assert dataset.video_infos == expected and expected == dataset.video_infos
+    assert dataset.video_infos.edited == frozenset()  # comparing keeps no dicts
+    assert dataset.video_infos != expected[:1] and dataset.video_infos != [expected[1],
+                                                                           expected[0]]
+    multi = RawframeDataset(_write(tmp_path, 'v1 30 4 6\nv2 12 1\n', 'multi.txt'),
+                            [_identity], multi_class=True, num_classes=8)
+    assert multi.video_infos == [dict(frame_dir='v1', total_frames=30, label=[4, 6]),
+                                 dict(frame_dir='v2', total_frames=12, label=[1])]
+    assert multi.video_infos[:1] == [dict(frame_dir='v1', total_frames=30, label=[4, 6])]
+
+
+def test_video_infos_post_processing_sticks_and_length_changes_fail_loudly(tmp_path):
+    dataset = RawframeDataset(_write(tmp_path, 'v1 30 4\nv2 12 1\nv3 9 0\n'), [_identity])
+    for info in dataset.video_infos:  # a 0.x custom dataset remapping its labels
+        info['label'] = {4: 0, 1: 1, 0: 2}[info['label']]
+        info['note'] = info['frame_dir'].upper()
+    dataset.video_infos[2] = dict(frame_dir='v9', total_frames=5, label=1)
+    assert dataset.gt_labels() == [0, 1, 1]
+    assert [dataset[i]['label'] for i in range(3)] == [0, 1, 1]
+    assert dataset[0]['note'] == 'V1' and dataset[2]['frame_dir'] == 'v9'
+    assert dataset.video_infos[0] == dict(frame_dir='v1', total_frames=30, label=0, note='V1')
+    for change in (lambda v: v.append({}), lambda v: v.pop(), lambda v: v.__delitem__(0),
+                   lambda v: v.extend([{}])):
+        with pytest.raises(TypeError, match='fixed number of records.*video_infos'):
+            change(dataset.video_infos)
+    with pytest.raises(TypeError, match='a record must be a dict'):
+        dataset.video_infos[0] = 'v1 30 4'
+    # assigning a list (the way to drop records) still works
+    dataset.video_infos = [info for info in dataset.video_infos if info['label'] == 1]
+    assert len(dataset) == 2 and dataset[1]['frame_dir'] == 'v9'
+    # edits survive pickling (DataLoader workers under spawn)
+    again = pickle.loads(pickle.dumps(RawframeDataset(_write(tmp_path, 'v1 3 4\n', 'b.txt'),
+                                                      [_identity])))
+    again.video_infos[0]['label'] = 2
+    assert pickle.loads(pickle.dumps(again))[0]['label'] == 2
 
 
 class _ListDataset(BaseDataset):
