@@ -5,10 +5,10 @@ calls to numpy's and Python's global generators as MMAction2 0.x, and applies th
 frame through the deterministic kernels in :mod:`.functional`. Frames are never modified in
 place.
 
-``lazy=True`` is accepted for compatibility with MMAction2 configs but the transforms are
-applied eagerly, in order; ``Fuse`` is then a no-op. (MMAction2's lazy mode fuses crop, resize
-and flip into one resize of the cropped region; eager application gives the same frames up
-to interpolation rounding when a ``Resize`` precedes a crop.)
+``lazy=True`` (``Resize``, ``Flip`` and the crops) works as in MMAction2 0.x: the step only
+records its geometry in ``results['lazy']`` and ``Fuse`` applies it to the original frames as
+one crop, one resize and one flip (see :mod:`.lazy`), which gives different pixels from
+applying each step in turn.
 
 The crops (``RandomCrop``, ``RandomResizedCrop``, ``MultiScaleCrop``, ``CenterCrop``,
 ``ThreeCrop``, ``TenCrop``) live in :mod:`.crops`; they are re-exported here so imports from this
@@ -24,6 +24,7 @@ import numpy as np
 from ..builder import PIPELINES
 from . import functional as F
 from .crops import CenterCrop, MultiScaleCrop, RandomCrop, RandomResizedCrop, TenCrop, ThreeCrop
+from .lazy import fuse_lazy, init_lazy, lazy_state
 from .transform_utils import _check_lazy, _float_pair, _img_shape
 
 __all__ = ['Fuse', 'RandomCrop', 'RandomResizedCrop', 'MultiScaleCrop', 'Resize',
@@ -33,17 +34,17 @@ __all__ = ['Fuse', 'RandomCrop', 'RandomResizedCrop', 'MultiScaleCrop', 'Resize'
 
 @PIPELINES.register_module()
 class Fuse:
-    """Finish a run of ``lazy=True`` transforms. They are applied eagerly in actionkit, so
-    this step only checks that no foreign lazy state is left and passes the results on.
+    """Apply the lazy operations recorded by ``lazy=True`` steps: crop the original frames to
+    the pending box, resize them once to ``img_shape`` (with the last lazy ``Resize``'s
+    interpolation, else bilinear) and flip them if a lazy ``Flip`` drew a flip.
 
-    Required keys: ``imgs``.
+    Required keys: ``imgs``, ``img_shape``, ``lazy``.
+    Modified keys: ``imgs``.
+    Removed keys: ``lazy``.
     """
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        if 'lazy' in results:
-            raise ValueError('Fuse: results["lazy"] was set by a transform outside actionkit; '
-                             'actionkit applies lazy transforms eagerly and cannot fuse it')
-        return results
+        return fuse_lazy(results)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}()'
@@ -69,7 +70,7 @@ class Resize:
         keep_ratio (bool): keep the aspect ratio.
         interpolation (str): ``'nearest'``, ``'bilinear'``, ``'bicubic'``, ``'area'`` or
             ``'lanczos'``.
-        lazy (bool): accepted for compatibility; applied eagerly.
+        lazy (bool): only record the step for ``Fuse`` (MMAction2's lazy mode).
     """
 
     def __init__(self, scale: float | tuple[int, int], keep_ratio: bool = True,
@@ -102,7 +103,7 @@ class Resize:
         self.lazy = _check_lazy(lazy, owner)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img_h, img_w = _img_shape(results, type(self).__name__)
+        img_h, img_w = init_lazy(results, self.lazy, type(self).__name__)
         if self.keep_ratio:
             new_w, new_h = F.rescale_size((img_w, img_h), self.scale)
         else:
@@ -112,6 +113,9 @@ class Resize:
         results['keep_ratio'] = self.keep_ratio
         results['scale_factor'] = results.get('scale_factor',
                                               np.array([1, 1], dtype=np.float32)) * factor
+        if self.lazy:
+            lazy_state(results, type(self).__name__)['interpolation'] = self.interpolation
+            return results
         if 'imgs' in results:
             results['imgs'] = F.resize(results['imgs'], (new_w, new_h), self.interpolation)
         if 'keypoint' in results:
@@ -186,7 +190,7 @@ class Flip:
         flip_label_map (dict[int, int] | None): new labels for flipped clips (e.g. "swipe
             left" <-> "swipe right").
         left_kp, right_kp (list[int] | None): keypoint indices swapped when flipping.
-        lazy (bool): accepted for compatibility; applied eagerly.
+        lazy (bool): only record the step for ``Fuse`` (MMAction2's lazy mode).
     """
 
     _directions = ('horizontal', 'vertical')
@@ -215,14 +219,19 @@ class Flip:
         modality = results.get('modality', 'RGB')
         if modality == 'Flow' and self.direction != 'horizontal':
             raise ValueError('Flip: optical flow can only be flipped horizontally')
-        img_width = _img_shape(results, type(self).__name__)[1]
+        owner = type(self).__name__
+        img_width = init_lazy(results, self.lazy, owner)[1]
         flip = self.make_params()
         results['flip'] = flip
         results['flip_direction'] = self.direction
+        if flip and self.flip_label_map is not None and 'label' in results:
+            results['label'] = self.flip_label_map.get(results['label'], results['label'])
+        if self.lazy:  # Fuse mirrors; as in MMAction2, x-flow is not inverted on this path
+            state = lazy_state(results, owner)
+            state['flip'], state['flip_direction'] = flip, self.direction
+            return results
         if not flip:
             return results
-        if self.flip_label_map is not None and 'label' in results:
-            results['label'] = self.flip_label_map.get(results['label'], results['label'])
         if 'imgs' in results:
             imgs = F.flip(results['imgs'], self.direction)
             if modality == 'Flow':

@@ -4,9 +4,9 @@
 
 A random crop draws its box once per call (``make_params``), with the same calls to numpy's and
 Python's global generators as MMAction2 0.x, and cuts it from every frame through the kernels in
-:mod:`.functional`. Frames are never modified in place. ``lazy=True`` is accepted and applied
-eagerly (see :mod:`.augmentations`). These classes are also importable from
-:mod:`.augmentations`, where they used to live.
+:mod:`.functional`. Frames are never modified in place. With ``lazy=True`` the crop is only
+recorded in ``results['lazy']`` and ``Fuse`` applies it (see :mod:`.lazy`). These classes are
+also importable from :mod:`.augmentations`, where they used to live.
 """
 from __future__ import annotations
 
@@ -17,21 +17,26 @@ import numpy as np
 
 from ..builder import PIPELINES
 from . import functional as F
-from .transform_utils import _check_lazy, _float_pair, _img_shape, _pair
+from .lazy import compose_lazy_crop, init_lazy
+from .transform_utils import _check_lazy, _float_pair, _pair
 
 __all__ = ['RandomCrop', 'RandomResizedCrop', 'MultiScaleCrop', 'CenterCrop', 'ThreeCrop',
            'TenCrop']
 
 
 def _apply_crop(results: dict[str, Any], bbox: tuple[int, int, int, int],
-                img_shape: tuple[int, int]) -> dict[str, Any]:
-    """Crop frames, keypoints and boxes to ``bbox`` and record it (the shared crop tail)."""
+                img_shape: tuple[int, int], lazy: bool = False, owner: str = '') -> dict[str, Any]:
+    """Crop frames, keypoints and boxes to ``bbox`` and record it (the shared crop tail); with
+    ``lazy``, only record it (in ``results['lazy']`` too, for ``Fuse``)."""
     x1, y1, x2, y2 = bbox
     crop_bbox = np.array(bbox)
     results['crop_quadruple'] = F.update_crop_quadruple(results.get('crop_quadruple'), bbox,
                                                         img_shape)
     results['crop_bbox'] = crop_bbox
     results['img_shape'] = (y2 - y1, x2 - x1)
+    if lazy:
+        compose_lazy_crop(results, bbox, img_shape, owner)
+        return results
     if 'imgs' in results:
         results['imgs'] = F.crop(results['imgs'], bbox)
     if 'keypoint' in results:
@@ -55,7 +60,7 @@ class RandomCrop:
 
     Args:
         size (int): side of the square crop.
-        lazy (bool): accepted for compatibility; applied eagerly.
+        lazy (bool): only record the crop for ``Fuse`` (MMAction2's lazy mode).
     """
 
     def __init__(self, size: int, lazy: bool = False) -> None:
@@ -74,8 +79,9 @@ class RandomCrop:
         return x_offset, y_offset, x_offset + self.size, y_offset + self.size
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img_shape = _img_shape(results, type(self).__name__)
-        return _apply_crop(results, self.make_params(img_shape), img_shape)
+        owner = type(self).__name__
+        img_shape = init_lazy(results, self.lazy, owner)
+        return _apply_crop(results, self.make_params(img_shape), img_shape, self.lazy, owner)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(size={self.size}, lazy={self.lazy})'
@@ -95,7 +101,7 @@ class RandomResizedCrop:
     Args:
         area_range (tuple[float]): the crop's area as a fraction of the frame, (min, max).
         aspect_ratio_range (tuple[float]): the crop's width / height, (min, max).
-        lazy (bool): accepted for compatibility; applied eagerly.
+        lazy (bool): only record the crop for ``Fuse`` (MMAction2's lazy mode).
     """
 
     def __init__(self, area_range: tuple[float, float] = (0.08, 1.0),
@@ -137,8 +143,9 @@ class RandomResizedCrop:
         return self.get_crop_bbox(img_shape, self.area_range, self.aspect_ratio_range)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img_shape = _img_shape(results, type(self).__name__)
-        return _apply_crop(results, self.make_params(img_shape), img_shape)
+        owner = type(self).__name__
+        img_shape = init_lazy(results, self.lazy, owner)
+        return _apply_crop(results, self.make_params(img_shape), img_shape, self.lazy, owner)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(area_range={self.area_range}, '
@@ -163,7 +170,7 @@ class MultiScaleCrop:
         max_wh_scale_gap (int): how many scale steps width and height may differ.
         random_crop (bool): a random position instead of the fixed ones.
         num_fixed_crops (int): 5 (corners and centre) or 13 (adds edge centres and quarters).
-        lazy (bool): accepted for compatibility; applied eagerly.
+        lazy (bool): only record the crop for ``Fuse`` (MMAction2's lazy mode).
     """
 
     def __init__(self, input_size: int | tuple[int, int], scales: tuple[float, ...] = (1, ),
@@ -206,8 +213,9 @@ class MultiScaleCrop:
         return x_offset, y_offset, x_offset + crop_w, y_offset + crop_h
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img_shape = _img_shape(results, type(self).__name__)
-        results = _apply_crop(results, self.make_params(img_shape), img_shape)
+        owner = type(self).__name__
+        img_shape = init_lazy(results, self.lazy, owner)
+        results = _apply_crop(results, self.make_params(img_shape), img_shape, self.lazy, owner)
         results['scales'] = self.scales
         return results
 
@@ -229,7 +237,7 @@ class CenterCrop:
 
     Args:
         crop_size (int | tuple[int]): ``(w, h)``, or one int for a square.
-        lazy (bool): accepted for compatibility; applied eagerly.
+        lazy (bool): only record the crop for ``Fuse`` (MMAction2's lazy mode).
     """
 
     def __init__(self, crop_size: int | tuple[int, int], lazy: bool = False) -> None:
@@ -237,13 +245,15 @@ class CenterCrop:
         self.lazy = _check_lazy(lazy, type(self).__name__)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img_h, img_w = _img_shape(results, type(self).__name__)
+        owner = type(self).__name__
+        img_h, img_w = init_lazy(results, self.lazy, owner)
         crop_w, crop_h = self.crop_size
         if crop_w > img_w or crop_h > img_h:
             raise ValueError(f'CenterCrop: crop_size (w, h)={self.crop_size} is larger than '
                              f'the frames (h, w)={(img_h, img_w)}')
         left, top = (img_w - crop_w) // 2, (img_h - crop_h) // 2
-        return _apply_crop(results, (left, top, left + crop_w, top + crop_h), (img_h, img_w))
+        return _apply_crop(results, (left, top, left + crop_w, top + crop_h), (img_h, img_w),
+                           self.lazy, owner)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(crop_size={self.crop_size}, lazy={self.lazy})'
@@ -261,6 +271,9 @@ class _MultiCrop:
         raise NotImplementedError(f'{type(self).__name__} must define _offsets')
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        if 'lazy' in results:
+            raise ValueError(f'{type(self).__name__}: lazy operations are pending in '
+                             'results["lazy"]; put Fuse before it')
         img_h, img_w = results['imgs'][0].shape[:2]
         crop_w, crop_h = self.crop_size
         if crop_w > img_w or crop_h > img_h:

@@ -32,8 +32,9 @@ def _float_pair(value: Any, name: str, owner: str) -> tuple[float, float]:
 
 
 def _check_lazy(lazy: Any, owner: str) -> bool:
-    if lazy:
-        logger.debug('%s: lazy=True is applied eagerly (Fuse is a no-op)', owner)
+    """``lazy`` as a bool (see :mod:`.lazy` for what it does)."""
+    if not isinstance(lazy, (bool, int, np.bool_)):
+        raise TypeError(f'{owner}: lazy must be True or False, got {lazy!r}')
     return bool(lazy)
 
 

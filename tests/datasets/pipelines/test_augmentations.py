@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from actionkit.datasets import PIPELINES
+from actionkit.datasets.pipelines import functional as F
 from actionkit.datasets.pipelines import (CenterCrop, ColorJitter, Flip, Fuse, MultiScaleCrop,
                                           Normalize, RandomCrop, RandomRescale,
                                           RandomResizedCrop, Resize, TenCrop, ThreeCrop)
@@ -313,13 +314,86 @@ def test_color_jitter_rejects_out_of_range(kwargs):
 
 
 # --------------------------------------------------------------------------- lazy / Fuse
-def test_lazy_transforms_are_applied_eagerly_and_fuse_passes_through():
-    imgs = _clip()
+def _crop_resize(img, box, size, interpolation=cv2.INTER_LINEAR):
+    """What MMAction2's Fuse does to one frame: slice box (x1, y1, x2, y2), one cv2 resize."""
+    x1, y1, x2, y2 = box
+    return cv2.resize(img[y1:y2, x1:x2], size, interpolation=interpolation)
+
+
+def test_lazy_resize_then_center_crop_fuses_into_one_crop_and_resize():
+    imgs = _clip()  # 24 x 32
+    out = CenterCrop(16, lazy=True)(Resize((-1, 20), lazy=True)(_results(imgs)))
+    # Resize: short side 20 -> (w, h) = (27, 20), nothing resized yet
+    assert out['imgs'] is imgs and out['img_shape'] == (16, 16)
+    # CenterCrop on the virtual 20 x 27 frames: [5, 2, 21, 18], mapped back by 32/27 and 24/20:
+    # [5.926, 2.4, 24.889, 21.6] -> Fuse rounds to [6, 2, 25, 22]
+    np.testing.assert_allclose(out['lazy']['crop_bbox'],
+                               [5 * 32 / 27, 2.4, 21 * 32 / 27, 21.6], rtol=1e-6)
+    assert out['crop_bbox'].tolist() == [5, 2, 21, 18] and out['lazy']['interpolation'] == \
+        'bilinear'
+    fused = Fuse()(out)
+    assert 'lazy' not in fused
+    for got, img in zip(fused['imgs'], imgs):
+        np.testing.assert_array_equal(got, _crop_resize(img, (6, 2, 25, 22), (16, 16)))
     eager = CenterCrop(16)(Resize((-1, 20))(_results(imgs)))
-    lazy = Fuse()(CenterCrop(16, lazy=True)(Resize((-1, 20), lazy=True)(_results(imgs))))
-    assert all(np.array_equal(a, b) for a, b in zip(eager['imgs'], lazy['imgs']))
-    with pytest.raises(ValueError, match='lazy'):
-        Fuse()(dict(imgs=imgs, lazy={}))
+    assert not np.array_equal(eager['imgs'][0], fused['imgs'][0])  # different pixels
+
+
+@pytest.mark.parametrize('crop', [RandomCrop(10), MultiScaleCrop(10, scales=(1, 0.8))])
+def test_lazy_random_crops_after_a_lazy_resize(crop):
+    imgs = _clip()
+    crop.lazy = True
+    np.random.seed(3)
+    random.seed(3)
+    out = crop(Resize(0.5, lazy=True)(_results(imgs)))  # virtual frames 12 x 16
+    x1, y1, x2, y2 = out['crop_bbox'].tolist()
+    assert out['img_shape'] == (y2 - y1, x2 - x1) == (10, 10)
+    # the box in the original frames is twice the box in the half-size virtual frames
+    assert out['lazy']['crop_bbox'].tolist() == [2 * x1, 2 * y1, 2 * x2, 2 * y2]
+    fused = Fuse()(out)
+    for got, img in zip(fused['imgs'], imgs):
+        np.testing.assert_array_equal(got, _crop_resize(img, (2 * x1, 2 * y1, 2 * x2, 2 * y2),
+                                                        (10, 10)))
+
+
+def test_lazy_random_resized_crop_resize_and_flip():
+    imgs = _clip()
+    np.random.seed(0)
+    random.seed(0)
+    out = RandomResizedCrop(lazy=True)(_results(imgs))
+    box = tuple(out['crop_bbox'].tolist())
+    eager_quadruple = F.update_crop_quadruple(None, box, (24, 32))
+    np.testing.assert_allclose(out['crop_quadruple'], eager_quadruple)
+    out = Resize((8, 6), keep_ratio=False, interpolation='nearest', lazy=True)(out)
+    out = Flip(flip_ratio=1.0, lazy=True, flip_label_map={3: 4})(dict(out, label=3))
+    assert out['flip'] and out['label'] == 4 and out['lazy']['flip_direction'] == 'horizontal'
+    fused = Fuse()(out)
+    for got, img in zip(fused['imgs'], imgs):
+        expected = _crop_resize(img, box, (8, 6), cv2.INTER_NEAREST)[:, ::-1]
+        np.testing.assert_array_equal(got, expected)
+    # optical flow: as MMAction2's Fuse, the lazy flip mirrors without inverting x
+    flow = [img[..., 0] for img in imgs]
+    out = Flip(flip_ratio=1.0, lazy=True)(dict(imgs=flow, img_shape=(24, 32),
+                                                 modality='Flow'))
+    np.testing.assert_array_equal(Fuse()(out)['imgs'][0], flow[0][:, ::-1])
+
+
+def test_lazy_mode_errors_as_mmaction2_refuses():
+    imgs = _clip()
+    pending = Resize(0.5, lazy=True)(_results(imgs))
+    with pytest.raises(ValueError, match='pending.*Fuse'):
+        CenterCrop(8)(dict(pending))  # a non-lazy step while lazy operations wait
+    with pytest.raises(ValueError, match='pending.*Fuse'):
+        ThreeCrop(8)(dict(pending))
+    flipped = Flip(flip_ratio=1.0, lazy=True)(_results(imgs))
+    with pytest.raises(ValueError, match='put Flip after'):
+        RandomCrop(8, lazy=True)(flipped)
+    with pytest.raises(ValueError, match='put Flip after'):
+        Flip(flip_ratio=1.0, lazy=True)(Flip(flip_ratio=1.0, lazy=True)(_results(imgs)))
+    with pytest.raises(ValueError, match='no lazy operation is pending'):
+        Fuse()(_results(imgs))
+    with pytest.raises(ValueError, match="keypoint"):
+        Resize(0.5, lazy=True)(_results(imgs, keypoint=np.zeros((1, 3, 2, 2))))
 
 
 def test_config_names_build():

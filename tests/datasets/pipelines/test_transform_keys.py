@@ -89,6 +89,8 @@ def _sample_values(videos, frame_folder) -> dict:
         keypoint=np.ones((1, 3, 2, 2), dtype=np.float32) * 5,
         keypoint_score=np.ones((1, 3, 2), dtype=np.float32),
         gt_bboxes=np.array([[1., 1., 10., 10.]]), proposals=np.array([[2., 2., 8., 8.]]),
+        lazy=dict(original_shape=(24, 32), crop_bbox=np.array([2, 2, 30, 22], np.float32),
+                  flip=True, flip_direction='horizontal', interpolation=None),
     )
 
 
