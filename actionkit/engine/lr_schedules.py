@@ -11,7 +11,10 @@ name (lower-case names are title-cased, as mmcv does) plus ``'LrUpdaterHook'`` i
   with ``target = min_lr`` or ``base_lr * min_lr_ratio``;
 - ``poly``: ``(base_lr - min_lr) * (1 - progress / max_progress) ** power + min_lr``;
 - ``exp``: ``base_lr * gamma ** progress``;
-- ``fixed``: ``base_lr``.
+- ``fixed``: ``base_lr``;
+- ``TIN`` (MMAction2's ``TINLrUpdaterHook``): ``CosineAnnealing`` to ``min_lr`` with the warmup
+  length taken off both ``progress`` and ``max_progress`` when a warmup is set. As in
+  MMAction2, that length is in iterations even when ``progress`` counts epochs.
 
 ``progress`` counts epochs (``by_epoch=True``: the lr changes at the start of each epoch) or
 iterations (``by_epoch=False``: it changes every iteration). Warmup is per iteration either way:
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     'LrUpdaterHook', 'FixedLrUpdaterHook', 'StepLrUpdaterHook', 'ExpLrUpdaterHook',
-    'PolyLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'annealing_cos', 'build_lr_hook',
+    'PolyLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'TINLrUpdaterHook', 'annealing_cos',
+    'build_lr_hook',
 ]
 
 WARMUPS = ('constant', 'linear', 'exp')
@@ -245,6 +249,42 @@ class CosineAnnealingLrUpdaterHook(LrUpdaterHook):
         progress, max_progress = self._progress(trainer)
         target = base_lr * self.min_lr_ratio if self.min_lr_ratio is not None else self.min_lr
         return annealing_cos(base_lr, target, progress / max_progress)
+
+
+@HOOKS.register_module()
+class TINLrUpdaterHook(LrUpdaterHook):
+    """MMAction2's TIN schedule (``lr_config=dict(policy='TIN', min_lr=...)``): cosine
+    annealing to ``min_lr`` that starts after the warmup.
+
+    With a warmup, ``factor = (progress - warmup_iters) / (max_progress - warmup_iters)``, where
+    ``warmup_iters`` is in iterations (``warmup_iters * iterations per epoch`` with
+    ``warmup_by_epoch``) even when ``progress`` counts epochs, exactly as MMAction2 computes it.
+    The warmup itself is mmcv's (TIN's linear formula ``r + i / warmup_iters * (1 - r)`` is the
+    same line).
+
+    Args:
+        min_lr (float): the final lr.
+        by_epoch, warmup, warmup_iters, warmup_ratio, warmup_by_epoch: see
+            :class:`LrUpdaterHook`.
+    """
+
+    def __init__(self, min_lr: float, by_epoch: bool = True, warmup: str | None = None,
+                 warmup_iters: int = 0, warmup_ratio: float = 0.1,
+                 warmup_by_epoch: bool = False) -> None:
+        if isinstance(min_lr, bool) or not isinstance(min_lr, (int, float)):
+            raise TypeError(f'lr_config (TIN) needs a number min_lr, got {min_lr!r}')
+        self.min_lr = float(min_lr)
+        super().__init__(by_epoch, warmup, warmup_iters, warmup_ratio, warmup_by_epoch)
+
+    def get_lr(self, trainer: Trainer, base_lr: float) -> float:
+        progress, max_progress = self._progress(trainer)
+        if self.warmup is not None:
+            progress -= self.warmup_iters
+            max_progress -= self.warmup_iters
+        if max_progress == 0:
+            raise ValueError(f'lr_config (TIN): the schedule is as long as its warmup '
+                             f'({self.warmup_iters} iterations), nothing is left to anneal')
+        return annealing_cos(base_lr, self.min_lr, progress / max_progress)
 
 
 def build_lr_hook(lr_config: Mapping[str, Any] | HookBase | None) -> HookBase | None:

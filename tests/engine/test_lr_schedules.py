@@ -141,3 +141,55 @@ def test_resumed_schedule_uses_initial_lr() -> None:
 def test_invalid_settings(cfg: dict, match: str) -> None:
     with pytest.raises((ValueError, TypeError), match=match):
         build_lr_hook(cfg)
+
+
+def _cos(factor: float, start: float = BASE, end: float = 0.0) -> float:
+    return end + 0.5 * (start - end) * (math.cos(math.pi * factor) + 1)
+
+
+def test_tin_policy_by_iter_anneals_after_the_warmup() -> None:
+    # MMAction2's TINLrUpdaterHook: factor = (iter - W) / (max_iters - W), W = 1 epoch = 5 iters;
+    # TIN's linear warmup k = i / W * (1 - r) + r on top of that
+    lrs = _simulate(dict(policy='TIN', min_lr=0, by_epoch=False, warmup='linear',
+                         warmup_iters=1, warmup_by_epoch=True), epochs=4, epoch_len=5)
+    flat = [lr[0] for lr in lrs]
+    assert flat[0] == pytest.approx(_cos(-5 / 15) * 0.1)           # 0.0075
+    assert flat[3] == pytest.approx(_cos(-2 / 15) * (3 / 5 * 0.9 + 0.1))
+    assert flat[5] == pytest.approx(BASE)                            # warmup over: factor 0
+    assert flat[12] == pytest.approx(_cos(7 / 15))
+    assert flat[19] == pytest.approx(_cos(14 / 15))
+
+
+def test_tin_policy_by_epoch_subtracts_warmup_iterations_from_epochs() -> None:
+    # by_epoch: progress is the epoch but W stays in iterations (2 = 1 epoch x 2 iters), as in
+    # MMAction2: factor = (epoch - 2) / (10 - 2)
+    lrs = _simulate(dict(policy='TIN', min_lr=0.01, warmup='linear', warmup_iters=1,
+                         warmup_by_epoch=True), epochs=10, epoch_len=2)
+    flat = [lr[0] for lr in lrs]
+    assert flat[0] == pytest.approx(_cos(-2 / 8, end=0.01) * 0.1)
+    assert flat[1] == pytest.approx(_cos(-2 / 8, end=0.01) * (1 / 2 * 0.9 + 0.1))
+    assert flat[2] == pytest.approx(_cos(-1 / 8, end=0.01))
+    assert flat[12] == pytest.approx(_cos(4 / 8, end=0.01))          # epoch 6
+    # without warmup it is plain cosine annealing over the epochs
+    plain = _simulate(dict(policy='TIN', min_lr=0), epochs=4, epoch_len=2)
+    assert [plain[e * 2][0] for e in range(4)] == pytest.approx([_cos(e / 4) for e in range(4)])
+
+
+def test_tin_configs_build_with_the_tin_policy() -> None:
+    from pathlib import Path
+
+    from actionkit.config import Config
+    from actionkit.engine.lr_schedules import TINLrUpdaterHook
+    from actionkit.models.builder import build_model
+
+    root = Path(__file__).resolve().parents[2] / 'configs' / 'recognition' / 'tin'
+    for path in sorted(root.glob('tin_*.py')):
+        cfg = Config.fromfile(str(path))
+        cfg.model.backbone.pretrained = None
+        build_model(cfg.model)
+        cfg.lr_config = dict(policy='TIN', min_lr=0, warmup='linear', warmup_by_epoch=True,
+                             warmup_iters=1)
+        hook = build_lr_hook(cfg.lr_config)
+        assert isinstance(hook, TINLrUpdaterHook) and hook.min_lr == 0.0, path.name
+    with pytest.raises(TypeError, match='min_lr'):
+        build_lr_hook(dict(policy='TIN', min_lr=None))
