@@ -11,12 +11,14 @@ themselves are drawn by :mod:`actionkit.visualization`.
 - :mod:`.windows`: sliding-window recognition over a frame stream (long-video, webcam demos).
 - :mod:`.detection_map`: detection mAP of class-agnostic proposals labelled by a classifier.
 - :mod:`.data_benchmark`: data-loading videos/s of a config's training pipeline.
+- :mod:`.gradcam`: Grad-CAM heat maps of 2D and 3D recognizers (MMAction2's ``GradCAM``).
 """
 from .benchmark import BenchmarkResult, benchmark_inference
 from .data_benchmark import DataLoadingResult, benchmark_dataloading
 from .detection_map import report_detection_map
 from .evaluate import (build_split_dataset, evaluate_results, read_label_names,
                        results_confusion_matrix)
+from .gradcam import GradCAM
 from .fusion import fuse_scores, fusion_accuracy, read_list_labels
 from .logs import TrainingLog, TrainTime, curve_panels, load_json_log, load_json_logs, \
     train_time_stats
@@ -25,6 +27,7 @@ from .videos import BadVideo, VideoCheck, check_dataset, write_bad_list, write_c
 from .windows import WindowScorer, sliding_windows, window_pipeline
 
 __all__ = [
+    'GradCAM',
     'BenchmarkResult', 'benchmark_inference', 'build_split_dataset', 'evaluate_results',
     'read_label_names', 'results_confusion_matrix', 'fuse_scores', 'fusion_accuracy',
     'read_list_labels', 'TrainingLog', 'TrainTime', 'curve_panels', 'load_json_log',
