@@ -100,6 +100,27 @@ def test_demo_uses_a_relative_video_path_as_given(load_demo, tiny_config, synthe
     assert 'wrote ' in capsys.readouterr().out and out.is_file()
 
 
+def test_demo_gradcam_writes_the_heat_map_frames(load_demo, tiny_config, clip, tmp_path,
+                                                 capsys):
+    pytest.importorskip('matplotlib')
+    from PIL import Image
+
+    demo = load_demo('demo_gradcam')
+    out = tmp_path / 'cam.gif'
+    args = demo.parse_args([tiny_config, 'none', clip[0], '--device', 'cpu',
+                            '--out-filename', str(out), '--target-resolution', '64', '-1'])
+    assert args.target_layer_name == 'backbone/layer4/1/relu' and args.fps == 5
+    frames, preds = demo.run(args)
+    assert 'wrote 4 frames' in capsys.readouterr().out
+    # 4 segments x 1 frame, 32 x 32 crops, blended 50/50 with a viridis heat map
+    assert frames.shape == (4, 32, 32, 3) and preds.shape == (1, 10)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 4 and gif.size == (64, 64) and gif.info['duration'] == 200
+    assert demo.main([tiny_config, 'none', clip[0], '--device', 'cpu',
+                      '--target-layer-name', 'backbone/nope']) == 1
+    assert "no layer 'backbone/nope'" in capsys.readouterr().err
+
+
 def test_demo_frame_files_order(load_demo, tmp_path):
     demo = load_demo('demo')
     for name in ('img_00010.jpg', 'img_00002.jpg', 'x_00001.jpg', 'notes.txt', 'img_00001.png'):
