@@ -18,8 +18,8 @@ from .data_benchmark import DataLoadingResult, benchmark_dataloading
 from .detection_map import report_detection_map
 from .evaluate import (build_split_dataset, evaluate_results, read_label_names,
                        results_confusion_matrix)
-from .gradcam import GradCAM
 from .fusion import fuse_scores, fusion_accuracy, read_list_labels
+from .gradcam import GradCAM
 from .logs import TrainingLog, TrainTime, curve_panels, load_json_log, load_json_logs, \
     train_time_stats
 from .results import load_results, score_matrix

@@ -25,7 +25,7 @@ from ..builder import PIPELINES
 from . import functional as F
 from .crops import CenterCrop, MultiScaleCrop, RandomCrop, RandomResizedCrop, TenCrop, ThreeCrop
 from .lazy import fuse_lazy, init_lazy, lazy_state
-from .transform_utils import _check_lazy, _float_pair, _img_shape
+from .transform_utils import _check_lazy, _float_pair
 
 __all__ = ['Fuse', 'RandomCrop', 'RandomResizedCrop', 'MultiScaleCrop', 'Resize',
            'RandomRescale', 'Flip', 'Normalize', 'ColorJitter', 'CenterCrop', 'ThreeCrop',
