@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> tuple[np.ndarray, torch.Tensor]:
     inputs = build_inputs(model, args.video, args.use_frames)
     gradcam = GradCAM(model, args.target_layer_name)
     blended, preds = gradcam(inputs)
+    preds = preds.detach()
     print(f'top class: {int(preds.argmax(dim=1)[0])} (score {float(preds.max()):.4f})')
     frames = (blended * 255.).numpy().astype(np.uint8)  # [B, T, H, W, 3], RGB
     frames = frames.reshape(-1, *frames.shape[-3:])
