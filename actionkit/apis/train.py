@@ -35,6 +35,7 @@ from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priori
 from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
 from ..engine.optim import build_optimizer, scale_lr
+from ..engine.precise_bn import PreciseBNHook
 from ..engine.trainer import Trainer
 from ..models.memory_format import to_channels_last
 
@@ -174,6 +175,18 @@ def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[s
     return args
 
 
+def _precise_bn_hook(cfg: Mapping[str, Any], distributed: bool) -> PreciseBNHook:
+    """``precise_bn=dict(num_iters=..., interval=...)``: a second loader of ``data.train``."""
+    options = cfg['precise_bn']
+    if not isinstance(options, Mapping) or set(options) - {'num_iters', 'interval'}:
+        raise ValueError(f'precise_bn must be a dict with num_iters and/or interval, got '
+                         f'{options!r}')
+    loader_args = _loader_args(cfg, distributed, 'train')
+    loader_args.update(workers_per_gpu=1)  # as MMAction2: save memory and time
+    loader = build_dataloader(build_dataset(cfg['data']['train']), **loader_args)
+    return PreciseBNHook(loader, **options)
+
+
 def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[HookBase]:
     if cfg.get('momentum_config') is not None:
         raise ValueError('momentum_config is not supported by actionkit yet; set it to None')
@@ -203,10 +216,9 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
 def _warn_unsupported(cfg: Mapping[str, Any]) -> None:
     if cfg.get('omnisource'):
         raise ValueError('omnisource training is not supported by actionkit; set omnisource=False')
-    for key in ('precise_bn', 'multigrid'):
-        if cfg.get(key):
-            logger.warning('%s is not supported by actionkit yet and is IGNORED: results will '
-                           'differ from MMAction2 runs that use it', key)
+    if cfg.get('multigrid'):
+        logger.warning('multigrid is not supported by actionkit yet and is IGNORED: results '
+                       'will differ from MMAction2 runs that use it')
     if cfg.get('module_hooks'):
         raise ValueError('module_hooks are not supported by actionkit; remove them')
 
@@ -272,9 +284,12 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
+    hooks = _build_hooks(cfg, val_loader)
+    if cfg.get('precise_bn'):
+        hooks.append(_precise_bn_hook(cfg, distributed))
     trainer = Trainer(model, optimizer, loaders, max_epochs=cfg['total_epochs'],
                       work_dir=cfg['work_dir'], workflow=cfg.get('workflow', [('train', 1)]),
-                      hooks=_build_hooks(cfg, val_loader), grad_clip=grad_clip, fp16=fp16,
+                      hooks=hooks, grad_clip=grad_clip, fp16=fp16,
                       device=device, max_bad_sample_ratio=cfg['data'].get('max_bad_sample_ratio',
                                                                            0.01),
                       meta=meta, timestamp=timestamp)
