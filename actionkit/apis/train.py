@@ -219,8 +219,6 @@ def _warn_unsupported(cfg: Mapping[str, Any]) -> None:
     if cfg.get('multigrid'):
         logger.warning('multigrid is not supported by actionkit yet and is IGNORED: results '
                        'will differ from MMAction2 runs that use it')
-    if cfg.get('module_hooks'):
-        raise ValueError('module_hooks are not supported by actionkit; remove them')
 
 
 def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
