@@ -34,6 +34,8 @@ from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
 from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
+from ..engine.multigrid import (LongShortCycleHook, SubBatchNorm3dAggregationHook,
+                               multigrid_base_shape, stage_pipeline)
 from ..engine.optim import build_optimizer, scale_lr
 from ..engine.precise_bn import PreciseBNHook
 from ..engine.trainer import Trainer
@@ -187,6 +189,25 @@ def _precise_bn_hook(cfg: Mapping[str, Any], distributed: bool) -> PreciseBNHook
     return PreciseBNHook(loader, **options)
 
 
+def _multigrid_hooks(cfg: Mapping[str, Any], distributed: bool) -> list[HookBase]:
+    """``multigrid=dict(...)``: the long-cycle hook (rebuilding ``data.train`` per stage) and
+    the SubBatchNorm3D aggregation hook."""
+    train_cfg = cfg['data']['train']
+    if 'pipeline' not in train_cfg:
+        raise ValueError('multigrid needs data.train to be a dataset with a pipeline')
+    default_t, _, default_s = multigrid_base_shape(train_cfg['pipeline'])
+    loader_args = _loader_args(cfg, distributed, 'train')
+
+    def build_loader(batch_factor: int, clip_len: int, size: int) -> DataLoader:
+        stage_cfg = dict(train_cfg, pipeline=stage_pipeline(train_cfg['pipeline'], clip_len, size))
+        args = dict(loader_args, videos_per_gpu=loader_args['videos_per_gpu'] * batch_factor,
+                    drop_last=True)
+        return build_dataloader(build_dataset(stage_cfg), **args)
+
+    return [LongShortCycleHook(cfg['multigrid'], default_t, default_s, build_loader),
+            SubBatchNorm3dAggregationHook()]
+
+
 def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[HookBase]:
     if cfg.get('momentum_config') is not None:
         raise ValueError('momentum_config is not supported by actionkit yet; set it to None')
@@ -216,9 +237,6 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
 def _warn_unsupported(cfg: Mapping[str, Any]) -> None:
     if cfg.get('omnisource'):
         raise ValueError('omnisource training is not supported by actionkit; set omnisource=False')
-    if cfg.get('multigrid'):
-        logger.warning('multigrid is not supported by actionkit yet and is IGNORED: results '
-                       'will differ from MMAction2 runs that use it')
 
 
 def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
@@ -283,6 +301,8 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
     hooks = _build_hooks(cfg, val_loader)
+    if cfg.get('multigrid'):
+        hooks.extend(_multigrid_hooks(cfg, distributed))
     if cfg.get('precise_bn'):
         hooks.append(_precise_bn_hook(cfg, distributed))
     trainer = Trainer(model, optimizer, loaders, max_epochs=cfg['total_epochs'],

@@ -238,6 +238,14 @@ class Trainer:
             index -= 1
         self.hooks.insert(index, hook)
 
+    def replace_train_loader(self, loader: DataLoader) -> None:
+        """Train on ``loader`` from now on (a ``before_epoch`` hook may call it: the epoch then
+        iterates the new loader, and ``max_iters`` counts its length)."""
+        index = next(i for i, (mode, _) in enumerate(self.workflow) if mode == 'train')
+        self.data_loaders[index] = loader
+        if self.mode == 'train':
+            self.data_loader = loader
+
     def call_hook(self, name: str) -> None:
         for hook in self.hooks:
             getattr(hook, name)(self)
@@ -305,11 +313,12 @@ class Trainer:
         """One pass over ``loader`` with updates."""
         self.mode, self.data_loader = 'train', loader
         self.model.train()
+        self.call_hook('before_epoch')  # may replace the loader (multigrid's long cycle)
+        loader = self.data_loader
         for holder in (loader.sampler, getattr(loader.batch_sampler, 'sampler', None)):
             if hasattr(holder, 'set_epoch'):
                 holder.set_epoch(self.epoch)
         self.bad_samples.start_epoch(self.epoch + 1, _samples_per_epoch(loader))
-        self.call_hook('before_epoch')
         tick = time.perf_counter()
         for self.inner_iter, batch in enumerate(loader):
             self.log_buffer.update({'data_time': time.perf_counter() - tick})

@@ -7,3 +7,4 @@ from .losses import *  # noqa: F401,F403
 from .recognizers import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403
 from .module_hooks import *  # noqa: F401,F403
+from .sub_batchnorm3d import *  # noqa: F401,F403
