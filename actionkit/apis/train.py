@@ -189,6 +189,21 @@ def _precise_bn_hook(cfg: Mapping[str, Any], distributed: bool) -> PreciseBNHook
     return PreciseBNHook(loader, **options)
 
 
+def _train_loaders(cfg: Mapping[str, Any], datasets: list[Dataset],
+                   distributed: bool) -> list[DataLoader]:
+    """One loader per training data set; with ``omnisource``, ``data.omni_videos_per_gpu``
+    gives each its batch size."""
+    args = _loader_args(cfg, distributed, 'train')
+    sizes = cfg['data'].get('omni_videos_per_gpu') if cfg.get('omnisource') else None
+    if sizes is None:
+        return [build_dataloader(ds, **args) for ds in datasets]
+    if len(sizes) != len(datasets):
+        raise ValueError(f'data.omni_videos_per_gpu has {len(sizes)} entries for '
+                         f'{len(datasets)} training data sets')
+    return [build_dataloader(ds, **dict(args, videos_per_gpu=size))
+            for ds, size in zip(datasets, sizes)]
+
+
 def _multigrid_hooks(cfg: Mapping[str, Any], distributed: bool) -> list[HookBase]:
     """``multigrid=dict(...)``: the long-cycle hook (rebuilding ``data.train`` per stage) and
     the SubBatchNorm3D aggregation hook."""
@@ -234,11 +249,6 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
     return hooks
 
 
-def _warn_unsupported(cfg: Mapping[str, Any]) -> None:
-    if cfg.get('omnisource'):
-        raise ValueError('omnisource training is not supported by actionkit; set omnisource=False')
-
-
 def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
     optimizer_config = dict(cfg.get('optimizer_config') or {})
     unknown = set(optimizer_config) - {'grad_clip'}
@@ -279,12 +289,14 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
         The trainer, after training.
     """
     check_config_keys(cfg)
-    _warn_unsupported(cfg)
     if not cfg.get('work_dir'):
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
-    loaders = [build_dataloader(ds, **_loader_args(cfg, distributed, 'train')) for ds in datasets]
+    loaders = _train_loaders(cfg, datasets, distributed)
+    aux_loaders: list[DataLoader] = []
+    if cfg.get('omnisource'):  # the first data set is the main one, the others auxiliary
+        loaders, aux_loaders = loaders[:1], loaders[1:]
     val_loader = None
     if validate:
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
@@ -310,7 +322,9 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
                       hooks=hooks, grad_clip=grad_clip, fp16=fp16,
                       device=device, max_bad_sample_ratio=cfg['data'].get('max_bad_sample_ratio',
                                                                            0.01),
-                      meta=meta, timestamp=timestamp)
+                      meta=meta, timestamp=timestamp, aux_loaders=aux_loaders,
+                      train_ratio=cfg['data'].get('train_ratio') if cfg.get('omnisource')
+                      else None)
     resume_from = cfg.get('resume_from')
     if resume_from == 'auto':
         resume_from = find_latest_checkpoint(cfg['work_dir'])

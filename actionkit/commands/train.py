@@ -115,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
 
     model = build_model(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     register_module_hooks(model, cfg.module_hooks)
-    datasets = [build_dataset(cfg.data.train)]
+    train = cfg.data.train
+    if cfg.omnisource and isinstance(train, (list, tuple)):  # main, then auxiliary data sets
+        datasets = [build_dataset(each) for each in train]
+    else:
+        datasets = [build_dataset(train)]
     if len(cfg.get('workflow', [])) == 2:
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
     if cfg.get('checkpoint_config') is not None:

@@ -16,7 +16,7 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
 * formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
   ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
 * ``Compose`` runs them; localization steps are in :mod:`.localization`; ``LoadHVULabel`` in
-  :mod:`.hvu`.
+  :mod:`.hvu`; OmniSource's ``BuildPseudoClip`` in :mod:`.pseudo_clip`.
 """
 from .compose import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
@@ -26,3 +26,4 @@ from .augmentations import *  # noqa: F401,F403
 from .formatting import *  # noqa: F401,F403
 from .localization import *  # noqa: F401,F403
 from .hvu import *  # noqa: F401,F403
+from .pseudo_clip import *  # noqa: F401,F403
