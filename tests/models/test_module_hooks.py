@@ -94,7 +94,7 @@ def test_forward_and_backward_positions() -> None:
     model = _Model()
     register_module_hooks(model, [dict(type='_Probe', tag='fwd', hook_pos='forward'),
                                   dict(type='_Probe', tag='bwd', hook_pos='backward')])
-    model(torch.ones(1, 2, 1, 1)).sum().backward()
+    model(torch.ones(1, 2, 1, 1, requires_grad=True)).sum().backward()
     assert calls == ['fwd', 'bwd']
 
 
@@ -119,3 +119,30 @@ def test_the_gpu_normalize_config_gives_the_scores_of_cpu_normalisation() -> Non
     got = model(clip, return_loss=False)
     assert got.shape == (1, 3)
     assert torch.allclose(torch.as_tensor(got), torch.as_tensor(expected), atol=1e-6)
+
+
+def test_the_test_command_registers_the_config_hooks(tmp_path) -> None:  # noqa: ANN001
+    import argparse
+    import sys
+    from pathlib import Path
+
+    from actionkit.commands.test import _pytorch_outputs
+    from actionkit.config import Config
+    from actionkit.models.module_hooks import MODULE_HOOKS
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'engine'))
+    from engine_toys import ToyDataset, ToyRecognizer
+    calls: list[tuple] = []
+
+    class _Shape:
+        def hook_func(self):  # noqa: ANN202
+            return lambda module, inputs: calls.append(tuple(inputs[0].shape))
+
+    MODULE_HOOKS.register_module(name='_ShapeProbe', force=True, module=_Shape)
+    torch.save({'state_dict': ToyRecognizer().state_dict()}, tmp_path / 'toy.pth')
+    cfg = Config(dict(model=dict(type='ToyRecognizer'),
+                      module_hooks=[dict(type='_ShapeProbe', hooked_module='fc1')]))
+    loader = torch.utils.data.DataLoader(ToyDataset(4, test_mode=True), batch_size=2)
+    args = argparse.Namespace(average_clips=None, checkpoint=str(tmp_path / 'toy.pth'),
+                              allow_pickle=False, fuse_conv_bn=False)
+    outputs = _pytorch_outputs(args, cfg, loader, distributed=False)
+    assert len(outputs) == 4 and calls == [(2, 12), (2, 12)]
