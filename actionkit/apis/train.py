@@ -34,7 +34,10 @@ from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
 from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
+from ..engine.multigrid import (LongShortCycleHook, SubBatchNorm3dAggregationHook,
+                               multigrid_base_shape, stage_pipeline)
 from ..engine.optim import build_optimizer, scale_lr
+from ..engine.precise_bn import PreciseBNHook
 from ..engine.trainer import Trainer
 from ..models.memory_format import to_channels_last
 
@@ -174,6 +177,52 @@ def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[s
     return args
 
 
+def _precise_bn_hook(cfg: Mapping[str, Any], distributed: bool) -> PreciseBNHook:
+    """``precise_bn=dict(num_iters=..., interval=...)``: a second loader of ``data.train``."""
+    options = cfg['precise_bn']
+    if not isinstance(options, Mapping) or set(options) - {'num_iters', 'interval'}:
+        raise ValueError(f'precise_bn must be a dict with num_iters and/or interval, got '
+                         f'{options!r}')
+    loader_args = _loader_args(cfg, distributed, 'train')
+    loader_args.update(workers_per_gpu=1)  # as MMAction2: save memory and time
+    loader = build_dataloader(build_dataset(cfg['data']['train']), **loader_args)
+    return PreciseBNHook(loader, **options)
+
+
+def _train_loaders(cfg: Mapping[str, Any], datasets: list[Dataset],
+                   distributed: bool) -> list[DataLoader]:
+    """One loader per training data set; with ``omnisource``, ``data.omni_videos_per_gpu``
+    gives each its batch size."""
+    args = _loader_args(cfg, distributed, 'train')
+    sizes = cfg['data'].get('omni_videos_per_gpu') if cfg.get('omnisource') else None
+    if sizes is None:
+        return [build_dataloader(ds, **args) for ds in datasets]
+    if len(sizes) != len(datasets):
+        raise ValueError(f'data.omni_videos_per_gpu has {len(sizes)} entries for '
+                         f'{len(datasets)} training data sets')
+    return [build_dataloader(ds, **dict(args, videos_per_gpu=size))
+            for ds, size in zip(datasets, sizes)]
+
+
+def _multigrid_hooks(cfg: Mapping[str, Any], distributed: bool) -> list[HookBase]:
+    """``multigrid=dict(...)``: the long-cycle hook (rebuilding ``data.train`` per stage) and
+    the SubBatchNorm3D aggregation hook."""
+    train_cfg = cfg['data']['train']
+    if 'pipeline' not in train_cfg:
+        raise ValueError('multigrid needs data.train to be a dataset with a pipeline')
+    default_t, _, default_s = multigrid_base_shape(train_cfg['pipeline'])
+    loader_args = _loader_args(cfg, distributed, 'train')
+
+    def build_loader(batch_factor: int, clip_len: int, size: int) -> DataLoader:
+        stage_cfg = dict(train_cfg, pipeline=stage_pipeline(train_cfg['pipeline'], clip_len, size))
+        args = dict(loader_args, videos_per_gpu=loader_args['videos_per_gpu'] * batch_factor,
+                    drop_last=True)
+        return build_dataloader(build_dataset(stage_cfg), **args)
+
+    return [LongShortCycleHook(cfg['multigrid'], default_t, default_s, build_loader),
+            SubBatchNorm3dAggregationHook()]
+
+
 def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[HookBase]:
     if cfg.get('momentum_config') is not None:
         raise ValueError('momentum_config is not supported by actionkit yet; set it to None')
@@ -198,17 +247,6 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
         hook.priority = get_priority(priority)
         hooks.append(hook)
     return hooks
-
-
-def _warn_unsupported(cfg: Mapping[str, Any]) -> None:
-    if cfg.get('omnisource'):
-        raise ValueError('omnisource training is not supported by actionkit; set omnisource=False')
-    for key in ('precise_bn', 'multigrid'):
-        if cfg.get(key):
-            logger.warning('%s is not supported by actionkit yet and is IGNORED: results will '
-                           'differ from MMAction2 runs that use it', key)
-    if cfg.get('module_hooks'):
-        raise ValueError('module_hooks are not supported by actionkit; remove them')
 
 
 def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
@@ -251,12 +289,14 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
         The trainer, after training.
     """
     check_config_keys(cfg)
-    _warn_unsupported(cfg)
     if not cfg.get('work_dir'):
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
-    loaders = [build_dataloader(ds, **_loader_args(cfg, distributed, 'train')) for ds in datasets]
+    loaders = _train_loaders(cfg, datasets, distributed)
+    aux_loaders: list[DataLoader] = []
+    if cfg.get('omnisource'):  # the first data set is the main one, the others auxiliary
+        loaders, aux_loaders = loaders[:1], loaders[1:]
     val_loader = None
     if validate:
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
@@ -272,12 +312,19 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
+    hooks = _build_hooks(cfg, val_loader)
+    if cfg.get('multigrid'):
+        hooks.extend(_multigrid_hooks(cfg, distributed))
+    if cfg.get('precise_bn'):
+        hooks.append(_precise_bn_hook(cfg, distributed))
     trainer = Trainer(model, optimizer, loaders, max_epochs=cfg['total_epochs'],
                       work_dir=cfg['work_dir'], workflow=cfg.get('workflow', [('train', 1)]),
-                      hooks=_build_hooks(cfg, val_loader), grad_clip=grad_clip, fp16=fp16,
+                      hooks=hooks, grad_clip=grad_clip, fp16=fp16,
                       device=device, max_bad_sample_ratio=cfg['data'].get('max_bad_sample_ratio',
                                                                            0.01),
-                      meta=meta, timestamp=timestamp)
+                      meta=meta, timestamp=timestamp, aux_loaders=aux_loaders,
+                      train_ratio=cfg['data'].get('train_ratio') if cfg.get('omnisource')
+                      else None)
     resume_from = cfg.get('resume_from')
     if resume_from == 'auto':
         resume_from = find_latest_checkpoint(cfg['work_dir'])

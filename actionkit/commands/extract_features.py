@@ -180,9 +180,11 @@ def _load_weights(model: Any, checkpoint: str, allow_pickle: bool) -> None:
 def _build_model(args: argparse.Namespace, cfg: Config) -> Any:
     from ..models.builder import build_model, turn_off_pretrained
     from ..models.fuse import fuse_conv_bn
+    from ..models.module_hooks import register_module_hooks
 
     turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
     model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
+    register_module_hooks(model, cfg.get('module_hooks') or [])
     _load_weights(model, args.checkpoint, args.allow_pickle)
     model.eval()
     if args.fuse_conv_bn:

@@ -108,11 +108,13 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
     from ..apis.test import multi_gpu_test, single_gpu_test
     from ..models.builder import build_model, turn_off_pretrained
     from ..models.fuse import fuse_conv_bn
+    from ..models.module_hooks import register_module_hooks
     from ..models.weights import load_checkpoint
 
     _set_average_clips(cfg, args.average_clips)
     turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
     model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
+    register_module_hooks(model, cfg.get('module_hooks') or [])
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
                     allow_pickle=args.allow_pickle)
     model.eval()

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from ..apis import init_random_seed, set_random_seed, setup_multi_processes, train_model
     from ..datasets import build_dataset
     from ..engine import collect_env_info, get_logger, get_rank, init_dist
-    from ..models import build_model
+    from ..models import build_model, register_module_hooks
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
@@ -114,7 +114,12 @@ def run(args: argparse.Namespace) -> int:
                 work_dir=osp.basename(cfg.work_dir.rstrip('/\\')))
 
     model = build_model(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
-    datasets = [build_dataset(cfg.data.train)]
+    register_module_hooks(model, cfg.module_hooks)
+    train = cfg.data.train
+    if cfg.omnisource and isinstance(train, (list, tuple)):  # main, then auxiliary data sets
+        datasets = [build_dataset(each) for each in train]
+    else:
+        datasets = [build_dataset(train)]
     if len(cfg.get('workflow', [])) == 2:
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
     if cfg.get('checkpoint_config') is not None:

@@ -30,6 +30,7 @@ from . import dist as comm
 from .checkpoint import (get_rng_state, remove_stale_temp_files, save_checkpoint, set_rng_state,
                          unwrap_model, update_latest)
 from .hooks import HookBase, get_priority
+from .omnisource import check_train_ratio, cycle, set_loader_epoch
 from .logging import LogBuffer
 
 __all__ = ['Trainer', 'BadSampleCounter']
@@ -134,6 +135,10 @@ class Trainer:
         meta (dict | None): run information stored in checkpoints and the JSON log
             (``env_info``, ``seed``, ``config_name`` …). Default: None.
         timestamp (str | None): the log files' name. Default: the start time.
+        aux_loaders (list[DataLoader]): OmniSource's auxiliary training loaders (see
+            :mod:`~actionkit.engine.omnisource`). Default: none.
+        train_ratio (list[int] | None): main iterations between auxiliary rounds, then
+            batches per auxiliary loader in a round. Default: all 1.
         watchdog (comm.Watchdog | None): started while training in a distributed run.
             Default: a :class:`~actionkit.engine.dist.Watchdog` with default timings.
     """
@@ -144,10 +149,17 @@ class Trainer:
                  hooks: Sequence[HookBase] = (), grad_clip: Mapping[str, Any] | None = None,
                  fp16: Mapping[str, Any] | None = None, device: torch.device | None = None,
                  max_bad_sample_ratio: float = 0.01, meta: Mapping[str, Any] | None = None,
-                 timestamp: str | None = None, watchdog: comm.Watchdog | None = None) -> None:
+                 timestamp: str | None = None, watchdog: comm.Watchdog | None = None,
+                 aux_loaders: Sequence[DataLoader] = (),
+                 train_ratio: Sequence[int] | None = None) -> None:
         self.data_loaders = [data_loaders] if isinstance(data_loaders, DataLoader) \
             else list(data_loaders)
         self.workflow = self._check_workflow(workflow, len(self.data_loaders))
+        self.aux_loaders = list(aux_loaders)
+        self.train_ratio = check_train_ratio(train_ratio, 1 + len(self.aux_loaders))
+        if self.aux_loaders and self.workflow != [('train', 1)]:
+            raise ValueError(f"OmniSource training runs the workflow [('train', 1)] only, got "
+                             f'{self.workflow}')
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs <= 0:
             raise ValueError(f'total_epochs must be a positive int, got {max_epochs!r}')
         if grad_clip is not None and not isinstance(grad_clip, Mapping):
@@ -238,6 +250,14 @@ class Trainer:
             index -= 1
         self.hooks.insert(index, hook)
 
+    def replace_train_loader(self, loader: DataLoader) -> None:
+        """Train on ``loader`` from now on (a ``before_epoch`` hook may call it: the epoch then
+        iterates the new loader, and ``max_iters`` counts its length)."""
+        index = next(i for i, (mode, _) in enumerate(self.workflow) if mode == 'train')
+        self.data_loaders[index] = loader
+        if self.mode == 'train':
+            self.data_loader = loader
+
     def call_hook(self, name: str) -> None:
         for hook in self.hooks:
             getattr(hook, name)(self)
@@ -305,11 +325,12 @@ class Trainer:
         """One pass over ``loader`` with updates."""
         self.mode, self.data_loader = 'train', loader
         self.model.train()
-        for holder in (loader.sampler, getattr(loader.batch_sampler, 'sampler', None)):
-            if hasattr(holder, 'set_epoch'):
-                holder.set_epoch(self.epoch)
+        self.call_hook('before_epoch')  # may replace the loader (multigrid's long cycle)
+        loader = self.data_loader
+        for each in (loader, *self.aux_loaders):
+            set_loader_epoch(each, self.epoch)
+        aux_iters = [cycle(each) for each in self.aux_loaders]
         self.bad_samples.start_epoch(self.epoch + 1, _samples_per_epoch(loader))
-        self.call_hook('before_epoch')
         tick = time.perf_counter()
         for self.inner_iter, batch in enumerate(loader):
             self.log_buffer.update({'data_time': time.perf_counter() - tick})
@@ -317,6 +338,8 @@ class Trainer:
             self.run_step(batch)
             self.log_buffer.update({'time': time.perf_counter() - tick})
             self.call_hook('after_step')
+            if aux_iters and self.iter % self.train_ratio[0] == 0:
+                self._aux_steps(aux_iters)
             self.iter += 1
             tick = time.perf_counter()
         self.bad_samples.end_epoch()
@@ -327,8 +350,20 @@ class Trainer:
             self._epoch_done = False
         self.epoch += 1
 
-    def run_step(self, batch: dict[str, Any]) -> None:
-        """One iteration: forward, loss, backward, clip, optimizer step."""
+    def _aux_steps(self, aux_iters: list) -> None:
+        """OmniSource: ``train_ratio[i + 1]`` steps on auxiliary loader ``i``, in turn."""
+        for index, (batches, times) in enumerate(zip(aux_iters, self.train_ratio[1:])):
+            for _ in range(times):
+                batch = next(batches)
+                self.call_hook('before_step')
+                self.run_step(batch, log_suffix=f'/aux{index}')
+                self.call_hook('after_step')
+
+    def run_step(self, batch: dict[str, Any], log_suffix: str = '') -> None:
+        """One iteration: forward, loss, backward, clip, optimizer step.
+
+        ``log_suffix`` is appended to the logged names (OmniSource's ``/aux0`` ...).
+        """
         batch = self.bad_samples.take(dict(batch))
         weight = 1.0
         if _batch_size(batch) == 0:
@@ -357,7 +392,8 @@ class Trainer:
         self.scaler.update(self._static_scale)
         self.outputs = dict(loss=loss.detach(), log_vars=log_vars, num_samples=_batch_size(batch))
         if weight:
-            self.log_buffer.update(log_vars, _batch_size(batch))
+            self.log_buffer.update({k + log_suffix: v for k, v in log_vars.items()},
+                                   _batch_size(batch))
 
     @torch.no_grad()
     def val_epoch(self, loader: DataLoader) -> None:

@@ -6,3 +6,5 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .recognizers import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403
+from .module_hooks import *  # noqa: F401,F403
+from .sub_batchnorm3d import *  # noqa: F401,F403

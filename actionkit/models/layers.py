@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .sub_batchnorm3d import SubBatchNorm3D
+
 __all__ = [
     'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer',
     'build_norm_layer',
@@ -50,7 +52,7 @@ NORM_LAYERS: dict[str, tuple[type[nn.Module], str]] = {
     'BN3d': (nn.BatchNorm3d, 'bn'), 'SyncBN': (nn.SyncBatchNorm, 'bn'),
     'GN': (nn.GroupNorm, 'gn'), 'LN': (nn.LayerNorm, 'ln'), 'IN': (nn.InstanceNorm2d, 'in'),
     'IN1d': (nn.InstanceNorm1d, 'in'), 'IN2d': (nn.InstanceNorm2d, 'in'),
-    'IN3d': (nn.InstanceNorm3d, 'in'),
+    'IN3d': (nn.InstanceNorm3d, 'in'), 'SubBatchNorm3D': (SubBatchNorm3D, 'bn'),
 }
 
 ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {

@@ -204,7 +204,6 @@ def test_runtime_settings_are_validated(tmp_path: Path) -> None:
             (dict(optimizer_config=dict(grad_clip=None, cumulative_iters=2)), KeyError,
              'cumulative_iters'),
             (dict(momentum_config=dict(policy='cyclic')), ValueError, 'momentum_config'),
-            (dict(omnisource=True), ValueError, 'omnisource'),
             (dict(lr_config=dict(policy='Cosine')), KeyError, 'CosineAnnealing'),
             (dict(work_dir=''), KeyError, 'work_dir')]:
         cfg = _cfg(tmp_path)

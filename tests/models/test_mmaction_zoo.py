@@ -12,7 +12,9 @@ import torch
 
 from actionkit.config import Config
 from actionkit.datasets.pipelines import Compose
-from actionkit.models import build_model, turn_off_pretrained
+from actionkit.datasets import DATASETS
+from actionkit.engine.multigrid import long_cycle_schedule, multigrid_base_shape
+from actionkit.models import build_model, register_module_hooks, turn_off_pretrained
 
 ROOT = Path(__file__).resolve().parents[2]
 MMACTION_CONFIGS = ROOT / '.cache' / 'mmaction2-0.24.1' / 'mmaction' / '.mim' / 'configs'
@@ -25,7 +27,6 @@ OUT_OF_SCOPE = re.compile(
     r'|has no skeleton-based recognition'            # pose pipeline steps
     r'|MMAction2 wraps the imgaug library'           # Imgaug
     r'|wraps a torchvision / pytorchvideo transform'
-    r'|does not support OmniSource'
     r'|needs the (?:torchvision|timm) package|mmcls backbones need mmcv')
 # MMAction2's own file is broken: FormatShape without its required input_format
 BROKEN_UPSTREAM = {'recognition/tsn/tsn_r50_1x1x6_100e_mit_rgb.py'}
@@ -46,9 +47,18 @@ def _build(path):
     if 'model' in cfg:
         turn_off_pretrained(cfg.model)  # names checkpoints this machine does not have
         with torch.device('meta'):
-            build_model(cfg.model)
+            model = build_model(cfg.model)
+        register_module_hooks(model, cfg.get('module_hooks') or [])
     for pipeline in _pipelines(cfg):
         Compose(pipeline)
+    train = cfg.get('data', {}).get('train')
+    for each in train if isinstance(train, (list, tuple)) else [train]:
+        if isinstance(each, dict) and isinstance(each.get('type'), str):
+            if DATASETS.get(each['type']) is None:  # OmniSource's ImageDataset ...
+                raise KeyError(f"dataset type {each['type']!r} is not registered")
+    if cfg.get('multigrid'):
+        t, _, s = multigrid_base_shape(cfg.data.train.pipeline)
+        long_cycle_schedule(cfg.multigrid, t, s, cfg.lr_config.step, cfg.total_epochs)
 
 
 @pytest.mark.slow
@@ -71,3 +81,11 @@ def test_every_mmaction_config_builds_or_says_why_not():
     assert len(in_scope) >= 165, f'only {len(in_scope)} recognition/localization configs built'
     assert not any(n.startswith(('detection/', 'skeleton/', 'recognition_audio/'))
                    for n in built)
+    # the families that were refused before precise BN, module hooks, multigrid, HVU and
+    # OmniSource came
+    for family in ('recognition/omnisource/', 'recognition/tsn/hvu/'):
+        members = [n for n in map(str, FILES) if f'/{family}' in n]
+        assert members and all(
+            any(m.endswith(b) for b in built) for m in members), f'{family} not all built'
+    assert {'recognition/slowfast/slowfast_multigrid_r50_8x8x1_358e_kinetics400_rgb.py',
+            'recognition/tsm/tsm_r50_gpu_normalize_1x1x8_50e_kinetics400_rgb.py'} <= set(built)

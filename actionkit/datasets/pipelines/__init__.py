@@ -15,7 +15,8 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
   ``Normalize``, ``Fuse``; the crops are importable from there too);
 * formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
   ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
-* ``Compose`` runs them; localization steps are in :mod:`.localization`.
+* ``Compose`` runs them; localization steps are in :mod:`.localization`; ``LoadHVULabel`` in
+  :mod:`.hvu`; OmniSource's ``BuildPseudoClip`` in :mod:`.pseudo_clip`.
 """
 from .compose import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
@@ -24,3 +25,5 @@ from .crops import *  # noqa: F401,F403
 from .augmentations import *  # noqa: F401,F403
 from .formatting import *  # noqa: F401,F403
 from .localization import *  # noqa: F401,F403
+from .hvu import *  # noqa: F401,F403
+from .pseudo_clip import *  # noqa: F401,F403

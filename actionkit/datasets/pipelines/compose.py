@@ -20,8 +20,6 @@ _UNSUPPORTED = {
                   'OpenCVDecode',
     'PyAVDecodeMotionVector': 'motion-vector decoding is not supported',
     'SampleAVAFrames': 'a spatio-temporal detection (AVA) step; actionkit has no detection',
-    'BuildPseudoClip': 'an OmniSource step; actionkit does not support OmniSource training',
-    'LoadHVULabel': 'HVU multi-task labels are not supported',
     **{name: _SKELETON for name in ('PoseDecode', 'LoadKineticsPose', 'PoseCompact',
                                      'GeneratePoseTarget', 'PaddingWithLoop', 'PoseNormalize',
                                      'JointToBone', 'FormatGCNInput')},
