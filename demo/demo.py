@@ -33,6 +33,7 @@ from actionkit.apis import inference_recognizer, init_recognizer, load_label_map
 from actionkit.config import Config, DictAction
 from actionkit.visualization import (VideoOutput, draw_text_lines, format_predictions,
                                      output_size, parse_color, resize_frame)
+from actionkit.utils.cli_main import run_main
 
 _IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -174,4 +175,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

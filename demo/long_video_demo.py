@@ -35,6 +35,7 @@ from actionkit.analysis.windows import WindowScorer, sliding_windows
 from actionkit.apis import init_recognizer, load_label_map
 from actionkit.config import Config, DictAction
 from actionkit.visualization import VideoOutput, draw_text_lines, parse_color
+from actionkit.utils.cli_main import run_main
 
 _WAITING = 'Preparing action recognition ...'
 
@@ -218,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

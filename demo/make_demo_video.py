@@ -7,12 +7,14 @@ picture.
 """
 from __future__ import annotations
 
+import sys
 import argparse
 from pathlib import Path
 
 import numpy as np
 
 from actionkit.datasets.synthetic import make_synthetic_video, render_synthetic_clip
+from actionkit.utils.cli_main import run_main
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,4 +29,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -249,4 +249,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from actionkit.utils.cli_main import run_main
+    sys.exit(run_main(main))

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config, DictAction
+from ..registry import build_in_config
 
 __all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics',
            'OUT_SUFFIXES', 'default_device']
@@ -112,7 +113,7 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
 
     _set_average_clips(cfg, args.average_clips)
     turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
-    model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
+    model = build_in_config(build_model, cfg, 'model', args.config, test_cfg=cfg.get('test_cfg'))
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
                     allow_pickle=args.allow_pickle)
     model.eval()
@@ -167,7 +168,8 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     if distributed:
         init_dist(args.launcher, **cfg.get('dist_params', {}))
     cfg.data.test.test_mode = True
-    dataset = build_dataset(cfg.data.test, dict(test_mode=True))
+    dataset = build_in_config(build_dataset, cfg.data, 'test', f'{args.config}: data',
+                              dict(test_mode=True))
     loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
                       workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
                       dist=distributed, shuffle=False)

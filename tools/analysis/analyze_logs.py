@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from actionkit.analysis.logs import curve_panels, load_json_logs, train_time_stats
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,4 +85,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

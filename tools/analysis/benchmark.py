@@ -18,6 +18,7 @@ import torch
 
 from actionkit.analysis.benchmark import benchmark_inference
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,4 +78,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -23,6 +23,7 @@ import warnings
 from actionkit.analysis.videos import DECODERS, check_dataset, write_bad_list, write_clean_list
 from actionkit.config import Config, DictAction
 from actionkit.utils.progress import ProgressBar
+from actionkit.utils.cli_main import run_main
 
 EXIT_BAD_SAMPLES = 3
 
@@ -85,4 +86,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -22,6 +22,7 @@ from actionkit.analysis.evaluate import (build_split_dataset, read_label_names,
                                          results_confusion_matrix)
 from actionkit.analysis.results import load_results
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,4 +93,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -18,6 +18,7 @@ import sys
 from actionkit.analysis.evaluate import evaluate_results
 from actionkit.analysis.results import load_results
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,4 +73,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

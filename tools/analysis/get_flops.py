@@ -25,6 +25,7 @@ import torch
 
 from actionkit.config import Config, DictAction
 from actionkit.utils.flops import count_complexity, flops_to_string, params_to_string
+from actionkit.utils.cli_main import run_main
 
 _CLIP_LEN_3D = 32
 
@@ -108,4 +109,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,4 +39,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

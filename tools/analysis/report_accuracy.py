@@ -17,6 +17,7 @@ import sys
 
 from actionkit.analysis.fusion import fusion_accuracy, read_list_labels
 from actionkit.analysis.results import load_results
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,4 +78,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -20,6 +20,7 @@ import logging
 import sys
 
 from actionkit.analysis.detection_map import CLS_FUNCS, report_detection_map
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,4 +56,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

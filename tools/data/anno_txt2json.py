@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from actionkit.utils.annotations_json import FORMATS, convert_annotation_list
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,4 +41,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -17,6 +17,7 @@ import os
 import sys
 
 from actionkit.utils.build_videos import IN_FORMATS, VIDEO_EXTS, build_videos_batch
+from actionkit.utils.cli_main import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,4 +71,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

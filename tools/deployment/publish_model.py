@@ -11,6 +11,7 @@ import sys
 
 from actionkit.engine.checkpoint import publish_checkpoint
 from actionkit.models.weights import CheckpointError
+from actionkit.utils.cli_main import run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,4 +32,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))
