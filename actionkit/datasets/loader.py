@@ -69,9 +69,9 @@ def collate(batch: Sequence[Any]) -> Any:
         batch: the samples; :class:`BadSample` entries are taken out.
 
     Returns:
-        dict: every key of the samples collated (contiguous ``Tensor[N, ...]`` for tensors, arrays and
-        numbers; a list for dicts such as ``img_metas``, :class:`NoStack` values, strings and
-        other objects), plus
+        dict: every key of the samples collated (contiguous ``Tensor[N, ...]`` for tensors,
+        arrays and numbers; a list for dicts such as ``img_metas``, :class:`NoStack` values,
+        strings and other objects), plus
         ``'bad_samples'`` when some samples were bad. Samples that are not dicts go through
         ``torch.utils.data.default_collate``.
 

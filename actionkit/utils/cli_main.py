@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ['run_main', 'describe_error', 'debug_requested']
+__all__ = ['run_main', 'report_error', 'describe_error', 'debug_requested']
 
 _HINT = '(ACTIONKIT_DEBUG=1 or --debug shows the traceback)'
 
@@ -39,6 +39,19 @@ def describe_error(err: BaseException) -> str:
     return f'{type(err).__name__}: {message}'
 
 
+def report_error(err: BaseException, prog: str) -> int:
+    """Print ``err`` as the one error line of ``prog`` and return 1; re-raise it (traceback)
+    when debugging was asked for. For mains that end some errors themselves::
+
+        except (OSError, ValueError) as err:
+            return report_error(err, 'report_map')
+    """
+    if debug_requested():
+        raise err
+    print(f'{prog}: error: {describe_error(err)} {_HINT}', file=sys.stderr)
+    return 1
+
+
 def run_main(main: Callable[..., Any], argv: Sequence[str] | None = None,
              prog: str | None = None) -> int:
     """Run ``main`` as a command; return its exit status (``None`` counts as 0).
@@ -55,6 +68,8 @@ def run_main(main: Callable[..., Any], argv: Sequence[str] | None = None,
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_requested(args)
+    if debug:  # seen by report_error in the mains that end some errors themselves
+        os.environ['ACTIONKIT_DEBUG'] = '1'
     if argv is None:
         sys.argv[1:] = [arg for arg in args if arg != '--debug']
     prog = prog or os.path.basename(sys.argv[0]) or 'actionkit'
@@ -66,8 +81,5 @@ def run_main(main: Callable[..., Any], argv: Sequence[str] | None = None,
         print(f'{prog}: interrupted', file=sys.stderr)
         return 130
     except Exception as err:  # the one place that turns any error into a line
-        if debug:
-            raise
-        print(f'{prog}: error: {describe_error(err)} {_HINT}', file=sys.stderr)
-        return 1
+        return report_error(err, prog)
     return 0 if status is None else int(status)

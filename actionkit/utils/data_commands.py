@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_main import report_error
 from .splits import SPLIT_DATASETS
 
 __all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
@@ -230,9 +231,7 @@ def _main(prog: str, description: str, add: Callable[[argparse.ArgumentParser], 
     try:
         return run(args)
     except (ValueError, ImportError, FileNotFoundError) as err:
-        logger.debug('%s failed', prog, exc_info=True)
-        print(f'{prog}: error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err, prog)
 
 
 def build_file_list_main(argv: Sequence[str] | None = None) -> int:

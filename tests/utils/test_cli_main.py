@@ -109,3 +109,21 @@ def test_tools_train_mistakes_are_one_line(config: Path):
                      r"'new_key'", line), line
     debug = _train(config, '--debug')
     assert debug.returncode == 1 and 'Traceback' in debug.stderr
+
+
+def test_eval_options_take_the_deprecated_and_the_dotted_forms():
+    from actionkit.commands.test import _check_args, build_parser
+    from actionkit.config_options import merge_dotted
+
+    parser = build_parser()
+    args = parser.parse_args(['c.py', 'k.pth', '--eval-options', 'topk=1,3',
+                              'metric_options.top_k_accuracy.topk=1,3'])
+    eval_config = {'metrics': ['top_k_accuracy'],
+                   'metric_options': {'top_k_accuracy': {'topk': (1, 5)}, 'x': {'y': 2}}}
+    merge_dotted(eval_config, args.eval_options)
+    assert eval_config == {'metrics': ['top_k_accuracy'], 'topk': [1, 3],
+                           'metric_options': {'top_k_accuracy': {'topk': [1, 3]}, 'x': {'y': 2}}}
+    args = parser.parse_args(['c.py', 'k.pth', '--options', 'topk=1,3'])
+    with pytest.warns(FutureWarning, match='--options is deprecated; use --eval-options'):
+        _check_args(parser, args)
+    assert args.eval_options == {'topk': [1, 3]}

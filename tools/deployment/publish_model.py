@@ -11,7 +11,7 @@ import sys
 
 from actionkit.engine.checkpoint import publish_checkpoint
 from actionkit.models.weights import CheckpointError
-from actionkit.utils.cli_main import run_main
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         final = publish_checkpoint(args.in_file, args.out_file, args.allow_pickle)
     except (OSError, ValueError, CheckpointError) as err:
-        print(f'publish_model.py: error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err, 'publish_model.py')
     print(final)
     return 0
 
