@@ -104,6 +104,8 @@ def test_tools_train_mistakes_are_one_line(config: Path):
     assert 'SLURM_PROCID' in line and 'srun' in line
     line = _error_line(_train(config, '--launcher', 'pytorch'))
     assert "'RANK'" in line and 'MASTER_ADDR' in line
+    line = _error_line(_train(config, '--launcher', 'mpi'))
+    assert 'OMPI_COMM_WORLD_RANK' in line and 'mpirun' in line
     line = _error_line(_train(config, '--cfg-options', 'model.cls_head.new_key=1'))
     assert re.search(r"tiny\.py: model\.cls_head\.new_key: .*TSNHead.*unknown argument "
                      r"'new_key'", line), line
