@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .utils import data_commands
+from .utils.cli_main import run_main
 
 __all__ = ['Subcommand', 'COMMANDS', 'DATA_COMMANDS', 'build_parser', 'main']
 
@@ -205,16 +206,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Args:
         argv: the arguments (default: ``sys.argv[1:]``).
+
+    An error is one line on stderr and status 1; ``--debug`` or ``ACTIONKIT_DEBUG=1`` shows the
+    traceback (see :func:`actionkit.utils.cli_main.run_main`).
     """
+    return run_main(_run, None if argv is None else list(argv), prog='actionkit')
+
+
+def _run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    try:
-        return COMMANDS[args.command].run(args)
-    except (ValueError, ImportError, FileExistsError, FileNotFoundError) as err:
-        logger.debug('actionkit %s failed', args.command, exc_info=True)
-        print(f'actionkit {args.command}: error: {err}', file=sys.stderr)
-        return 1
+    return COMMANDS[args.command].run(args)
 
 
 if __name__ == '__main__':

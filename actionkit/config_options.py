@@ -6,10 +6,10 @@ importable from :mod:`actionkit.config`.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ['DictAction', 'parse_option_value']
+__all__ = ['DictAction', 'parse_option_value', 'merge_dotted']
 
 _CLOSING = {'(': ')', '[': ']'}
 
@@ -105,3 +105,25 @@ class DictAction(argparse.Action):
             except ValueError as err:
                 parser.error(f'{option_string or self.dest} {key}: {err}')
         setattr(namespace, self.dest, options)
+
+
+def merge_dotted(target: dict, options: Mapping[str, Any]) -> dict:
+    """Merge ``key=value`` options into ``target`` in place, a dotted key setting a nested value.
+
+    ``DictAction`` keeps keys as typed; for ``--eval-options`` (keyword arguments of
+    ``dataset.evaluate``) ``metric_options.top_k_accuracy.topk=1,3`` becomes
+    ``metric_options=dict(top_k_accuracy=dict(topk=(1, 3)))``, merged into what ``target``
+    already holds there.
+
+    Returns:
+        ``target``.
+    """
+    for key, value in options.items():
+        *parents, last = str(key).split('.')
+        node = target
+        for part in parents:
+            child = node.get(part)
+            node[part] = dict(child) if isinstance(child, Mapping) else {}
+            node = node[part]
+        node[last] = value
+    return target

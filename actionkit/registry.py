@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ['Registry', 'build_from_cfg']
+__all__ = ['Registry', 'build_from_cfg', 'build_in_config']
 
 
 class Registry:
@@ -171,3 +171,35 @@ def _explain_signature_error(obj_cls: Any, message: str) -> str | None:
         return None
     return (f"its config lacks the required argument(s) {', '.join(repr(w) for w in wanted)} "
             f"(it takes: {', '.join(names)})")
+
+
+def build_in_config(build: Callable[..., Any], cfg: Mapping[str, Any], section: str,
+                    filename: str | None, *args: Any, **kwargs: Any) -> Any:
+    """``build(cfg[section], *args, **kwargs)``, its errors naming the config file and key.
+
+    A new key (``--cfg-options model.cls_head.new_key=1`` adds one, as mmcv does) reaches the
+    class only at build time; the error then names the file and the dotted key, e.g.
+    ``configs/x.py: model.cls_head.new_key: TSNHead (in the head registry): unknown argument
+    'new_key' ...``.
+    """
+    try:
+        return build(cfg[section], *args, **kwargs)
+    except (TypeError, ValueError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], str) else str(err)
+        unknown = re.search(r"unknown argument '(\w+)'", message)
+        paths = _key_paths(cfg[section], unknown.group(1), section) if unknown else []
+        where = f"{filename or 'the config'}: {' / '.join(paths) or section}"
+        raise type(err)(f'{where}: {message}') from err
+
+
+def _key_paths(node: Any, key: str, prefix: str) -> list[str]:
+    """The dotted paths of every ``key`` in the dicts and lists under ``node``."""
+    if isinstance(node, Mapping):
+        found = [f'{prefix}.{key}'] if key in node else []
+        for name, value in node.items():
+            found += _key_paths(value, key, f'{prefix}.{name}')
+        return found
+    if isinstance(node, (list, tuple)):
+        return [path for index, value in enumerate(node)
+                for path in _key_paths(value, key, f'{prefix}.{index}')]
+    return []

@@ -21,7 +21,8 @@ that load changes on a shared machine hit all of them alike:
 * ``MMAction2``: MMAction2 0.x's own ``init_recognizer`` / ``inference_recognizer`` in another
   Python (``--mmaction-python``), kept running as a server between runs;
 * ``actionkit``: ``init_recognizer(cfg, device='cpu')`` and ``inference_recognizer`` as they
-  are by default;
+  are by default (conv-bn fusion on since issue 14);
+* ``actionkit unfused``: the same with ``fuse_conv_bn=False`` (the defaults before issue 14);
 * ``actionkit fast``: the opt-in speed settings: ``init_recognizer(..., fuse_conv_bn=True,
   channels_last=True, max_testing_views=10)`` and ``inference_recognizer(...,
   decoder='pyav')``.
@@ -58,6 +59,7 @@ CASES = {
 # implementation -> (init_recognizer options, inference_recognizer options)
 OURS = {
     'actionkit': ({}, {}),
+    'actionkit unfused': (dict(fuse_conv_bn=False), {}),
     'actionkit fast': (dict(fuse_conv_bn=True, channels_last=True, max_testing_views=10),
                        dict(decoder='pyav')),
 }

@@ -33,6 +33,7 @@ from actionkit.apis import inference_recognizer, init_recognizer, load_label_map
 from actionkit.config import Config, DictAction
 from actionkit.visualization import (VideoOutput, draw_text_lines, format_predictions,
                                      output_size, parse_color, resize_frame)
+from actionkit.utils.cli_main import report_error, run_main
 
 _IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -164,11 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except (OSError, ValueError, TypeError, KeyError, ImportError, RuntimeError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'demo: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'demo')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

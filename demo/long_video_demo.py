@@ -35,6 +35,7 @@ from actionkit.analysis.windows import WindowScorer, sliding_windows
 from actionkit.apis import init_recognizer, load_label_map
 from actionkit.config import Config, DictAction
 from actionkit.visualization import VideoOutput, draw_text_lines, parse_color
+from actionkit.utils.cli_main import report_error, run_main
 
 _WAITING = 'Preparing action recognition ...'
 
@@ -209,13 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, TypeError, KeyError, ImportError, RuntimeError) as err:
         if segments is not None:
             segments.close(ok=False)
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'long_video_demo: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'long_video_demo')
     print(f'{count} frames, {segments.count} windows of {scorer.window} frames scored; '
           f'predictions in {out_json}' + ('' if json_only else f', video in {args.out_file}'))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -29,6 +29,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from actionkit.utils.cli_main import report_error, run_main
+
 EXIT_NO_CAMERA = 3
 _WAITING = 'Waiting for the first prediction ...'
 
@@ -236,9 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, TypeError, KeyError, ImportError, RuntimeError) as err:
         if writer is not None:
             writer.abort()
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'webcam_demo: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'webcam_demo')
     finally:
         capture.release()
         if predictor is not None and predictor.is_alive():
@@ -249,4 +249,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 import torch
@@ -22,6 +23,9 @@ import torch
 # Tiny test convolutions run fastest on one thread, and one thread keeps parallel test
 # processes (and a shared CI core) from fighting over the CPU.
 torch.set_num_threads(1)
+# no test reaches the internet: named / URL checkpoints that are not in the hub cache fail at
+# once (download tests unset this and serve the files from 127.0.0.1)
+os.environ.setdefault('ACTIONKIT_OFFLINE', '1')
 
 
 @pytest.fixture(autouse=True)

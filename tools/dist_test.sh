@@ -1,8 +1,9 @@
-#!/usr/bin/env bash
+#!/bin/sh
+# POSIX sh: runs under sh (dash) and bash alike, as MMAction2's launch scripts do.
 # Test a checkpoint with GPUS processes on this machine (several machines: NNODES, NODE_RANK,
 # MASTER_ADDR).
 #   tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py arguments]
-set -euo pipefail
+set -eu
 if [ "$#" -lt 3 ]; then
     echo "usage: $0 CONFIG CHECKPOINT GPUS [tools/test.py arguments]" >&2
     exit 2
@@ -10,6 +11,7 @@ fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
+shift 3
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
@@ -19,4 +21,4 @@ TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
 python -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" --master_port="$PORT" --nproc_per_node="$GPUS" \
-    "$TOOLS_DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+    "$TOOLS_DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"

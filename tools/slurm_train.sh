@@ -1,8 +1,9 @@
-#!/usr/bin/env bash
+#!/bin/sh
+# POSIX sh: runs under sh (dash) and bash alike, as MMAction2's launch scripts do.
 # Train on a slurm cluster: one task per GPU.
 #   [GPUS=16] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #       tools/slurm_train.sh PARTITION JOB_NAME CONFIG [tools/train.py arguments]
-set -euo pipefail
+set -eu
 if [ "$#" -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [tools/train.py arguments]" >&2
     exit 2
@@ -10,17 +11,18 @@ fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
+shift 3
 GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 # a job-specific port, so that several jobs can share a node (dist_params.port overrides it)
-export MASTER_PORT=${MASTER_PORT:-$((12000 + RANDOM % 20000))}
+export MASTER_PORT=${MASTER_PORT:-$((12000 + $$ % 20000))}
 
 set -x
 # shellcheck disable=SC2086  # SRUN_ARGS holds several arguments
 PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" \
     --ntasks-per-node="$GPUS_PER_NODE" --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 \
-    $SRUN_ARGS python -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher="slurm" "${@:4}"
+    $SRUN_ARGS python -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher="slurm" "$@"

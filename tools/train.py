@@ -2,6 +2,7 @@
 import sys
 
 from actionkit.commands.train import main
+from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -8,13 +8,14 @@ Example:
     >>> results[0]                                                         # doctest: +SKIP
     (6, 0.97)
 
-Speed (all opt-in, none changes the scores beyond float rounding): ``init_recognizer(...,
-fuse_conv_bn=True)`` folds every BatchNorm into the conv before it, ``channels_last=True``
-stores 2D conv weights channels-last (oneDNN's fast layout on CPU), ``max_testing_views=10``
-runs the backbone on 10 views at a time, and ``inference_recognizer(..., decoder='pyav')``
-decodes with PyAV instead of the decoder the config names (the config itself is left as it
-is). The thread count is the process's: ``torch.set_num_threads``. ``benchmarks/inference.py``
-measures these settings against MMAction2 0.x.
+Speed (none changes the scores beyond float rounding): ``init_recognizer`` folds every
+BatchNorm into the conv before it by default (``fuse_conv_bn=False`` keeps them); opt-in,
+``channels_last=True`` stores 2D conv weights channels-last (oneDNN's fast layout on CPU),
+``max_testing_views=10`` runs the backbone on 10 views at a time, and
+``inference_recognizer(..., decoder='pyav')`` decodes with PyAV instead of the decoder the
+config names (the config itself is left as it is). The thread count is the process's:
+``torch.set_num_threads``. ``benchmarks/inference.py`` measures these settings against
+MMAction2 0.x.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def _as_config(config: str | os.PathLike | Config) -> Config:
 
 def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None = None,
                     device: str | torch.device = 'cuda:0', use_frames: bool = False,
-                    allow_pickle: bool = False, *, fuse_conv_bn: bool = False,
+                    allow_pickle: bool = False, *, fuse_conv_bn: bool = True,
                     channels_last: bool = False,
                     max_testing_views: int | None = None) -> nn.Module:
     """Build a recognizer from ``config`` and load ``checkpoint`` into it, ready for inference.
@@ -96,8 +97,9 @@ def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None =
         device: ``'cpu'``, ``'cuda:0'`` or a ``torch.device``.
         use_frames: kept for the MMAction2 0.x signature; frames vs video is decided per call.
         allow_pickle: load a legacy checkpoint that needs full unpickling (trusted files only).
-        fuse_conv_bn: fold each BatchNorm into the conv before it (faster; the BatchNorms
-            become ``nn.Identity``, so the state-dict keys change: for inference only).
+        fuse_conv_bn: fold each BatchNorm into the conv before it (default; faster, same
+            scores to float rounding). The BatchNorms become ``nn.Identity``, so the state-dict
+            keys change: pass ``False`` for a model to train or save.
         channels_last: store the 2D conv weights channels-last, which oneDNN runs fastest on
             CPU (2D models such as TSN and TSM; 3D convs are left as they are).
         max_testing_views: run the backbone on at most this many views (clips x crops) at a

@@ -28,6 +28,7 @@ import tempfile
 from typing import Any
 
 from ..config import Config, DictAction
+from ..utils.cli_main import run_main
 from .test import OUT_SUFFIXES, default_device
 
 __all__ = ['add_arguments', 'build_parser', 'read_video_list', 'enable_feature_extraction',
@@ -269,4 +270,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config, DictAction
+from ..utils.cli_main import run_main
+from ..config_options import merge_dotted
+from ..registry import build_in_config
 
 __all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics',
            'OUT_SUFFIXES', 'default_device']
@@ -51,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--options', nargs='+', action=DictAction, default={},
                         help='deprecated alias of --eval-options')
     parser.add_argument('--eval-options', nargs='+', action=DictAction, default={},
-                        help='key=value arguments for dataset.evaluate(), e.g. topk=1,5')
+                        help='key=value arguments for dataset.evaluate(); a dotted key sets a '
+                        'nested one: metric_options.top_k_accuracy.topk=1,5 (the deprecated '
+                        'topk=1,5 works too)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. model.backbone.depth=18')
     parser.add_argument('--average-clips', choices=['score', 'prob', 'None'], default=None,
@@ -73,8 +78,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error('--options and --eval-options cannot both be given; --options is the '
                      'deprecated name of --eval-options')
     if args.options:
-        warnings.warn('--options is deprecated; use --eval-options', DeprecationWarning,
-                      stacklevel=3)
+        warnings.warn('--options is deprecated; use --eval-options (same syntax)',
+                      FutureWarning, stacklevel=3)
         args.eval_options = args.options
     if args.onnx and args.tensorrt:
         parser.error('--onnx and --tensorrt cannot both be given')
@@ -113,7 +118,7 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
 
     _set_average_clips(cfg, args.average_clips)
     turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
-    model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
+    model = build_in_config(build_model, cfg, 'model', args.config, test_cfg=cfg.get('test_cfg'))
     register_module_hooks(model, cfg.get('module_hooks') or [])
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
                     allow_pickle=args.allow_pickle)
@@ -154,7 +159,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     eval_config = dict(cfg.get('eval_config', {}))
     if args.eval:
         eval_config['metrics'] = args.eval
-    eval_config.update(args.eval_options)
+    merge_dotted(eval_config, args.eval_options)
     if not output_config and not eval_config:
         raise SystemExit('nothing to do: give --out to save the results and/or --eval to '
                          'evaluate them')
@@ -169,7 +174,8 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     if distributed:
         init_dist(args.launcher, **cfg.get('dist_params', {}))
     cfg.data.test.test_mode = True
-    dataset = build_dataset(cfg.data.test, dict(test_mode=True))
+    dataset = build_in_config(build_dataset, cfg.data, 'test', f'{args.config}: data',
+                              dict(test_mode=True))
     loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
                       workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
                       dist=distributed, shuffle=False)
@@ -221,4 +227,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -17,6 +17,7 @@ import sys
 import time
 
 from ..config import Config, DictAction
+from ..registry import build_in_config
 
 __all__ = ['add_arguments', 'parse_args', 'run', 'main']
 
@@ -113,13 +114,15 @@ def run(args: argparse.Namespace) -> int:
     meta = dict(env_info=env_info, seed=seed, config_name=osp.basename(args.config),
                 work_dir=osp.basename(cfg.work_dir.rstrip('/\\')))
 
-    model = build_model(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    model = build_in_config(build_model, cfg, 'model', args.config,
+                            train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     register_module_hooks(model, cfg.module_hooks)
     train = cfg.data.train
     if cfg.omnisource and isinstance(train, (list, tuple)):  # main, then auxiliary data sets
-        datasets = [build_dataset(each) for each in train]
+        datasets = [build_in_config(build_dataset, {f'train.{i}': each}, f'train.{i}',
+                                    f'{args.config}: data') for i, each in enumerate(train)]
     else:
-        datasets = [build_dataset(train)]
+        datasets = [build_in_config(build_dataset, cfg.data, 'train', f'{args.config}: data')]
     if len(cfg.get('workflow', [])) == 2:
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
     if cfg.get('checkpoint_config') is not None:

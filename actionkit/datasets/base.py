@@ -252,7 +252,9 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         if deprecated_kwargs:
             warnings.warn(f'evaluate(**{sorted(deprecated_kwargs)}) is deprecated: metric '
                           'options go in metric_options, e.g. '
-                          'metric_options=dict(top_k_accuracy=dict(topk=(1, 5)))', stacklevel=2)
+                          'metric_options=dict(top_k_accuracy=dict(topk=(1, 5))) (on the '
+                          'command line: --eval-options metric_options.top_k_accuracy.topk=1,5)',
+                          stacklevel=2)
             metric_options['top_k_accuracy'] = dict(
                 metric_options.get('top_k_accuracy', {}), **deprecated_kwargs)
         if not isinstance(results, list):

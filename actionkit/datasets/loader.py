@@ -69,9 +69,9 @@ def collate(batch: Sequence[Any]) -> Any:
         batch: the samples; :class:`BadSample` entries are taken out.
 
     Returns:
-        dict: every key of the samples collated (``Tensor[N, ...]`` for tensors, arrays and
-        numbers; a list for dicts such as ``img_metas``, :class:`NoStack` values, strings and
-        other objects), plus
+        dict: every key of the samples collated (contiguous ``Tensor[N, ...]`` for tensors,
+        arrays and numbers; a list for dicts such as ``img_metas``, :class:`NoStack` values,
+        strings and other objects), plus
         ``'bad_samples'`` when some samples were bad. Samples that are not dicts go through
         ``torch.utils.data.default_collate``.
 
@@ -111,10 +111,26 @@ def _collate_key(key: str, values: list) -> Any:
         if len(shapes) > 1:
             raise ValueError(f'cannot stack {key!r}: the samples have shapes {sorted(shapes)}; '
                              'the pipeline must give every sample the same shape')
-        return torch.stack(tensors)
+        return _stack_contiguous(tensors)
     if isinstance(first, (bool, int, float, np.number, np.bool_)):
         return torch.as_tensor(np.asarray(values))
     return values
+
+
+def _stack_contiguous(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.stack`` into a contiguous (NCHW / NCTHW) batch, in the one copy stacking makes.
+
+    ``FormatShape``'s transposes are channels-last views, and ``torch.stack`` keeps their
+    layout; torch 2.13's oneDNN backward of a strided 1x1 convolution on channels-last input
+    crashes on some CPUs (``double free or corruption``), and DDP warns that grad strides do
+    not match its buckets. A model trained with ``channels_last=True`` converts its input in
+    its first convolution.
+    """
+    first = tensors[0]
+    if any(tensor.dtype != first.dtype for tensor in tensors):
+        return torch.stack(tensors).contiguous()
+    out = torch.empty((len(tensors), ) + tuple(first.shape), dtype=first.dtype)
+    return torch.stack(tensors, out=out)
 
 
 def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:

@@ -13,7 +13,8 @@ The work directory gets MMAction2 0.x's two logs (``log_config``):
   evaluation, which is what ``tools/analysis/analyze_logs.py`` reads.
 
 Values are averaged over the last ``interval`` iterations (weighted by batch size). ``memory``
-is the peak memory in MB: CUDA's ``max_memory_allocated``, or the process's peak RSS on CPU.
+is the peak GPU memory in MB (CUDA's ``max_memory_allocated``); as in MMAction2 it is left out
+when training on the CPU.
 """
 from __future__ import annotations
 
@@ -243,7 +244,7 @@ class LoggerHook(HookBase):
             cur_iter = trainer.iter + 1
         record: OrderedDict[str, Any] = OrderedDict(mode=mode, epoch=epoch, iter=cur_iter)
         record['lr'] = trainer.current_lr()[0]
-        if mode == 'train':
+        if mode == 'train' and trainer.device.type == 'cuda':  # GPU memory only, as mmcv
             record['memory'] = peak_memory_mb(trainer.device)
         record.update(output)
         return record
@@ -338,8 +339,9 @@ class TextLoggerHook(LoggerHook):
                 done = max(trainer.iter - self._start_iter + 1, 1)
                 eta = self._time_total / done * (trainer.max_iters - trainer.iter - 1)
                 text += (f'eta: {datetime.timedelta(seconds=int(max(eta, 0)))}, '
-                         f'time: {record["time"]:.3f}, data_time: {record["data_time"]:.3f}, '
-                         f'memory: {record["memory"]}, ')
+                         f'time: {record["time"]:.3f}, data_time: {record["data_time"]:.3f}, ')
+            if 'memory' in record:
+                text += f'memory: {record["memory"]}, '
         elif self.by_epoch:
             text = f'Epoch({record["mode"]}) [{record["epoch"]}][{record["iter"]}]\t'
         else:

@@ -283,6 +283,11 @@ class Trainer:
         if self.rank == 0:
             os.makedirs(self.work_dir, exist_ok=True)
             remove_stale_temp_files(self.work_dir)
+        if self.epoch >= self.max_epochs:  # e.g. resumed from the last checkpoint of a run
+            logger.info('training is already finished: %d of %d epochs done (work dir %s); '
+                        'nothing to train. Raise total_epochs to train more.', self.epoch,
+                        self.max_epochs, self.work_dir)
+            return
         self.watchdog.start()
         finished = False
         try:

@@ -1,9 +1,10 @@
 """Finding and loading pretrained weights and checkpoints.
 
-* :func:`resolve_pretrained` turns ``torchvision://resnet50``, a URL or a local path into a
-  local file. Nothing is ever downloaded: torchvision and URL checkpoints are looked up in the
-  torch hub cache (``$TORCH_HOME/hub/checkpoints/``, see ``torch.hub.get_dir()``), and a
-  missing file raises an error that says which file to put where.
+* :func:`resolve_pretrained` turns ``torchvision://resnet50``, ``open-mmlab://``,
+  ``mmcls://`` names, a URL or a local path into a local file. Named and URL checkpoints are
+  looked up in the torch hub cache (``$TORCH_HOME/hub/checkpoints/``, see
+  ``torch.hub.get_dir()``) and downloaded there when missing (atomically, SHA-256 prefix in the
+  file name checked); a failed download says which file to put where.
 * :func:`load_checkpoint` loads MMAction2 / mmcv checkpoints (``{'meta', 'state_dict',
   'optimizer'}``), plain state dicts and ``.safetensors`` files into a model, reporting missing
   and unexpected keys and shape mismatches (each skipped key with both shapes).
@@ -24,33 +25,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 import numpy as np
 import torch
 from torch import nn
 from torch.torch_version import TorchVersion
 
+from ..utils.download import download_file, redact_url
+from .checkpoint_urls import (MMCLS_CHECKPOINTS, MMCLS_FOLDER, OPEN_MMLAB_CHECKPOINTS,
+                              OPENMMLAB_BASE_URL, TORCHVISION_BASE_URL, TORCHVISION_CHECKPOINTS)
+
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
-    'MMCLS_CHECKPOINTS', 'hub_checkpoint_dir', 'resolve_pretrained', 'read_checkpoint',
-    'load_checkpoint', 'load_backbone_checkpoint', 'load_state_dict', 'get_state_dict',
-    'unwrap_model',
+    'MMCLS_CHECKPOINTS', 'OPEN_MMLAB_CHECKPOINTS', 'hub_checkpoint_dir', 'resolve_pretrained',
+    'read_checkpoint', 'load_checkpoint', 'load_backbone_checkpoint', 'load_state_dict',
+    'get_state_dict', 'unwrap_model',
 ]
 
 _LOG = logging.getLogger(__name__)
 
-# the file names torchvision gives its ImageNet weights (preferred first: IMAGENET1K_V1, the
-# weights MMAction2 0.x models were trained from, then V2, then the pre-0.13 names)
-TORCHVISION_CHECKPOINTS: dict[str, tuple[str, ...]] = {
-    'resnet18': ('resnet18-f37072fd.pth', 'resnet18-5c106cde.pth'),
-    'resnet34': ('resnet34-b627a593.pth', 'resnet34-333f7ec4.pth'),
-    'resnet50': ('resnet50-0676ba61.pth', 'resnet50-11ad3fa6.pth', 'resnet50-19c8e357.pth'),
-    'resnet101': ('resnet101-63fe2227.pth', 'resnet101-cd907fc2.pth',
-                  'resnet101-5d3b4d8f.pth'),
-    'resnet152': ('resnet152-394f9c45.pth', 'resnet152-f82ba261.pth',
-                  'resnet152-b121ed2d.pth'),
-}
+_HASH_IN_NAME = re.compile(r'-([a-f0-9]{8,})\.')  # torch hub's "name-<sha256 prefix>.ext"
 _ALLOW_PICKLE_HINT = ('pass allow_pickle=True to load_checkpoint (on the command line: '
                       '--allow-pickle), but only for a file from a source you trust')
 
@@ -102,77 +97,95 @@ class LoadReport:
         return bool(self.missing_keys or self.unexpected_keys or self.shape_mismatches)
 
 
-# mmcls:// names (MMAction2's MobileNetV2 configs) -> the URLs mmcv resolves them to; the file
-# is looked up in the torch hub cache under its download name
-MMCLS_CHECKPOINTS: dict[str, str] = {
-    'mobilenet_v2': 'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
-                    'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth',
-}
-
-
 # ---------------------------------------------------------------------------- finding files
 def hub_checkpoint_dir() -> Path:
     """The torch hub checkpoint cache: ``torch.hub.get_dir()/checkpoints``."""
     return Path(torch.hub.get_dir()) / 'checkpoints'
 
 
-def _resolve_torchvision(name: str) -> Path:
-    folder = hub_checkpoint_dir()
-    known = TORCHVISION_CHECKPOINTS.get(name, ())
-    for file_name in known:
-        if (folder / file_name).is_file():
-            return folder / file_name
-    found = sorted(folder.glob(f'{name}-*.pth')) if folder.is_dir() else []
-    if found:
-        return found[0]
-    expected = ' or '.join(known) if known else f'{name}-<hash>.pth'
-    raise FileNotFoundError(
-        f'torchvision://{name}: no {expected} in {folder}. actionkit never downloads weights; '
-        f'put torchvision\'s {name} ImageNet checkpoint there (the file torchvision itself '
-        f'downloads, e.g. {known[0] if known else name + "-<hash>.pth"}), or set TORCH_HOME '
-        'to the folder above hub/ that holds it')
+def _named_url(name: str) -> str:
+    """The URL behind a ``torchvision://``, ``open-mmlab://`` or ``mmcls://`` name."""
+    scheme, _, model = name.partition('://')
+    env = os.environ.get
+    if scheme == 'torchvision':
+        known = TORCHVISION_CHECKPOINTS.get(model)
+        if not known:
+            raise ValueError(f'{name}: unknown torchvision model {model!r}; known: '
+                             f'{sorted(TORCHVISION_CHECKPOINTS)} (or pass a URL or a local path)')
+        return env('ACTIONKIT_TORCHVISION_BASE_URL', TORCHVISION_BASE_URL) + known[0]
+    table = OPEN_MMLAB_CHECKPOINTS if scheme == 'open-mmlab' else MMCLS_CHECKPOINTS
+    if model not in table:
+        raise ValueError(f'{name}: unknown {scheme} checkpoint {model!r}; known: '
+                         f'{sorted(table)} (or pass a URL or a local path)')
+    folder = MMCLS_FOLDER if scheme == 'mmcls' else ''
+    return env('ACTIONKIT_OPENMMLAB_BASE_URL', OPENMMLAB_BASE_URL) + folder + table[model]
+
+
+def _cached_or_downloaded(name: str, url: str) -> Path:
+    """The hub-cache file of ``url``, downloaded there first when missing."""
+    safe = redact_url(url)
+    file_name = os.path.basename(urlsplit(url).path)
+    if not file_name:
+        raise ValueError(f'{safe}: the URL does not end in a file name')
+    path = hub_checkpoint_dir() / file_name
+    if path.is_file():
+        return path
+    where = (f'download {safe} yourself and put it at {path} (or set TORCH_HOME to the folder '
+             'above hub/ that holds it, or pass a local path)')
+    if os.environ.get('ACTIONKIT_OFFLINE', '') not in ('', '0'):
+        raise FileNotFoundError(f'{name}: {path} is not there and ACTIONKIT_OFFLINE is set; '
+                                f'{where}')
+    digest = _HASH_IN_NAME.search(file_name)
+    _LOG.info('downloading %s to %s', safe, path)
+    try:
+        download_file(url, path, progress=True, sha256_prefix=digest and digest.group(1))
+    except OSError as err:
+        raise OSError(f'{name}: {err}. Offline? {where}') from None
+    return path
 
 
 def resolve_pretrained(name: str) -> str:
-    """Turn a ``pretrained`` / checkpoint name into a local file path.
+    """Turn a ``pretrained`` / checkpoint name into a local file path, downloading if needed.
+
+    Named and URL checkpoints are looked up in the torch hub cache
+    (``$TORCH_HOME/hub/checkpoints/``, ``torch.hub.get_dir()``) and downloaded there when
+    missing, as MMAction2 (mmcv) does: atomically, with a progress bar, and checked against the
+    SHA-256 prefix in the file name (``name-<hex>.pth``) when there is one. With the
+    environment variable ``ACTIONKIT_OFFLINE=1`` nothing is downloaded.
 
     Args:
-        name: ``'torchvision://resnet50'`` (looked up in the torch hub cache), an
-            ``http(s)://`` URL (its file name looked up in the torch hub cache, where
-            ``torch.hub`` would have put it), ``'mmcls://mobilenet_v2'`` (the URL mmcv maps
-            it to, then as a URL), or a local path.
+        name: ``'torchvision://resnet50'``, ``'open-mmlab://<name>'``,
+            ``'mmcls://mobilenet_v2'`` (the URLs torchvision and mmcv map them to, see
+            :mod:`actionkit.models.checkpoint_urls`), an ``http(s)://`` URL, or a local path.
 
     Returns:
         The path of an existing file.
 
     Raises:
-        FileNotFoundError: the file is not there; the message names the file and folder.
-        ValueError: an unsupported scheme (``open-mmlab://``, ``s3://`` ...) or an unknown
-            ``mmcls://`` model.
+        FileNotFoundError: a local file is missing, or a cached one with ``ACTIONKIT_OFFLINE``.
+        OSError: the download failed; the message names the URL and where to put the file.
+        ValueError: an unsupported scheme (``s3://`` ...) or an unknown model name.
     """
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f'a checkpoint name must be a str or a path, got {name!r}')
     name = os.fspath(name)
     if name.startswith('torchvision://'):
-        return str(_resolve_torchvision(name[len('torchvision://'):]))
-    if name.startswith('mmcls://'):
-        model = name[len('mmcls://'):]
-        if model not in MMCLS_CHECKPOINTS:
-            raise ValueError(f'{name}: unknown mmcls checkpoint {model!r}; known: '
-                             f'{sorted(MMCLS_CHECKPOINTS)} (or pass a URL or a local path)')
-        name = MMCLS_CHECKPOINTS[model]
+        model = name[len('torchvision://'):]
+        folder = hub_checkpoint_dir()
+        cached = [folder / f for f in TORCHVISION_CHECKPOINTS.get(model, ())]
+        if folder.is_dir() and model not in TORCHVISION_CHECKPOINTS:
+            cached = sorted(folder.glob(f'{model}-*.pth'))
+        for path in cached:
+            if path.is_file():
+                return str(path)
+    if name.startswith(('torchvision://', 'open-mmlab://', 'mmcls://')):
+        return str(_cached_or_downloaded(name, _named_url(name)))
     if name.startswith(('http://', 'https://')):
-        file_name = os.path.basename(urlparse(name).path)
-        path = hub_checkpoint_dir() / file_name
-        if path.is_file():
-            return str(path)
-        raise FileNotFoundError(
-            f'{name}: {file_name} is not in {hub_checkpoint_dir()}. actionkit never downloads '
-            f'weights; download the file yourself and put it there, or pass its local path')
+        return str(_cached_or_downloaded(name, name))
     if re.match(r'^[a-zA-Z][\w+.-]+://', name):
         raise ValueError(f'unsupported checkpoint location {name!r}: use a local path, '
-                         "'torchvision://<model>', 'mmcls://<model>' or an http(s) URL cached in "
-                         f'{hub_checkpoint_dir()}')
+                         "'torchvision://<model>', 'open-mmlab://<name>', 'mmcls://<model>' or "
+                         'an http(s) URL')
     path = Path(name).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint file not found: {name}')
@@ -340,8 +353,8 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
         model: the model (a DDP wrapper is unwrapped).
         filename: a local path, ``torchvision://<model>``, ``mmcls://<model>`` (its
             ``backbone.`` entries, as mmcv reads them, when ``model`` has no ``backbone``), or
-            a URL cached in the torch hub folder; ``.pth`` (mmcv layout or a plain state dict)
-            or ``.safetensors``.
+            an http(s) URL (downloaded into the torch hub cache); ``.pth`` (mmcv layout or a
+            plain state dict) or ``.safetensors``.
         map_location: as for ``torch.load``. Default: 'cpu'.
         strict: raise on any missing / unexpected / mis-shaped key. Default: False.
         logger: where to report. Default: this module's logger.

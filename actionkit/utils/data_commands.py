@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_main import report_error
 from .splits import SPLIT_DATASETS
 
 __all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
@@ -140,24 +141,30 @@ def run_build_file_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_extract_frames_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``extract_frames.py SRC_DIR OUT_DIR`` (MMAction2's build_rawframes.py)."""
+def add_extract_frames_arguments(parser: argparse.ArgumentParser, task: str = 'rgb',
+                                 ext: list[str] | None = None) -> None:
+    """The options of ``extract_frames.py SRC_DIR OUT_DIR`` (MMAction2's build_rawframes.py);
+    ``task`` and ``ext`` are the defaults (``build_rawframes.py``: MMAction2's ``flow`` and
+    ``avi``), and ``--help`` states them."""
     parser.add_argument('src_dir', help='source video folder (or frame folders, --input-frames)')
     parser.add_argument('out_dir', help='output rawframe folder')
-    parser.add_argument('--task', default='rgb', choices=['rgb', 'flow', 'both'],
-                        help='RGB frames, optical flow or both (default rgb)')
+    parser.add_argument('--task', default=task, choices=['rgb', 'flow', 'both'],
+                        help='RGB frames, optical flow or both (default: %(default)s)')
     parser.add_argument('--flow-type', default='tvl1', choices=['tvl1', 'farneback', 'farn'],
-                        help='tvl1 (needs opencv-contrib) or farneback (core OpenCV)')
+                        help='tvl1 (default; needs opencv-contrib, checked before any video is '
+                        'read) or farneback (core OpenCV)')
     parser.add_argument('--bound', type=float, default=20.0,
                         help='flow in pixels mapped to 0 and 255 (denseflow -b, default 20)')
     parser.add_argument('--level', type=int, default=2, choices=[1, 2],
                         help='2: a sub-folder per class; 1: a flat folder')
-    parser.add_argument('--ext', nargs='+', default=None,
-                        help='video extensions to look for (default: all common ones)')
+    parser.add_argument('--ext', nargs='+', default=ext,
+                        help='video extensions to look for (default: '
+                        + (' '.join(ext) if ext else 'all common ones') + ')')
     parser.add_argument('--mixed-ext', action='store_true',
-                        help='videos of mixed extensions (the default here; MMAction2 flag)')
+                        help='videos of any common extension'
+                        + ('' if ext else ' (what no --ext means here; MMAction2 flag)'))
     parser.add_argument('--num-worker', type=int, default=default_workers(),
-                        help='worker processes')
+                        help='worker processes (default: %(default)s, the CPU count; MMAction2: 8)')
     parser.add_argument('--new-short', type=int, default=0,
                         help='resize frames so the short side has this length (0: keep)')
     parser.add_argument('--new-width', type=int, default=0, help='resize to this width')
@@ -230,9 +237,7 @@ def _main(prog: str, description: str, add: Callable[[argparse.ArgumentParser], 
     try:
         return run(args)
     except (ValueError, ImportError, FileNotFoundError) as err:
-        logger.debug('%s failed', prog, exc_info=True)
-        print(f'{prog}: error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err, prog)
 
 
 def build_file_list_main(argv: Sequence[str] | None = None) -> int:
@@ -251,8 +256,8 @@ def extract_frames_main(argv: Sequence[str] | None = None) -> int:
 
 def _add_build_rawframes_arguments(parser: argparse.ArgumentParser) -> None:
     """extract_frames.py's options with the defaults of MMAction2's build_rawframes.py."""
-    add_extract_frames_arguments(parser)
-    parser.set_defaults(task='flow', ext=['avi'], batch_command='build_rawframes')
+    add_extract_frames_arguments(parser, task='flow', ext=['avi'])
+    parser.set_defaults(batch_command='build_rawframes')
     parser.add_argument('--num-gpu', type=int, default=8,
                         help='MMAction2 flag (denseflow GPUs); flow runs on the CPU here')
 

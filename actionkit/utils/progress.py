@@ -12,17 +12,19 @@ class ProgressBar:
     """Count finished items out of ``total`` and show the rate and the time left.
 
     On a terminal the bar is redrawn in place; elsewhere (logs, CI) a line is printed at most
-    every ``min_interval`` seconds and at the end, so logs stay short.
+    every ``min_interval`` seconds and at the end, so logs stay short. ``unit='B'`` counts
+    bytes and shows MiB.
     """
 
     def __init__(self, total: int, desc: str = '', stream: TextIO | None = None,
-                 min_interval: float = 10.0, enabled: bool = True) -> None:
+                 min_interval: float = 10.0, enabled: bool = True, unit: str = 'it') -> None:
         self.total = max(int(total), 0)
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
         self.live = bool(getattr(self.stream, 'isatty', lambda: False)())
         self.min_interval = 0.1 if self.live else min_interval
         self.enabled = enabled
+        self.unit = unit
         self.count = 0
         self.start = time.perf_counter()
         self._last = 0.0
@@ -38,8 +40,14 @@ class ProgressBar:
         elapsed = max(now - self.start, 1e-9)
         rate = self.count / elapsed
         left = (self.total - self.count) / rate if rate > 0 and self.total else 0.0
-        text = (f'{self.desc}{self.count}/{self.total} '
-                f'[{_fmt(elapsed)} elapsed, ETA {_fmt(left)}, {rate:.2f} it/s]')
+        if self.unit == 'B':  # bytes, shown in MiB
+            mib = 1024.0**2
+            done_text = f'{self.count / mib:.1f}/{self.total / mib:.1f} MiB'
+            rate_text = f'{rate / mib:.2f} MiB/s'
+        else:
+            done_text = f'{self.count}/{self.total}'
+            rate_text = f'{rate:.2f} {self.unit}/s'
+        text = f'{self.desc}{done_text} [{_fmt(elapsed)} elapsed, ETA {_fmt(left)}, {rate_text}]'
         if self.live:
             width = 30
             done = int(width * self.count / self.total) if self.total else width

@@ -29,6 +29,7 @@ from actionkit.apis import inference_recognizer, init_recognizer
 from actionkit.utils import download
 
 TIMEOUT_S = 1.0
+TOTAL_S = 2.0
 MAX_BYTES = 256 * 1024
 _SECRET = 's3cret-Pa55'
 _REDIRECTS = {'/r/1': 'file:///etc/passwd', '/r/2': 'ftp://127.0.0.1:9/clip.mp4',
@@ -79,10 +80,47 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
 
 
+# what the raw server answers (anything but valid HTTP), by request path
+_RAW = {
+    '/short.mp4': b'HTTP/1.1 200 OK\r\nContent-Length: 4700\r\n\r\n' + b'\0' * 2350,
+    '/bad-status.mp4': b'HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n',
+    '/bad-chunks.mp4': b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+                       b'zz\r\nabc\r\n0\r\n\r\n',
+    '/headers.mp4': b'HTTP/1.1 200 OK\r\n' + b''.join(b'X-H%d: v\r\n' % i for i in range(150))
+                    + b'Content-Length: 0\r\n\r\n',
+}
+
+
+def _answer_raw(conn: socket.socket) -> None:
+    with conn:
+        words = conn.recv(65536).split(b' ')
+        path = words[1].decode('latin-1') if len(words) > 1 else ''
+        try:
+            if path == '/trickle.mp4':  # a byte every 50 ms: every read is quick, the whole slow
+                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n')
+                for _ in range(2000):
+                    conn.sendall(b'\0')
+                    time.sleep(0.05)
+            else:
+                conn.sendall(_RAW.get(path, b'HTTP/1.1 404 Not Found\r\n\r\n'))
+        except OSError:  # the client gave up
+            pass
+
+
+def _serve_raw(listener: socket.socket) -> None:
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # closed at the end of the module
+            return
+        threading.Thread(target=_answer_raw, args=(conn,), daemon=True).start()
+
+
 @dataclass
 class _Servers:
     http: str   # base URL of the HTTP server
     silent: str  # base URL of a port that accepts connections and never answers
+    raw: str  # base URL of a server that answers with broken HTTP (see _RAW)
 
 
 @pytest.fixture(scope='module')
@@ -96,8 +134,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Servers]:
     silent = socket.socket()
     silent.bind(('127.0.0.1', 0))
     silent.listen(8)
+    raw = socket.socket()
+    raw.bind(('127.0.0.1', 0))
+    raw.listen(8)
+    threading.Thread(target=_serve_raw, args=(raw,), daemon=True).start()
     yield _Servers(f'http://127.0.0.1:{httpd.server_address[1]}',
-                   f'http://127.0.0.1:{silent.getsockname()[1]}')
+                   f'http://127.0.0.1:{silent.getsockname()[1]}',
+                   f'http://127.0.0.1:{raw.getsockname()[1]}')
+    raw.close()
     silent.close()
     httpd.shutdown()
     httpd.server_close()
@@ -120,7 +164,7 @@ def downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, 'tempdir', str(folder))
     monkeypatch.setattr(inference, 'fetch_url', functools.partial(
-        download.fetch_url, timeout=TIMEOUT_S, max_bytes=MAX_BYTES))
+        download.fetch_url, timeout=TIMEOUT_S, max_bytes=MAX_BYTES, total_timeout=TOTAL_S))
     return folder
 
 
@@ -130,6 +174,7 @@ def test_the_defaults_are_bounded() -> None:
     assert 0 < parameters['timeout'].default <= 60
     assert math.isfinite(parameters['max_bytes'].default)
     assert parameters['max_bytes'].default <= 4 * 1024**3
+    assert 0 < parameters['total_timeout'].default <= 24 * 3600
 
 
 def test_a_good_url_is_scored_and_the_download_removed(servers: _Servers, model: object,
@@ -148,6 +193,7 @@ class UrlFault:
     path: str  # appended to a server's base URL, or a whole URL when it has a scheme
     error: tuple[type[BaseException], str]
     silent: bool = False
+    raw: bool = False  # served by the raw (broken HTTP) server
     max_s: float = 10.0  # how long refusing may take
 
 
@@ -165,13 +211,31 @@ URL_FAULTS = [
     UrlFault('ftp:// URL', 'ftp://127.0.0.1/clip.mp4', (ValueError, r"'ftp'")),
     UrlFault('redirect to file://', '/r/1', (OSError, r"(?i)redirect.* to (url )?'file:")),
     UrlFault('redirect to ftp://', '/r/2', (OSError, r"(?i)redirect.* to (url )?'ftp:")),
+    UrlFault('URL that trickles bytes', '/trickle.mp4',
+             (OSError, rf'/trickle\.mp4 took longer than the {TOTAL_S:g} s limit for a whole '
+                       'download'), raw=True, max_s=TOTAL_S + TIMEOUT_S + 3),
+    UrlFault('URL shorter than its Content-Length', '/short.mp4',
+             (OSError, r'/short\.mp4 ended after 2350 of the 4700 bytes'), raw=True),
+    UrlFault('bad HTTP status line', '/bad-status.mp4',
+             (OSError, r'could not fetch http://127\.0\.0\.1:\d+/bad-status\.mp4: the '
+                       r"server's answer is not valid HTTP \(BadStatusLine"), raw=True),
+    UrlFault('broken chunked encoding', '/bad-chunks.mp4',
+             (OSError, r"/bad-chunks\.mp4: the server's answer is not valid HTTP"), raw=True),
+    UrlFault('more than 100 headers', '/headers.mp4',
+             (OSError, r"/headers\.mp4: the server's answer is not valid HTTP \(.*100 headers"),
+             raw=True),
+    UrlFault('port out of range', 'http://u:pw@127.0.0.1:99999/clip.mp4',
+             (ValueError, r"^'http://127\.0\.0\.1:99999/clip\.mp4': the port is not a number "
+                          r'in 0-65535$')),
+    UrlFault('300-character extension', '/clip.' + 'x' * 300,
+             (OSError, r'/clip\.x{300}: HTTP 404')),
 ]
 
 @pytest.mark.parametrize('fault', URL_FAULTS, ids=[slug(f.kind) for f in URL_FAULTS])
 def test_bad_url_is_refused_quickly_and_leaves_nothing(servers: _Servers, model: object,
                                                        downloads: Path, fault: UrlFault) -> None:
-    url = fault.path if '://' in fault.path else \
-        (servers.silent if fault.silent else servers.http) + fault.path
+    base = servers.silent if fault.silent else servers.raw if fault.raw else servers.http
+    url = fault.path if '://' in fault.path else base + fault.path
     error, pattern = fault.error
     start = time.monotonic()
     with pytest.raises(error) as info:

@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from actionkit.analysis.logs import curve_panels, load_json_logs, train_time_stats
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,11 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plot_curve(args) if args.task == 'plot_curve' else cal_train_time(args)
     except (OSError, ValueError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'analyze_logs: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'analyze_logs')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

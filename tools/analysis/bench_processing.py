@@ -18,6 +18,7 @@ import sys
 
 from actionkit.analysis.data_benchmark import benchmark_dataloading
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg.merge_from_dict(args.cfg_options)
         result = benchmark_dataloading(cfg, args.num_videos, args.workers)
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'bench_processing: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'bench_processing')
     print(f'{"batch":>5} {"workers":>7} {"batches":>7} {"videos":>6} {"seconds":>8} '
           f'{"videos/s":>9} {"bad":>4}')
     print(f'{result.batch_size:>5} {result.workers:>7} {result.num_batches:>7} '
@@ -54,4 +53,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -18,6 +18,7 @@ import torch
 
 from actionkit.analysis.benchmark import benchmark_inference
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                                      args.device, args.fuse_conv_bn, args.workers,
                                      args.log_interval, report)
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'benchmark: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'benchmark')
     print(f'input per video: {list(result.input_shape)}, torch threads: '
           f'{torch.get_num_threads()}')
     print(f'{"videos":>8} {"videos/s":>10} {"forward videos/s":>17} {"ms/video":>9}')
@@ -77,4 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

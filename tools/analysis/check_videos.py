@@ -23,6 +23,7 @@ import warnings
 from actionkit.analysis.videos import DECODERS, check_dataset, write_bad_list, write_clean_list
 from actionkit.config import Config, DictAction
 from actionkit.utils.progress import ProgressBar
+from actionkit.utils.cli_main import report_error, run_main
 
 EXIT_BAD_SAMPLES = 3
 
@@ -73,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = write_clean_list(report, out_file)
         write_bad_list(report, args.invalid_file)
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'check_videos: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'check_videos')
     for bad in report.bad:
         print(f'unreadable: {bad.path}: {bad.reason}')
     print(f'Checked {report.total} samples of {report.ann_file} with {report.decoder}: '
@@ -85,4 +84,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -22,6 +22,7 @@ from actionkit.analysis.evaluate import (build_split_dataset, read_label_names,
                                          results_confusion_matrix)
 from actionkit.analysis.results import load_results
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,11 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'confusion_matrix: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'confusion_matrix')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -18,6 +18,8 @@ import sys
 from actionkit.analysis.evaluate import evaluate_results
 from actionkit.analysis.results import load_results
 from actionkit.config import Config, DictAction
+from actionkit.config_options import merge_dotted
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,18 +41,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _nested(options: dict) -> dict:
-    """``{'a.b': 1}`` -> ``{'a': {'b': 1}}`` (DictAction keeps dotted keys as they are)."""
-    out: dict = {}
-    for key, value in options.items():
-        node = out
-        *parents, last = str(key).split('.')
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print the metrics; return the exit status (1 with a message on stderr on error)."""
     args = parse_args(argv)
@@ -58,11 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Config.fromfile(args.config)
         cfg.merge_from_dict(args.cfg_options)
         results = load_results(args.results, allow_pickle=args.allow_pickle)
-        metrics = evaluate_results(cfg, results, args.eval, _nested(args.eval_options))
+        metrics = evaluate_results(cfg, results, args.eval, merge_dotted({}, args.eval_options))
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'eval_metric: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'eval_metric')
     width = max([len('metric')] + [len(name) for name in metrics])
     print(f'{"metric":<{width}}  value')
     for name, value in metrics.items():
@@ -72,4 +60,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -25,6 +25,7 @@ import torch
 
 from actionkit.config import Config, DictAction
 from actionkit.utils.flops import count_complexity, flops_to_string, params_to_string
+from actionkit.utils.cli_main import report_error, run_main
 
 _CLIP_LEN_3D = 32
 
@@ -93,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         shape = input_shape(args.shape, is_3d)
         result = _count(model, shape, args.device, not args.modules_only)
     except (OSError, ValueError, TypeError, KeyError, ImportError, RuntimeError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'get_flops: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'get_flops')
     line = '=' * 30
     print(f'{line}\nInput shape: {shape}\nFlops: {flops_to_string(result.flops)}FLOPs '
           f'(multiply-adds)\nParams: {params_to_string(result.params)}\n{line}')
@@ -108,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

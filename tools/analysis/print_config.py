@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from actionkit.config import Config, DictAction
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,12 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Config.fromfile(args.config)
         cfg.merge_from_dict({**args.options, **args.cfg_options})
     except (OSError, ValueError, TypeError, KeyError, ImportError, SyntaxError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'print_config: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'print_config')
     print(f'Config:\n{cfg.pretty_text}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -17,6 +17,7 @@ import sys
 
 from actionkit.analysis.fusion import fusion_accuracy, read_list_labels
 from actionkit.analysis.results import load_results
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,9 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, fusion_accuracy(score_sets, labels, coefficients,
                                            args.apply_softmax, args.top_k, args.scores)))
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'report_accuracy: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'report_accuracy')
     columns = list(rows[-1][1])
     width = max(len(row[0]) for row in rows)
     print(f'{"scores":<{width}}  ' + '  '.join(f'{c:>19}' for c in columns))
@@ -77,4 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

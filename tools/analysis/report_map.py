@@ -20,6 +20,7 @@ import logging
 import sys
 
 from actionkit.analysis.detection_map import CLS_FUNCS, report_detection_map
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,13 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         mAP, average_mAP = report_detection_map(args.proposal, args.gt, args.cls_file,
                                                 args.det_output, args.cls)
     except (OSError, ValueError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'report_map: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'report_map')
     print('[RESULTS] Performance on ActivityNet detection task.\n'
           f'mAP: {mAP}\nAverage-mAP: {average_mAP}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from actionkit.utils.annotations_json import FORMATS, convert_annotation_list
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,11 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = convert_annotation_list(args.annofile, args.format, args.output)
     except (OSError, ValueError) as err:
-        print(f'anno_txt2json: error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err, 'anno_txt2json')
     print(f'wrote {out}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

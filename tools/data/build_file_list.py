@@ -9,6 +9,7 @@ actionkit.utils.file_lists and actionkit.utils.data_prep). Run with --help for t
 import sys
 
 from actionkit.utils.data_commands import build_file_list_main
+from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':
-    sys.exit(build_file_list_main())
+    sys.exit(run_main(build_file_list_main))

@@ -17,6 +17,7 @@ import os
 import sys
 
 from actionkit.utils.build_videos import IN_FORMATS, VIDEO_EXTS, build_videos_batch
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             filename_tmpl=args.filename_tmpl, vcodec=args.vcodec, ext=args.ext,
             resume=args.resume)
     except (OSError, ValueError) as err:
-        print(f'build_videos: error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err, 'build_videos')
     total = len(report.done) + len(report.skipped) + len(report.failed)
     print(f'build_videos: {total} frame folders: {len(report.done)} done, '
           f'{len(report.skipped)} skipped (video exists), {len(report.failed)} failed')
@@ -70,4 +70,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

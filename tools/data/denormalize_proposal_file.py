@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from actionkit.utils.proposal_files import denormalize_proposal_file
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,12 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = denormalize_proposal_file(args.norm_proposal_file, args.data_prefix)
     except (OSError, ValueError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'denormalize_proposal_file: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'denormalize_proposal_file')
     print(f'wrote {out}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

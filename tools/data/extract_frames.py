@@ -9,6 +9,7 @@ and actionkit.utils.flow). Run with --help for the options.
 import sys
 
 from actionkit.utils.data_commands import extract_frames_main
+from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':
-    sys.exit(extract_frames_main())
+    sys.exit(run_main(extract_frames_main))

@@ -11,6 +11,7 @@ import sys
 
 from actionkit.engine.checkpoint import publish_checkpoint
 from actionkit.models.weights import CheckpointError
+from actionkit.utils.cli_main import report_error, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,11 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         final = publish_checkpoint(args.in_file, args.out_file, args.allow_pickle)
     except (OSError, ValueError, CheckpointError) as err:
-        print(f'publish_model.py: error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err, 'publish_model.py')
     print(final)
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

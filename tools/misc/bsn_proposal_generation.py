@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -24,6 +25,7 @@ from actionkit.config import Config
 from actionkit.datasets.activitynet_dataset import load_activitynet_annotations
 from actionkit.models.localizers.utils import (PROPOSAL_HEADER, generate_bsp_feature,
                                                generate_candidate_proposals)
+from actionkit.utils.cli_main import run_main
 
 
 def _run_in_workers(func: Callable[..., dict], video_infos: list[dict], num_workers: int,
@@ -91,4 +93,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -15,6 +15,7 @@ FEATURES is a list with one ``[C]`` array per video, in LIST's order. Several GP
 import sys
 
 from actionkit.commands.extract_features import main
+from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -5,7 +5,7 @@ Deep Residual Learning for Image Recognition, https://arxiv.org/abs/1512.03385.
 Every conv + norm (+ activation) is a :class:`~actionkit.models.layers.ConvModule`, so keys
 read ``conv1.conv.weight``, ``conv1.bn.running_mean``, ``layer1.0.conv1.conv.weight``,
 ``layer1.0.downsample.conv.weight``. ``init_weights`` loads ``pretrained``: a torchvision
-ImageNet checkpoint (``torchvision://resnet50``, found in the torch hub cache, never downloaded)
+ImageNet checkpoint (``torchvision://resnet50``, from the torch hub cache or downloaded there)
 whose keys are mapped to ours, or an actionkit / MMAction2 checkpoint.
 """
 from __future__ import annotations

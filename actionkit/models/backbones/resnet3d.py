@@ -7,8 +7,9 @@ of 2D CNNs and ImageNet?", https://arxiv.org/abs/1711.09577.
 Module names follow MMAction2 0.x (``conv1.conv``, ``layer1.0.conv2.bn``,
 ``layer1.0.downsample.conv`` …) so its checkpoints load with ``strict=True``. This file also holds
 the checkpoint helpers the other 3D backbones share: reading a state dict (through
-``actionkit.models.weights``, which never downloads), inflating a 2D ResNet state dict, and
-loading a 3D one with a clear error when it holds 2D weights.
+``actionkit.models.weights``, which downloads named / URL checkpoints into the hub cache),
+inflating a 2D ResNet state dict, and loading a 3D one with a clear error when it holds 2D
+weights.
 """
 from __future__ import annotations
 
@@ -599,8 +600,8 @@ def _strip_prefix(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torc
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """Read a state dict from a checkpoint (local path, ``torchvision://NAME`` or a URL found in
-    the torch hub cache; never downloaded: see ``actionkit.models.weights.resolve_pretrained``).
+    """Read a state dict from a checkpoint (local path, ``torchvision://NAME`` or a URL, from the
+    torch hub cache or downloaded there: see ``actionkit.models.weights.resolve_pretrained``).
 
     Unwraps ``{'state_dict': …}`` (MMAction2) and ``{'model': …}`` (Swin, DeiT) and removes a
     ``module.`` prefix left by DataParallel.
