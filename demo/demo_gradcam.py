@@ -35,6 +35,7 @@ from actionkit.apis.inference import _prepare_input
 from actionkit.config import Config, DictAction
 from actionkit.datasets.pipelines import Compose
 from actionkit.datasets.pipelines.functional import INTERPOLATIONS, rescale_size
+from actionkit.utils.cli_main import report_error, run_main
 from actionkit.visualization import VideoOutput
 
 
@@ -119,11 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except (OSError, ValueError, TypeError, KeyError, ImportError, RuntimeError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'demo_gradcam: error: {message}', file=sys.stderr)
-        return 1
+        return report_error(err, 'demo_gradcam')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

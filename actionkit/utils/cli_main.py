@@ -68,6 +68,7 @@ def run_main(main: Callable[..., Any], argv: Sequence[str] | None = None,
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_requested(args)
+    before = os.environ.get('ACTIONKIT_DEBUG')
     if debug:  # seen by report_error in the mains that end some errors themselves
         os.environ['ACTIONKIT_DEBUG'] = '1'
     if argv is None:
@@ -82,4 +83,9 @@ def run_main(main: Callable[..., Any], argv: Sequence[str] | None = None,
         return 130
     except Exception as err:  # the one place that turns any error into a line
         return report_error(err, prog)
+    finally:  # an in-process caller (a test, a notebook) keeps its environment
+        if before is None:
+            os.environ.pop('ACTIONKIT_DEBUG', None)
+        else:
+            os.environ['ACTIONKIT_DEBUG'] = before
     return 0 if status is None else int(status)
