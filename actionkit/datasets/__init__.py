@@ -3,6 +3,7 @@ from .builder import *  # noqa: F401,F403
 from .base import *  # noqa: F401,F403
 from .rawframe_dataset import *  # noqa: F401,F403
 from .video_dataset import *  # noqa: F401,F403
+from .audio_dataset import *  # noqa: F401,F403
 from .dataset_wrappers import *  # noqa: F401,F403
 from .activitynet_dataset import *  # noqa: F401,F403
 from .ssn_dataset import *  # noqa: F401,F403

@@ -15,6 +15,9 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
   ``Normalize``, ``Fuse``; the crops are importable from there too);
 * formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
   ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
+* audio (:mod:`.audio`, kernels in :mod:`.audio_functional`): ``AudioDecodeInit``,
+  ``AudioDecode``, ``AudioAmplify``, ``MelSpectrogram``, ``LoadAudioFeature``,
+  ``AudioFeatureSelector``, ``FormatAudioShape``;
 * ``Compose`` runs them; localization steps are in :mod:`.localization`.
 """
 from .compose import *  # noqa: F401,F403
@@ -24,3 +27,4 @@ from .crops import *  # noqa: F401,F403
 from .augmentations import *  # noqa: F401,F403
 from .formatting import *  # noqa: F401,F403
 from .localization import *  # noqa: F401,F403
+from .audio import *  # noqa: F401,F403
