@@ -2,10 +2,14 @@
 shapes for its shipped config (worked out from its source by hand), and the train/test paths."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from actionkit.config import Config
+from actionkit.datasets.pipelines import Compose
 from actionkit.models import build_model
 from actionkit.models.backbones.resnet_audio import ResNetAudio
 
@@ -132,3 +136,19 @@ def test_frozen_stages_and_norm_eval():
     assert not any(p.requires_grad for p in net.layer1.parameters())
     assert all(p.requires_grad for p in net.layer2.parameters())
     assert not net.layer2[0].conv1.bn.training
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / 'configs' / 'recognition_audio')
+                 .rglob('*.py'))
+
+
+@pytest.mark.parametrize('path', SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_audio_configs_build(path):
+    cfg = Config.fromfile(str(path))
+    with torch.device('meta'):
+        model = build_model(cfg.model)
+    assert type(model).__name__ == 'AudioRecognizer'
+    for split in ('train', 'val', 'test'):
+        steps = Compose(cfg.data[split].pipeline).transforms
+        assert type(steps[-1]).__name__ == 'ToTensor'
+        assert 'MelLogSpectrogram' not in repr(steps)
