@@ -149,7 +149,15 @@ DATA_COMMANDS: dict[str, Subcommand] = {
                                  data_commands.run_extract_frames),
     'resize-videos': Subcommand('re-encode videos (smaller, short GOP)',
                                 _add_resize_videos_arguments, _run_resize_videos),
+    'build-audio-features': Subcommand(
+        'audio (or video) files to log-mel .npy features (tools/data/build_audio_features.py)',
+        lambda parser: _audio_features().add_arguments(parser),
+        lambda args: _audio_features().run(args)),
 }
+
+
+def _audio_features() -> Any:
+    return importlib.import_module('actionkit.datasets.prep.audio_features')
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
