@@ -84,6 +84,8 @@ def test_factorize_per_block_and_stage_count():
         ResNetAudio(depth=50, factorize=[(1, 0), 0, 0, 0])
     with pytest.raises(KeyError, match='invalid depth 18'):
         ResNetAudio(depth=18)
+    with pytest.raises(ValueError, match=r'frozen_stages must be in \[-1, 4\], got 5'):
+        ResNetAudio(depth=50, frozen_stages=5)
 
 
 def _small(num_classes=3, **head):

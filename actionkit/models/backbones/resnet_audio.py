@@ -179,6 +179,9 @@ class ResNetAudio(nn.Module):
                            f'{sorted(self.arch_settings)}')
         if not 1 <= num_stages <= 4:
             raise ValueError(f'ResNetAudio: num_stages must be 1 to 4, got {num_stages!r}')
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'ResNetAudio: frozen_stages must be in [-1, {num_stages}], got '
+                             f'{frozen_stages!r}')
         if pretrained is not None and not isinstance(pretrained, str):
             raise TypeError(f'ResNetAudio: pretrained must be a str or None, got {pretrained!r}')
         stage_factorize = (factorize,) * num_stages if isinstance(factorize, int) \

@@ -226,3 +226,39 @@ def test_mel_log_spectrogram_is_refused_with_the_upstream_reason():
 
 
 
+
+
+def _documented(cls, kind):
+    text = ' '.join(line.strip() for line in (cls.__doc__ or '').splitlines())
+    found = set()
+    for match in re.finditer(rf'{kind} keys: (.*?)(?:\. [A-Z]|\.$|Args:)', text):
+        found |= set(re.findall(r'``(\w+)``', match.group(1)))
+    return found
+
+
+@pytest.mark.parametrize('name, build, results', [
+    ('AudioDecodeInit', {}, lambda p: dict(audio_path=p)),
+    ('AudioDecode', dict(fixed_length=100),
+     lambda p: dict(audios=np.zeros(1000, np.float32), frame_inds=np.arange(4), num_clips=1,
+                    total_frames=10)),
+    ('AudioFeatureSelector', dict(fixed_length=8),
+     lambda p: dict(audios=np.zeros((50, 4), np.float32), frame_inds=np.arange(4),
+                    num_clips=1, total_frames=10)),
+    ('AudioAmplify', dict(ratio=2.0), lambda p: dict(audios=np.ones(10, np.float32))),
+    ('MelSpectrogram', dict(fixed_length=4, n_mels=8),
+     lambda p: dict(audios=np.ones((1, 800), np.float32), sample_rate=8000, num_clips=1)),
+    ('LoadAudioFeature', {}, lambda p: dict(audio_path=p + '.npy')),
+    ('FormatAudioShape', dict(input_format='NCTF'),
+     lambda p: dict(audios=np.zeros((1, 4, 8), np.float32))),
+])
+def test_steps_add_and_require_what_their_docstrings_say(name, build, results, stereo_wav):
+    np.save(stereo_wav + '.npy', np.zeros((20, 4), np.float32))
+    step = _build(name, **build)
+    given = results(stereo_wav)
+    required = _documented(type(step), 'Required')
+    assert required == set(given), (name, required)
+    out = step(dict(given))
+    assert set(out) - set(given) == _documented(type(step), 'Added'), name
+    for key in required:  # each required key is needed
+        with pytest.raises(KeyError, match=key):
+            step({k: v for k, v in given.items() if k != key})
