@@ -48,7 +48,8 @@ class AudioRecognizer(BaseRecognizer):
         """``[N, num_classes]`` scores, the clips of each sample averaged."""
         head = self._require_head('forward_test')
         audios, num_clips = self._fold(audios, 'forward_test')
-        cls_score = self.average_clip(head(self.extract_feat(audios)), num_clips)
+        with torch.no_grad():
+            cls_score = self.average_clip(head(self.extract_feat(audios)), num_clips)
         return cls_score.cpu().numpy()
 
     def forward_dummy(self, audios: torch.Tensor, softmax: bool = False) -> tuple[torch.Tensor]:
