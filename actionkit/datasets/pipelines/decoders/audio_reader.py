@@ -58,10 +58,28 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> tupl
     return samples.mean(axis=0, dtype=np.float64).astype(np.float32), rate
 
 
+# integer sample formats and the divisor that maps them to [-1, 1) (libsndfile's, librosa's)
+_INT_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
+
+
+def _as_float(frame: Any) -> np.ndarray:
+    """A decoded frame as ``float32 [channels, n]``, converted without FFmpeg's resampler."""
+    data = frame.to_ndarray()
+    if not frame.format.is_planar:  # interleaved: [1, n * channels]
+        data = data.reshape(-1, len(frame.layout.channels)).T
+    if data.dtype == np.uint8:
+        return (data.astype(np.float32) - 128.0) / 128.0
+    if data.dtype in _INT_SCALE:
+        return (data / _INT_SCALE[data.dtype]).astype(np.float32)
+    return data.astype(np.float32, copy=False)
+
+
 def _decode(container: Any, stream: Any, rate: int) -> list[np.ndarray]:
     """``[channels, n]`` float32 chunks; resampled only when the rate differs."""
     import av
 
+    if stream.rate == rate:
+        return [_as_float(frame) for frame in container.decode(stream)]
     resampler = av.AudioResampler(format='fltp', layout=stream.layout, rate=rate)
     chunks = []
     for frame in container.decode(stream):
