@@ -136,6 +136,25 @@ def _run_resize_videos(args: argparse.Namespace) -> int:
     return data_commands.finish_batch('resize_videos', args, report)
 
 
+def _add_synthetic_audio_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('root', nargs='?', default='data/synthetic_audio', help='output folder')
+    parser.add_argument('--num-classes', type=int, default=4, choices=[2, 3, 4])
+    parser.add_argument('--train-per-class', type=int, default=40)
+    parser.add_argument('--val-per-class', type=int, default=20)
+    parser.add_argument('--seed', type=int, default=0)
+
+
+def _run_synthetic_audio(args: argparse.Namespace) -> int:
+    from .datasets.synthetic_audio import make_synthetic_audio_dataset
+
+    paths = make_synthetic_audio_dataset(args.root, num_classes=args.num_classes,
+                                         train_per_class=args.train_per_class,
+                                         val_per_class=args.val_per_class, seed=args.seed)
+    for key, path in paths.items():
+        print(f'  {key:<22} {path}')
+    return 0
+
+
 # ----------------------------------------------------------------------------- the tables
 
 
@@ -150,7 +169,18 @@ DATA_COMMANDS: dict[str, Subcommand] = {
                                  data_commands.run_extract_frames),
     'resize-videos': Subcommand('re-encode videos (smaller, short GOP)',
                                 _add_resize_videos_arguments, _run_resize_videos),
+    'synthetic-audio': Subcommand(
+        'generate the synthetic audio set (chirps; configs/synthetic/*audio*)',
+        _add_synthetic_audio_arguments, _run_synthetic_audio),
+    'build-audio-features': Subcommand(
+        'audio (or video) files to log-mel .npy features (tools/data/build_audio_features.py)',
+        lambda parser: _audio_features().add_arguments(parser),
+        lambda args: _audio_features().run(args)),
 }
+
+
+def _audio_features() -> Any:
+    return importlib.import_module('actionkit.datasets.prep.audio_features')
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,6 +5,7 @@ from .rawframe_dataset import *  # noqa: F401,F403
 from .video_dataset import *  # noqa: F401,F403
 from .hvu_dataset import *  # noqa: F401,F403
 from .omnisource_datasets import *  # noqa: F401,F403
+from .audio_dataset import *  # noqa: F401,F403
 from .dataset_wrappers import *  # noqa: F401,F403
 from .activitynet_dataset import *  # noqa: F401,F403
 from .ssn_dataset import *  # noqa: F401,F403

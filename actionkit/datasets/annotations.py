@@ -13,6 +13,7 @@ Text formats (one record a line, as in MMAction2 0.x):
 * rawframes: ``frame_dir total_frames label [label ...]``
 * rawframes with offset: ``frame_dir offset total_frames label [label ...]``
 * videos: ``path label [label ...]``
+* audio: ``audio_path total_frames label [label ...]``
 
 Fields are separated by runs of blanks: space, TAB and the other ASCII control characters
 (``str.split()`` also splits on a few Unicode spaces such as U+00A0; these stay part of a
@@ -52,13 +53,14 @@ import numpy as np
 from .errors import AnnotationError
 
 __all__ = ['PackedStrings', 'AnnotationRecords', 'load_rawframe_list', 'load_video_list',
-           'load_json_list']
+           'load_audio_list', 'load_json_list']
 
 _MAX_DIGITS = 18  # every integer of up to 18 digits fits in int64
 _POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
 _INT_RE = re.compile(r'[+-]?[0-9]{1,%d}' % _MAX_DIGITS)
 _BLANKS = ''.join(map(chr, range(33)))  # space and the ASCII control characters
 _BLANKS_RE = re.compile('[\x00-\x20]+')
+_PATH_KEYS = ('frame_dir', 'filename', 'audio_path')
 
 
 class PackedStrings(Sequence[str]):
@@ -131,7 +133,7 @@ class AnnotationRecords(Sequence[dict]):
     ``dataset.video_infos`` instead).
 
     Args:
-        path_key (str): ``'frame_dir'`` or ``'filename'``.
+        path_key (str): ``'frame_dir'``, ``'filename'`` or ``'audio_path'``.
         paths (PackedStrings): the paths as written in the file.
         labels (np.ndarray): ``int64`` labels of all records, back to back.
         label_offsets (np.ndarray | None): ``len + 1`` offsets into ``labels`` for
@@ -150,8 +152,8 @@ class AnnotationRecords(Sequence[dict]):
                  extras: PackedStrings | None = None, data_prefix: str | None = None,
                  source: str = '') -> None:
         num = len(paths)
-        if path_key not in ('frame_dir', 'filename'):
-            raise ValueError(f"path_key must be 'frame_dir' or 'filename', got {path_key!r}")
+        if path_key not in _PATH_KEYS:
+            raise ValueError(f'path_key must be one of {_PATH_KEYS}, got {path_key!r}')
         if label_offsets is None and len(labels) != num:
             raise ValueError(f'{len(labels)} labels for {num} records and no label_offsets')
         if label_offsets is not None and len(label_offsets) != num + 1:
@@ -330,13 +332,32 @@ def load_video_list(ann_file: str | os.PathLike, multi_class: bool = False,
     return _load_text_list(ann_file, 'filename', (), multi_class, num_classes, data_prefix)
 
 
+def load_audio_list(ann_file: str | os.PathLike, multi_class: bool = False,
+                    num_classes: int | None = None,
+                    data_prefix: str | None = None) -> AnnotationRecords:
+    """Parse an audio list: ``audio_path total_frames label [label ...]`` a line.
+
+    Args: as :func:`load_video_list`.
+
+    Returns:
+        AnnotationRecords: records with keys ``audio_path``, ``total_frames`` and ``label``.
+
+    Raises:
+        AnnotationError: a malformed line, naming the file and line number.
+        FileNotFoundError: ``ann_file`` does not exist.
+    """
+    return _load_text_list(ann_file, 'audio_path', ('total_frames',), multi_class, num_classes,
+                           data_prefix)
+
+
 def load_json_list(ann_file: str | os.PathLike, multi_class: bool = False,
                    num_classes: int | None = None,
                    data_prefix: str | None = None) -> AnnotationRecords:
     """Parse a JSON list of record dicts, as MMAction2 0.x's ``load_json_annotations``.
 
-    The path key is ``frame_dir`` if the first record has one, else ``filename``. ``label``
-    is a list of ints (an int is accepted too); single-label datasets need exactly one.
+    The path key is ``frame_dir`` (or ``audio_path``) if the first record has one, else
+    ``filename``. ``label`` is a list of ints (an int is accepted too); single-label datasets
+    need exactly one.
 
     Args:
         ann_file: the ``.json`` file.
@@ -360,7 +381,8 @@ def load_json_list(ann_file: str | os.PathLike, multi_class: bool = False,
         raise AnnotationError(f'{source}: expected a non-empty JSON list of records, got '
                               f'{type(items).__name__} of length {_safe_len(items)}')
     first = items[0]
-    path_key = 'frame_dir' if isinstance(first, dict) and 'frame_dir' in first else 'filename'
+    path_key = next((key for key in ('frame_dir', 'audio_path')
+                     if isinstance(first, dict) and key in first), 'filename')
     paths, extras, labels, counts = [], [], [], []
     for index, item in enumerate(items):
         problem = _json_record_problem(item, path_key, multi_class, num_classes)

@@ -51,7 +51,6 @@ def build_localizer(cfg: Any) -> nn.Module:
 _OTHER_TASKS = {
     'FastRCNN': 'spatio-temporal action detection (AVA)',
     'SkeletonGCN': 'skeleton-based recognition (ST-GCN / 2s-AGCN)',
-    'AudioRecognizer': 'audio recognition',
 }
 
 

@@ -257,7 +257,7 @@ def test_annotation_records_validate_their_arrays():
     paths = PackedStrings.from_strings(['a', 'b'])
     with pytest.raises(ValueError, match='1 labels for 2 records'):
         AnnotationRecords('filename', paths, np.array([1]))
-    with pytest.raises(ValueError, match="path_key must be 'frame_dir' or 'filename'"):
+    with pytest.raises(ValueError, match="path_key must be one of .*'audio_path'"):
         AnnotationRecords('path', paths, np.array([1, 2]))
     packed = PackedStrings.from_strings(['', 'ü', 'abc'])
     assert list(packed) == ['', 'ü', 'abc'] and packed[-1] == 'abc'

@@ -50,6 +50,8 @@ TINY_BACKBONES = {
                           stage_blocks=(1, 1, 1, 1), base_channels=4, bottleneck_mode=mode),
                      (2, 3, 8, 32, 32), dict(type='I3DHead', in_channels=128))
                     for mode in ('ir', 'ip')],
+    'ResNetAudio': [(dict(type='ResNetAudio', depth=50, base_channels=4), (4, 1, 16, 16),
+                     dict(type='AudioTSNHead', in_channels=128))],
     'C3D': [(dict(type='C3D', out_dim=C3D.flat_dim(16, 32, 32)), (2, 3, 16, 32, 32),
              dict(type='I3DHead', in_channels=4096, spatial_type=None))],
     'X3D': [(dict(type='X3D', gamma_w=0.5, gamma_b=1.5), (2, 3, 4, 32, 32),
@@ -118,7 +120,9 @@ _2D_BACKBONES = ('ResNet', 'ResNetTSM', 'ResNetTIN', 'MobileNetV2', 'MobileNetV2
                  'TANet')
 RECOGNIZER_SPECS = {
     'Recognizer3D': [(backbone, shape, head) for name, specs in TINY_BACKBONES.items()
-                     if name not in _2D_BACKBONES for backbone, shape, head in specs],
+                     if name not in _2D_BACKBONES + ('ResNetAudio',)
+                     for backbone, shape, head in specs],
+    'AudioRecognizer': TINY_BACKBONES['ResNetAudio'],  # [N, clips, 1, T, F] as 2D's input
     'Recognizer2D': [spec for name in _2D_BACKBONES for spec in TINY_BACKBONES[name]]
     + [(dict(type='ResNet', depth=18), (4, 3, 32, 32),
         dict(type='TRNHead', in_channels=512, num_segments=2))],
@@ -136,7 +140,7 @@ def test_recognizer_train_test_and_dummy(name, spec):
                              test_cfg=dict(average_clips='prob')))
     if name == 'Recognizer3D':  # [N, views, C, T, H, W]; one view per sample to train
         imgs = torch.rand(shape).unsqueeze(1)
-    else:  # [N, frames, C, H, W]
+    else:  # [N, frames, C, H, W] (audio: [N, clips, 1, T, F])
         imgs = torch.rand(shape).reshape(2, shape[0] // 2, *shape[1:])
     loss, log_vars = parse_losses(model(imgs, torch.tensor([[0], [2]])))
     loss.backward()

@@ -15,6 +15,9 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
   ``Normalize``, ``Fuse``; the crops are importable from there too);
 * formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
   ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
+* audio (:mod:`.audio`, kernels in :mod:`.audio_functional`): ``AudioDecodeInit``,
+  ``AudioDecode``, ``AudioAmplify``, ``MelSpectrogram``, ``LoadAudioFeature``,
+  ``AudioFeatureSelector``, ``FormatAudioShape``;
 * ``Compose`` runs them; localization steps are in :mod:`.localization`; ``LoadHVULabel`` in
   :mod:`.hvu`; OmniSource's ``BuildPseudoClip`` in :mod:`.pseudo_clip`.
 """
@@ -27,3 +30,4 @@ from .formatting import *  # noqa: F401,F403
 from .localization import *  # noqa: F401,F403
 from .hvu import *  # noqa: F401,F403
 from .pseudo_clip import *  # noqa: F401,F403
+from .audio import *  # noqa: F401,F403

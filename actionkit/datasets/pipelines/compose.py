@@ -9,7 +9,6 @@ from ..builder import PIPELINES
 __all__ = ['Compose']
 
 _SKELETON = 'a skeleton (pose) step of MMAction2; actionkit has no skeleton-based recognition'
-_AUDIO = 'an audio step of MMAction2; actionkit has no audio recognition'
 # MMAction2 0.x steps that actionkit deliberately lacks, and why
 _UNSUPPORTED = {
     'Imgaug': 'MMAction2 wraps the imgaug library here, unmaintained since 2020 and broken '
@@ -23,9 +22,11 @@ _UNSUPPORTED = {
     **{name: _SKELETON for name in ('PoseDecode', 'LoadKineticsPose', 'PoseCompact',
                                      'GeneratePoseTarget', 'PaddingWithLoop', 'PoseNormalize',
                                      'JointToBone', 'FormatGCNInput')},
-    **{name: _AUDIO for name in ('AudioDecodeInit', 'AudioDecode', 'AudioAmplify',
-                                  'MelSpectrogram', 'LoadAudioFeature', 'AudioFeatureSelector',
-                                  'FormatAudioShape')},
+    'MelLogSpectrogram': 'no such step in MMAction2 0.24.1 either: its config '
+                         'tsn_r50_64x1x1_100e_kinetics400_audio.py names it, but MMAction2 '
+                         'registers no MelLogSpectrogram, so that file fails there too; use '
+                         'MelSpectrogram, or LoadAudioFeature with log-mel features from '
+                         'tools/data/build_audio_features.py',
 }
 
 

@@ -14,3 +14,4 @@ from .x3d import *  # noqa: F401,F403
 from .resnet3d_csn import *  # noqa: F401,F403
 from .timesformer import *  # noqa: F401,F403
 from .swin import *  # noqa: F401,F403
+from .resnet_audio import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
-"""Recognizers (the ``RECOGNIZERS`` registry): 2D and 3D, and their base class."""
+"""Recognizers (the ``RECOGNIZERS`` registry): 2D, 3D and audio, and their base class."""
 from .base import *  # noqa: F401,F403
 from .recognizer2d import *  # noqa: F401,F403
 from .recognizer3d import *  # noqa: F401,F403
+from .audio_recognizer import *  # noqa: F401,F403

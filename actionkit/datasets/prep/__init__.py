@@ -1,0 +1,1 @@
+"""Dataset preparation: turning raw media into what the datasets read."""
