@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..datasets.builder import build_dataloader, build_dataset
+from ..datasets.builder import build_dataloader, build_dataset, check_label_range
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
@@ -256,10 +256,14 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
+    num_classes = getattr(getattr(model, 'cls_head', None), 'num_classes', None)
+    for each in datasets:
+        check_label_range(each, num_classes)
     loaders = [build_dataloader(ds, **_loader_args(cfg, distributed, 'train')) for ds in datasets]
     val_loader = None
     if validate:
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
+        check_label_range(val_set, num_classes)
         val_loader = build_dataloader(val_set, **_loader_args(cfg, distributed, 'val'))
     device = select_device(cfg, distributed)
     if cfg.get('cudnn_benchmark', False):

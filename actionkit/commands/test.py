@@ -141,7 +141,7 @@ def _export_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
 
 def run_test(args: argparse.Namespace) -> dict[str, float]:
     """Run a parsed ``tools/test.py`` command; return the metrics (empty without ``--eval``)."""
-    from ..datasets.builder import build_dataloader, build_dataset
+    from ..datasets.builder import build_dataloader, build_dataset, check_label_range
     from ..engine.dist import get_dist_info, init_dist
 
     cfg = Config.fromfile(args.config)
@@ -168,6 +168,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
         init_dist(args.launcher, **cfg.get('dist_params', {}))
     cfg.data.test.test_mode = True
     dataset = build_dataset(cfg.data.test, dict(test_mode=True))
+    check_label_range(dataset, (cfg.model.get('cls_head') or {}).get('num_classes'))
     loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
                       workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
                       dist=distributed, shuffle=False)

@@ -31,7 +31,7 @@ from torch.utils.data import Dataset
 
 from ..evaluation import recognition as _metrics
 from .annotations import AnnotationRecords, load_json_list
-from .errors import BadSample, DataError
+from .errors import AnnotationError, BadSample, DataError
 from .loader import note_sample
 from .pipelines import compose as _compose
 
@@ -140,6 +140,36 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
                 return [[label] for label in labels] if infos.multi_label else labels
             return [infos.label(i) for i in range(len(infos))]
         return [info['label'] for info in infos]
+
+    def check_label_range(self, num_classes: int) -> None:
+        """Refuse a label outside ``[0, num_classes)`` (the model's classes), now, not mid-epoch.
+
+        The lists are read again with ``num_classes`` set, so the error is the parser's own,
+        naming the file and line (or JSON record); custom datasets that return dicts get the
+        record index instead.
+
+        Raises:
+            AnnotationError: the first out-of-range label, naming the annotation file.
+        """
+        labels = self.gt_labels()
+        flat = np.asarray([v for label in labels for v in (
+            label if isinstance(label, (list, tuple)) else [label])], dtype=np.int64)
+        if not len(flat) or (flat.min() >= 0 and flat.max() < num_classes):
+            return
+        if isinstance(self._video_infos, AnnotationRecords):
+            saved = self.num_classes
+            self.num_classes = num_classes
+            try:
+                self.load_annotations()  # raises the parser's error, naming the line
+            finally:
+                self.num_classes = saved
+        for index, label in enumerate(labels):
+            for value in (label if isinstance(label, (list, tuple)) else [label]):
+                if not 0 <= value < num_classes:
+                    raise AnnotationError(
+                        f'{self.ann_file}: record {index} (counting from 0): label {value} '
+                        f'is out of range for the model\'s num_classes={num_classes} '
+                        f'(0 <= label < {num_classes})')
 
     def _path_of(self, idx: int) -> str | None:
         infos = self._video_infos

@@ -22,7 +22,8 @@ from ..registry import Registry
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader']
+__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader',
+           'check_label_range']
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,27 @@ PIPELINES = Registry('pipeline')
 BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix), used by the recognizers
 
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
+
+
+def check_label_range(dataset: Dataset, num_classes: int | None) -> None:
+    """Check every label of ``dataset`` (and of the datasets it wraps) against ``num_classes``.
+
+    Called when the model's number of classes is known, before any sample is loaded: a label
+    out of range would otherwise fail mid-epoch (a raw ``IndexError`` in the loss) or only
+    after all inference. Datasets without ``check_label_range`` (localization) are skipped.
+
+    Raises:
+        AnnotationError: naming the annotation file and line (or record).
+    """
+    if not isinstance(num_classes, int) or num_classes < 1:
+        return
+    children = getattr(dataset, 'datasets', None) or [getattr(dataset, 'dataset', None)]
+    for child in children:
+        if child is not None and child is not dataset:
+            check_label_range(child, num_classes)
+    check = getattr(dataset, 'check_label_range', None)
+    if callable(check):
+        check(num_classes)
 
 
 def build_dataset(cfg: Mapping | Sequence[Mapping] | Dataset,

@@ -1,0 +1,38 @@
+"""Faults around a run rather than one sample: labels the model cannot have, a full disk at a
+checkpoint, two runs in one work dir, the distributed test's temporary folder, stuck and
+orphaned loader workers (issues 14 and 15, "Faults, round two")."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from faults_helpers import load_tool, write_config
+from faults_media import write_clip
+
+from actionkit.errors import AnnotationError
+
+
+@pytest.fixture
+def clips(tmp_path: Path) -> Path:
+    root = tmp_path / 'videos'
+    root.mkdir()
+    for index in range(2):
+        write_clip(root / f'clip_{index}.mp4', num_frames=8)
+    return root
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_a_label_the_model_cannot_have_is_refused_before_any_sample(
+        tmp_path: Path, clips: Path, tool: str) -> None:
+    # the model has 10 classes; line 3 says 10. Nothing else sets num_classes.
+    ann_file = clips / 'list.txt'
+    ann_file.write_text('clip_0.mp4 1\nclip_1.mp4 2\nclip_0.mp4 10\n')
+    config = write_config(tmp_path / 'cfg.py', ann_file, clips)
+    argv = ([str(config), '--work-dir', str(tmp_path / 'work')] if tool == 'tools/train.py'
+            else [str(config), str(tmp_path / 'none.pth'), '--out', str(tmp_path / 'r.json')])
+    with pytest.raises(AnnotationError) as info:
+        load_tool(tool).main(argv)
+    message = str(info.value)
+    assert message.startswith(f'{ann_file}:3: label 10 is out of range for num_classes=10')
+    assert "'clip_0.mp4 10'" in message
+    assert not (tmp_path / 'work' / 'epoch_1.pth').exists()
