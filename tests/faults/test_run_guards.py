@@ -3,10 +3,13 @@ checkpoint, two runs in one work dir, the distributed test's temporary folder, s
 orphaned loader workers (issues 14 and 15, "Faults, round two")."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from faults_helpers import load_tool, write_config
+import torch
+from faults_helpers import load_tool, subprocess_env, write_config
 from faults_media import write_clip
 
 from actionkit.errors import AnnotationError
@@ -36,3 +39,35 @@ def test_a_label_the_model_cannot_have_is_refused_before_any_sample(
     assert message.startswith(f'{ann_file}:3: label 10 is out of range for num_classes=10')
     assert "'clip_0.mp4 10'" in message
     assert not (tmp_path / 'work' / 'epoch_1.pth').exists()
+
+
+_FULL_DISK = '''
+import resource, signal, sys, torch
+from torch import nn
+from actionkit.engine.checkpoint import save_checkpoint
+target = sys.argv[1]
+save_checkpoint(nn.Linear(4, 2), target)           # the previous checkpoint: a few hundred bytes
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # writes past the limit fail with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+try:
+    save_checkpoint(nn.Linear(400, 200), target)   # 320 kB: cannot be written
+except BaseException as err:
+    print(type(err).__name__ + ': ' + str(err))
+'''
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_the_previous_one_survives(
+        tmp_path: Path) -> None:
+    # a file-size limit stands in for a full disk: the write fails the same way, half-way
+    target = tmp_path / 'epoch_2.pth'
+    result = subprocess.run([sys.executable, '-c', _FULL_DISK, str(target)],
+                            capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    out = result.stdout.strip()
+    assert out.startswith(f'OSError: could not write the checkpoint {target}: '), (out,
+                                                                                 result.stderr)
+    assert out.endswith('the partial file was removed and any previous epoch_2.pth is left as '
+                        'it was')
+    assert 'inline_container' not in out and '\n' not in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_2.pth']
+    state = torch.load(target, weights_only=True)['state_dict']
+    assert state['weight'].shape == (2, 4)  # the earlier, small checkpoint
