@@ -3,6 +3,7 @@ checkpoint, two runs in one work dir, the distributed test's temporary folder, s
 orphaned loader workers (issues 14 and 15, "Faults, round two")."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,42 @@ def test_a_checkpoint_that_cannot_be_written_is_one_line_and_the_previous_one_su
     assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_2.pth']
     state = torch.load(target, weights_only=True)['state_dict']
     assert state['weight'].shape == (2, 4)  # the earlier, small checkpoint
+
+
+def test_a_second_run_in_the_same_work_dir_refuses_naming_the_holder(
+        tmp_path: Path, clips: Path) -> None:
+    ann_file = clips / 'list.txt'
+    ann_file.write_text('clip_0.mp4 1\nclip_1.mp4 2\n')
+    config = write_config(tmp_path / 'cfg.py', ann_file, clips)
+    work = tmp_path / 'work'
+    work.mkdir()
+    # a live holder: this test's parent process (pytest's own pid would be "us")
+    holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        (work / '.actionkit-train.lock').write_text(f'{holder.pid} {socket.gethostname()} '
+                                                    '2026-01-01 00:00:00\n')
+        with pytest.raises(FileExistsError) as info:
+            load_tool('tools/train.py').main([str(config), '--work-dir', str(work)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (f'work dir {work} is in use by another training run (pid {holder.pid} on host '
+            f'{socket.gethostname()}, since 2026-01-01 00:00:00)') in str(info.value)
+    assert sorted(p.name for p in work.iterdir()) == ['.actionkit-train.lock']  # nothing written
+
+
+def test_a_stale_lock_of_a_dead_run_is_taken_over_with_a_warning(
+        tmp_path: Path, clips: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ann_file = clips / 'list.txt'
+    ann_file.write_text('clip_0.mp4 1\nclip_1.mp4 2\n')
+    config = write_config(tmp_path / 'cfg.py', ann_file, clips)
+    work = tmp_path / 'work'
+    work.mkdir()
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    (work / '.actionkit-train.lock').write_text(f'{dead.pid} {socket.gethostname()} then\n')
+    assert load_tool('tools/train.py').main([str(config), '--work-dir', str(work)]) == 0
+    assert (work / 'epoch_1.pth').is_file()
+    assert not (work / '.actionkit-train.lock').exists()  # released at the end
+    assert f'taking over the lock {work / ".actionkit-train.lock"} of a run that is gone ' \
+           f'(pid {dead.pid} on this host' in caplog.text
