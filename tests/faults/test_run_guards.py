@@ -13,6 +13,7 @@ import torch
 from faults_helpers import load_tool, subprocess_env, write_config
 from faults_media import write_clip
 
+from actionkit.engine.dist import collect_results_cpu
 from actionkit.errors import AnnotationError
 
 
@@ -111,3 +112,19 @@ def test_a_stale_lock_of_a_dead_run_is_taken_over_with_a_warning(
     assert not (work / '.actionkit-train.lock').exists()  # released at the end
     assert f'taking over the lock {work / ".actionkit-train.lock"} of a run that is gone ' \
            f'(pid {dead.pid} on this host' in caplog.text
+
+
+@pytest.mark.parametrize('existed', [True, False], ids=['existing-dir', 'new-dir'])
+def test_the_distributed_test_tmpdir_keeps_the_users_files(tmp_path: Path, existed: bool) -> None:
+    tmpdir = tmp_path / 'shared'
+    if existed:
+        tmpdir.mkdir()
+        (tmpdir / 'notes.txt').write_text('mine')
+    # one rank (no process group): the same code path as each rank of tools/test.py --tmpdir
+    results = collect_results_cpu([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]], 2, tmpdir=str(tmpdir))
+    assert results == [[0.25, 0.75], [0.5, 0.5]]
+    if existed:
+        assert sorted(p.name for p in tmpdir.iterdir()) == ['notes.txt']
+        assert (tmpdir / 'notes.txt').read_text() == 'mine'
+    else:
+        assert not tmpdir.exists()  # made here, so removed here
