@@ -340,8 +340,8 @@ def collect_results_cpu(result_part: list[Any], size: int,
         size: the dataset length; the sampler's padding beyond it is dropped.
         tmpdir: a directory all ranks share (``./.dist_test`` when ``None``). Rank 0 makes a
             fresh folder inside it for the parts and sends its name to the others; only what
-            was made is removed afterwards (``tmpdir`` itself only if it was made here and is
-            left empty), so files of the user's in ``tmpdir`` are never touched.
+            was made is removed afterwards (a given ``tmpdir`` itself only if it was made here
+            and is left empty), so files of the user's in ``tmpdir`` are never touched.
 
     Returns:
         On rank 0 the results in dataset order; ``None`` on the other ranks.
@@ -350,7 +350,7 @@ def collect_results_cpu(result_part: list[Any], size: int,
     parent = '.dist_test' if tmpdir is None else os.fspath(tmpdir)
     made = parent_made = None
     if rank == 0:
-        parent_made = not os.path.isdir(parent)
+        parent_made = tmpdir is not None and not os.path.isdir(parent)  # .dist_test stays
         os.makedirs(parent, exist_ok=True)
         made = tempfile.mkdtemp(prefix='actionkit-parts-', dir=parent)
     tmpdir = broadcast_object(made, src=0)
