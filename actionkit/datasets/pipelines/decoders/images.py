@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ....utils.bounded_read import MAX_FRAME_BYTES, read_file_bytes
 from ...errors import DataError, DecodeError
 
 __all__ = ['IMAGE_BACKENDS', 'read_bytes', 'decode_rgb', 'decode_gray']
@@ -21,10 +22,14 @@ _JPEG_EOI = b'\xff\xd9'
 
 
 def read_bytes(path: str) -> bytes:
-    """Read a whole image file, raising :class:`DataError` naming it when that fails."""
+    """Read a whole image file, raising :class:`DataError` naming it when that fails.
+
+    A FIFO, a device (a link to ``/dev/zero``) or a file over ``MAX_FRAME_BYTES`` is refused
+    before anything is read.
+    """
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
+        data = read_file_bytes(path, MAX_FRAME_BYTES, 'frame file',
+                               lambda message: DecodeError(message, path))
     except FileNotFoundError as err:
         raise DataError(f'frame file not found: {path}', path) from err
     except OSError as err:
