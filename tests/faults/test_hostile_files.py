@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from faults_helpers import rawframe_pipeline
 from faults_media import write_frame_folder
@@ -141,3 +144,39 @@ def test_a_deeply_nested_json_annotation_list_is_refused(tmp_path: Path) -> None
                     + '}]')
     with pytest.raises(AnnotationError, match=rf': {path}: nested more than 100 levels deep'):
         build_dataset(dict(type='VideoDataset', ann_file=str(path), pipeline=[]))
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width x height`` RGB pixels, with one row of data."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (len(body).to_bytes(4, 'big') + kind + body
+                + zlib.crc32(kind + body).to_bytes(4, 'big'))
+
+    ihdr = width.to_bytes(4, 'big') + height.to_bytes(4, 'big') + bytes([8, 2, 0, 0, 0])
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
+            + chunk(b'IDAT', zlib.compress(bytes(1 + 3 * width))) + chunk(b'IEND', b''))
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A real 64x48 JPEG whose start-of-frame header is patched to ``width x height``."""
+    ok, buf = cv2.imencode('.jpg', np.zeros((48, 64, 3), np.uint8))
+    data = bytearray(buf.tobytes())
+    sof = data.index(b'\xff\xc0')
+    data[sof + 5:sof + 9] = height.to_bytes(2, 'big') + width.to_bytes(2, 'big')
+    return bytes(data)
+
+
+@pytest.mark.parametrize('make, width, height', [(_png_claiming, 30000, 30000),
+                                                 (_jpeg_claiming, 60000, 60000),
+                                                 (_png_claiming, 20000, 10)],
+                         ids=['png-named-jpg', 'jpeg', 'png-too-wide'])
+def test_an_image_bomb_is_refused_from_its_header(tmp_path: Path, make: Callable[[int, int], bytes],
+                                                  width: int, height: int) -> None:
+    dataset, folder = _frame_dataset(tmp_path)
+    frame = folder / 'img_00003.jpg'
+    frame.write_bytes(make(width, height))
+    with pytest.raises(DecodeError) as info:
+        dataset[0]
+    assert str(info.value) == (f'image {frame} claims {width}x{height} pixels in its header, '
+                               'more than the cap of 16384 a side and 67108864 pixels: refusing '
+                               'to decode it')
