@@ -66,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy checkpoint that needs full unpickling; this can run '
                         'code from the file, so use it only for files you trust')
+    parser.add_argument('--allow-nonfinite-weights', action='store_true',
+                        help='load a checkpoint holding NaN or inf weights (refused by default)')
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -114,7 +116,8 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
     turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
     model = build_model(cfg.model, test_cfg=cfg.get('test_cfg'))
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
-                    allow_pickle=args.allow_pickle)
+                    allow_pickle=args.allow_pickle,
+                    allow_nonfinite=getattr(args, 'allow_nonfinite_weights', False))
     model.eval()
     if args.fuse_conv_bn:
         model = fuse_conv_bn(model)

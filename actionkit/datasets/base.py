@@ -325,7 +325,8 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
 
         JSON and YAML need no pickles to exchange results: numpy arrays and scalars are
         written as (nested) lists and numbers. The file is written atomically (a temporary
-        file, then a rename), so a killed run never leaves half a results file.
+        file, then a rename), so a killed run never leaves half a results file. Results
+        holding NaN or inf are refused: nothing is written.
         """
         from ..utils.atomic import temp_path
 
@@ -334,6 +335,10 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         if suffix not in ('.pkl', '.pickle', '.json', '.yaml', '.yml'):
             raise ValueError(f'cannot dump results to {out!r}: the suffix must be one of '
                              '.json, .yaml, .yml, .pkl, .pickle')
+        bad = _count_nonfinite(results)
+        if bad:
+            raise ValueError(f'not writing {out}: {bad} of {len(results)} results hold NaN or '
+                             'inf scores (non-finite model weights or inputs?)')
         temp = temp_path(Path(out).absolute(), directory=False)
         try:
             if suffix in ('.pkl', '.pickle'):
@@ -350,6 +355,22 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
+
+
+def _count_nonfinite(results: Any) -> int:
+    """How many entries of ``results`` hold a NaN or inf number (arrays, lists, dicts)."""
+    def finite(item: Any) -> bool:
+        if isinstance(item, Mapping):
+            return all(finite(value) for value in item.values())
+        if isinstance(item, (list, tuple)) and item and not isinstance(item[0], (int, float)):
+            return all(finite(value) for value in item)
+        try:
+            arr = np.asarray(item)
+        except (TypeError, ValueError):
+            return True
+        return arr.dtype.kind not in 'fc' or bool(np.isfinite(arr).all())
+
+    return sum(not finite(item) for item in results) if isinstance(results, Sequence) else 0
 
 
 def _check_args(ann_file: Any, data_prefix: Any, multi_class: bool, num_classes: Any,
