@@ -40,7 +40,7 @@ from ..models.memory_format import to_channels_last
 
 __all__ = [
     'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
-    'check_config_keys', 'select_device', 'RUNTIME_KEYS', 'KNOWN_KEYS',
+    'check_config_keys', 'check_config_types', 'select_device', 'RUNTIME_KEYS', 'KNOWN_KEYS',
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,43 @@ KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
 ))
 _EVAL_HOOK_KEYS = ('start', 'interval', 'by_epoch', 'save_best', 'rule', 'broadcast_bn_buffer',
                    'tmpdir', 'gpu_collect')
+
+
+# sections the training code reads as dicts: what each must be, with an example
+_DICT_SECTIONS = {
+    'model': (False, "dict(type='Recognizer2D', backbone=..., cls_head=...)"),
+    'data': (False, 'dict(videos_per_gpu=8, workers_per_gpu=2, train=..., val=..., test=...)'),
+    'optimizer': (False, "dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)"),
+    'optimizer_config': (True, 'dict(grad_clip=None)'),
+    'lr_config': (True, "dict(policy='step', step=[40, 80])"),
+    'checkpoint_config': (True, 'dict(interval=1)'),
+    'log_config': (True, "dict(interval=20, hooks=[dict(type='TextLoggerHook')])"),
+    'evaluation': (True, "dict(interval=5, metrics=['top_k_accuracy'])"),
+}
+
+
+def check_config_types(cfg: Mapping[str, Any]) -> None:
+    """Refuse a runtime section of the wrong type (``--cfg-options optimizer=None``) before
+    anything is built, naming the key, what it must be, and the config file.
+
+    Raises:
+        TypeError: a section that must be a dict is something else.
+        KeyError: a section training cannot do without (model, data, optimizer) is missing.
+    """
+    source = getattr(cfg, 'filename', None)
+    where = f' (config file {source}, or a --cfg-options override)' if source else ''
+    for key, (optional, example) in _DICT_SECTIONS.items():
+        if key not in cfg:
+            if not optional:
+                raise KeyError(f'the config has no {key!r}: training needs one like {key} = '
+                               f'{example}{where}')
+            continue
+        value = cfg[key]
+        if isinstance(value, Mapping) or (optional and value is None):
+            continue
+        what = 'a dict or None' if optional else 'a dict'
+        raise TypeError(f'config key {key!r} must be {what}, like {key} = {example}; got '
+                        f'{value!r}{where}')
 
 
 def check_config_keys(cfg: Mapping[str, Any]) -> None:
@@ -250,6 +287,7 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     Returns:
         The trainer, after training.
     """
+    check_config_types(cfg)
     check_config_keys(cfg)
     _warn_unsupported(cfg)
     if not cfg.get('work_dir'):

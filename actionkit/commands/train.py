@@ -60,13 +60,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train with parsed arguments (``tools/train.py`` and ``actionkit train``)."""
-    from ..apis import setup_multi_processes
+    from ..apis import check_config_types, setup_multi_processes
     from ..engine import get_rank, init_dist
     from ..engine.run_lock import work_dir_lock
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
+    check_config_types(cfg)
     setup_multi_processes(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

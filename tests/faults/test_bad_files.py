@@ -165,6 +165,11 @@ def _cfg_option_new_argument_train(tmp: Path, config: Path) -> object:
                    'optimizer.learning_rate=0.1'])
 
 
+def _cfg_option_section_none(tmp: Path, config: Path) -> object:
+    return _train([str(config), '--work-dir', str(tmp / 'work'), '--cfg-options',
+                   'optimizer=None'])
+
+
 CONFIG_FAULTS = [
     ConfigFault("config with a typo'd key (top level)", _typo_top_level,
                 (KeyError, r"'lr_confg' is not a known key: did you mean 'lr_config'")),
@@ -191,7 +196,27 @@ CONFIG_FAULTS = [
     ConfigFault('--cfg-options adding an argument the class does not take',
                 _cfg_option_new_argument_train,
                 (TypeError, r"SGD.*unknown argument 'learning_rate'")),
+    ConfigFault('--cfg-options optimizer=None', _cfg_option_section_none,
+                (TypeError, r"^config key 'optimizer' must be a dict, like optimizer = "
+                            r"dict\(type='SGD', lr=0\.01, .*\); got None \(config file "
+                            r'.*config\.py, or a --cfg-options override\)$')),
 ]
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_a_cfg_options_value_nested_5000_deep_is_one_line(
+        tmp_path: Path, tiny_data: tuple[Path, Path], tool: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / 'config.py', *tiny_data)
+    value = '[' * 5000 + ']' * 5000
+    args = [str(tmp_path / 'ckpt.pth'), '--eval', 'top_k_accuracy'] if 'test' in tool else []
+    with pytest.raises(SystemExit) as info:
+        load_tool(tool).main([str(config), *args, '--cfg-options', f'model.extra={value}'])
+    assert info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith('error: --cfg-options model.extra: the value nests lists or tuples '
+                         'more than 50 levels deep'), last
+
 
 
 @pytest.mark.parametrize('fault', CONFIG_FAULTS, ids=[slug(f.kind) for f in CONFIG_FAULTS])
