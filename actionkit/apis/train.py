@@ -28,7 +28,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..datasets.builder import build_dataloader, build_dataset, check_label_range
+from ..datasets.builder import (DEFAULT_BATCH_TIMEOUT, build_dataloader, build_dataset,
+                                check_label_range)
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
@@ -201,6 +202,7 @@ def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[s
     args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
                 workers_per_gpu=data.get('workers_per_gpu', 1),
                 persistent_workers=data.get('persistent_workers', False),
+                batch_timeout=data.get('batch_timeout', DEFAULT_BATCH_TIMEOUT),
                 num_gpus=len(cfg.get('gpu_ids') or [0]) if not distributed else 1,
                 dist=distributed)
     if kind == 'train':

@@ -175,6 +175,8 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
                       workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
                       dist=distributed, shuffle=False)
+    if 'batch_timeout' in cfg.data:
+        loader_cfg['batch_timeout'] = cfg.data.batch_timeout
     loader_cfg.update(cfg.data.get('test_dataloader', {}))
     loader = build_dataloader(dataset, **loader_cfg)
 

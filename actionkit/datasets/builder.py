@@ -31,6 +31,7 @@ DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
 BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix), used by the recognizers
 
+DEFAULT_BATCH_TIMEOUT = 300.0  # seconds a batch may take with workers (data.batch_timeout)
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
 
 
@@ -105,7 +106,8 @@ def _raise_open_file_limit() -> None:
 def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int,
                      num_gpus: int = 1, dist: bool = False, shuffle: bool = True,
                      seed: int | None = None, drop_last: bool = False, pin_memory: bool = True,
-                     persistent_workers: bool = False, **kwargs: Any) -> DataLoader:
+                     persistent_workers: bool = False,
+                     batch_timeout: float = DEFAULT_BATCH_TIMEOUT, **kwargs: Any) -> DataLoader:
     """Build the DataLoader of one process, as MMAction2 0.x does.
 
     Distributed (``dist=True``): one loader a process, ``videos_per_gpu`` samples a batch, a
@@ -130,6 +132,10 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
         drop_last: drop the last incomplete batch.
         pin_memory: pin batches in page-locked memory (only when CUDA is available).
         persistent_workers: keep the workers between epochs (when there are workers).
+        batch_timeout: with workers, the seconds to wait for a batch before failing with a
+            ``DataError`` naming the samples the workers are loading (a decoder that never
+            returns); 0 waits forever. The config key is ``data.batch_timeout``. (An actionkit
+            argument; PyTorch's ``timeout`` given in ``kwargs`` wins.)
         **kwargs: more ``torch.utils.data.DataLoader`` arguments. ``short_cycle`` (multigrid
             training) is not supported.
 
@@ -165,9 +171,14 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     init_fn = None
     if seed is not None:
         init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
+    if not isinstance(batch_timeout, (int, float)) or isinstance(batch_timeout, bool) or \
+            batch_timeout < 0:
+        raise ValueError(f'batch_timeout (data.batch_timeout) must be a number of seconds >= 0 '
+                         f'(0: no limit), got {batch_timeout!r}')
     if num_workers > 0:
         _raise_open_file_limit()
         kwargs['persistent_workers'] = persistent_workers
+        kwargs.setdefault('timeout', float(batch_timeout))
         sample_log = WorkerSampleLog(num_workers)
         return ReportingDataLoader(
             dataset, sample_log=sample_log, batch_size=batch_size, sampler=sampler,
