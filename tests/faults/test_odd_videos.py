@@ -8,7 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from faults_media import write_rotated_clip, write_size_change
+from faults_media import (write_clip, write_faststart_copy, write_rotated_clip, write_size_change,
+                         write_truncated)
 
 from actionkit.datasets.pipelines.decoders.decord_reader import DecordReader
 from actionkit.datasets.pipelines.decoders.opencv_reader import OpenCVReader
@@ -47,3 +48,17 @@ def test_a_frame_size_change_midway_is_scaled_to_the_first_size_by_every_backend
         # after it, the scaling filters differ a little (measured: 2.0 and 2.7 of 255)
         assert np.abs(got[1].astype(int) - frames['pyav'][1]).mean() < 6, backend
     assert f'{path}: the frame size changes mid-stream from 64x48 to 96x72' in caplog.text
+
+
+@pytest.mark.parametrize('fraction', [0.5, 0.9])
+@pytest.mark.parametrize('reader', [PyAVReader, OpenCVReader, DecordReader],
+                         ids=['pyav', 'opencv', 'decord'])
+def test_every_backend_refuses_a_cut_index_first_mp4_even_for_frames_before_the_cut(
+        tmp_path: Path, reader: type, fraction: float) -> None:
+    clip = write_clip(tmp_path / 'clip.mp4', num_frames=48)
+    faststart = write_faststart_copy(clip, tmp_path / 'faststart.mp4')
+    cut = write_truncated(faststart, tmp_path / 'cut.mp4', fraction)
+    # the first two frames lie well before any of these cuts: decoding them alone used to work
+    with pytest.raises(DecodeError) as info:
+        reader(str(cut)).get_frames([0, 1])
+    assert str(info.value).startswith(f'{cut} is truncated: its ')

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, DecodeError
 
 __all__ = ['VideoReader', 'DECODE_MODES', 'check_decode_mode', 'check_video_file',
-           'normalize_indices', 'gather', 'mp4_display_rotation']
+           'normalize_indices', 'gather', 'mp4_display_rotation', 'check_complete_mp4']
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,8 @@ def gather(frames: dict[int, np.ndarray], indices: np.ndarray) -> list[np.ndarra
 
 
 def _boxes(fin: Any, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """The ISO media boxes between ``start`` and ``end``: ``(type, body start, end)``."""
+    """The ISO media boxes between ``start`` and ``end``: ``(type, body start, end)``; a box
+    that claims to run past ``end`` is cut at ``end`` (see :func:`check_complete_mp4`)."""
     pos = start
     while pos + 8 <= end:
         fin.seek(pos)
@@ -201,3 +202,37 @@ def mp4_display_rotation(path: str) -> int:
     except OSError:
         return 0
     return 0
+
+
+def check_complete_mp4(path: str) -> None:
+    """Refuse an MP4/MOV file (an ``ftyp`` box first) whose top-level boxes claim more bytes
+    than the file has: a download cut off after an index-first ("faststart") header, which
+    lists every frame while the data stops early. Other files are left to the decoder.
+
+    Raises:
+        DecodeError: naming the file, the box, and where the file ends.
+    """
+    try:
+        with open(path, 'rb') as fin:
+            if fin.read(8)[4:8] != b'ftyp':
+                return
+            end = os.fstat(fin.fileno()).st_size
+            pos = 0
+            while pos + 8 <= end:
+                fin.seek(pos)
+                size, kind = struct.unpack('>I4s', fin.read(8))
+                if size == 1:
+                    large = fin.read(8)
+                    size = struct.unpack('>Q', large)[0] if len(large) == 8 else end - pos
+                elif size == 0:  # "to the end of the file"
+                    return
+                if size < 8:
+                    return
+                if pos + size > end:
+                    name = kind.decode('latin-1')
+                    raise DecodeError(f'{path} is truncated: its {name!r} box runs to byte '
+                                      f'{pos + size} but the file ends at byte {end} (a cut-off '
+                                      'copy or download?)', path)
+                pos += size
+    except OSError:
+        return

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import (VideoReader, check_decode_mode, check_video_file, gather,
+from .base import (VideoReader, check_complete_mp4, check_decode_mode, check_video_file, gather,
                    mp4_display_rotation, normalize_indices)
 
 __all__ = ['DecordReader']
@@ -53,6 +53,7 @@ class DecordReader(VideoReader):
         self._decord = _import_decord()
         self.path = check_video_file(path)
         self.mode = mode
+        check_complete_mp4(self.path)  # decord would decode up to the cut, or not, by chance
         rotation = mp4_display_rotation(self.path)
         if rotation:
             # decord turns the frame size but not the pixels, and then fails (or returns
