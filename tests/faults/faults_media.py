@@ -143,6 +143,20 @@ def write_frame_folder(folder: str | os.PathLike, num_frames: int = 8,
     return folder
 
 
+def _encode_rgb(container: object, stream: object, rgb_frames: list[np.ndarray],
+                first_pts: int = 0) -> None:
+    """Encode RGB frames into ``stream`` of ``container`` and flush the encoder."""
+    import av
+
+    for index, rgb in enumerate(rgb_frames):
+        frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
+        frame.pts = first_pts + index
+        for packet in stream.encode(frame):  # type: ignore[attr-defined]
+            container.mux(packet)  # type: ignore[attr-defined]
+    for packet in stream.encode(None):  # type: ignore[attr-defined]
+        container.mux(packet)  # type: ignore[attr-defined]
+
+
 def write_rotated_clip(path: str | os.PathLike, degrees: int, num_frames: int = 8) -> Path:
     """A 64x48 H.264 MP4 whose display matrix asks players to turn it ``degrees``
     counter-clockwise (as phones record portrait video)."""
@@ -153,13 +167,7 @@ def write_rotated_clip(path: str | os.PathLike, degrees: int, num_frames: int = 
         stream.width, stream.height, stream.pix_fmt = 64, 48, 'yuv420p'
         if degrees:
             stream.set_display_rotation(degrees)
-        for index in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(synthetic_frame(index, 64, 48), format='rgb24')
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        _encode_rgb(container, stream, [synthetic_frame(i, 64, 48) for i in range(num_frames)])
     return Path(path)
 
 
@@ -178,15 +186,10 @@ def write_size_change(path: str | os.PathLike, frames_each: int = 8) -> Path:
             stream = container.add_stream('libx264', rate=25)
             stream.width, stream.height, stream.pix_fmt = width, height, 'yuv420p'
             stream.options = {'g': '4', 'bf': '0'}
-            for index in range(frames_each):
-                number = part * frames_each + index
-                frame = av.VideoFrame.from_ndarray(synthetic_frame(number, width, height),
-                                                   format='rgb24')
-                frame.pts, frame.time_base = number, Fraction(1, 25)
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
+            stream.time_base = Fraction(1, 25)
+            first = part * frames_each
+            _encode_rgb(container, stream, [synthetic_frame(first + i, width, height)
+                                            for i in range(frames_each)], first)
         parts.append(buffer.getvalue())
     Path(path).write_bytes(b''.join(parts))
     return Path(path)

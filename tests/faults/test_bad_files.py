@@ -300,10 +300,11 @@ CHECKPOINT_FAULTS = [
                     (TypeError, r"ckpt\.pth: 'backbone\.conv1\.conv\.weight' holds torch\.int64 "
                                 r'values where the model has torch\.float32 \(\d+ more keys like '
                                 r'it\): refusing to cast them')),
+    # 122 tensors, of which 20 are BatchNorm's integer num_batches_tracked; conv1 is 4x3x7x7
     CheckpointFault('all-NaN checkpoint', _all_nan,
-                    (ValueError, r'ckpt\.pth: 102 of 122 tensors hold NaN or inf values, the '  # 20 are
-                                 r"first 'backbone\.conv1\.conv\.weight' \(588 of 588\).*"  # BN
-                                 r'--allow-nonfinite-weights')),  # num_batches_tracked (int)
+                    (ValueError, r'ckpt\.pth: 102 of 122 tensors hold NaN or inf values, the '
+                                 r"first 'backbone\.conv1\.conv\.weight' \(588 of 588\).*"
+                                 r'--allow-nonfinite-weights')),
     CheckpointFault('random bytes named .pth', _random_bytes_pth,
                     (CheckpointError, r'ckpt\.pth is not a checkpoint: it starts with 17 ')),
 ]

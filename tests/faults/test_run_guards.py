@@ -75,13 +75,19 @@ def test_a_checkpoint_that_cannot_be_written_is_one_line_and_the_previous_one_su
     assert state['weight'].shape == (2, 4)  # the earlier, small checkpoint
 
 
-def test_a_second_run_in_the_same_work_dir_refuses_naming_the_holder(
-        tmp_path: Path, clips: Path) -> None:
+@pytest.fixture
+def config_and_work_dir(tmp_path: Path, clips: Path) -> tuple[Path, Path]:
+    """A tiny training config and an empty work dir."""
     ann_file = clips / 'list.txt'
     ann_file.write_text('clip_0.mp4 1\nclip_1.mp4 2\n')
-    config = write_config(tmp_path / 'cfg.py', ann_file, clips)
     work = tmp_path / 'work'
     work.mkdir()
+    return write_config(tmp_path / 'cfg.py', ann_file, clips), work
+
+
+def test_a_second_run_in_the_same_work_dir_refuses_naming_the_holder(
+        config_and_work_dir: tuple[Path, Path]) -> None:
+    config, work = config_and_work_dir
     # a live holder: this test's parent process (pytest's own pid would be "us")
     holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
     try:
@@ -98,12 +104,8 @@ def test_a_second_run_in_the_same_work_dir_refuses_naming_the_holder(
 
 
 def test_a_stale_lock_of_a_dead_run_is_taken_over_with_a_warning(
-        tmp_path: Path, clips: Path, caplog: pytest.LogCaptureFixture) -> None:
-    ann_file = clips / 'list.txt'
-    ann_file.write_text('clip_0.mp4 1\nclip_1.mp4 2\n')
-    config = write_config(tmp_path / 'cfg.py', ann_file, clips)
-    work = tmp_path / 'work'
-    work.mkdir()
+        config_and_work_dir: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+    config, work = config_and_work_dir
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
     (work / '.actionkit-train.lock').write_text(f'{dead.pid} {socket.gethostname()} then\n')
