@@ -132,10 +132,13 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
         drop_last: drop the last incomplete batch.
         pin_memory: pin batches in page-locked memory (only when CUDA is available).
         persistent_workers: keep the workers between epochs (when there are workers).
-        batch_timeout: with workers, the seconds to wait for a batch before failing with a
-            ``DataError`` naming the samples the workers are loading (a decoder that never
-            returns); 0 waits forever. The config key is ``data.batch_timeout``. (An actionkit
-            argument; PyTorch's ``timeout`` given in ``kwargs`` wins.)
+        batch_timeout: with workers, the seconds a worker may spend on one sample: past it
+            the sample raises a ``DataError`` in the worker (so training skips it as a bad
+            sample, and testing stops naming it). For a decoder stuck in native code, which
+            that cannot interrupt, the main process waits at most (batch size + 1) times this
+            for a batch, then fails naming the samples in flight. 0: no limits. The config key
+            is ``data.batch_timeout``. (An actionkit argument; PyTorch's ``timeout`` given in
+            ``kwargs`` sets the main process's limit instead.)
         **kwargs: more ``torch.utils.data.DataLoader`` arguments. ``short_cycle`` (multigrid
             training) is not supported.
 
@@ -178,8 +181,8 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     if num_workers > 0:
         _raise_open_file_limit()
         kwargs['persistent_workers'] = persistent_workers
-        kwargs.setdefault('timeout', float(batch_timeout))
-        sample_log = WorkerSampleLog(num_workers)
+        kwargs.setdefault('timeout', float(batch_timeout) * (batch_size + 1))
+        sample_log = WorkerSampleLog(num_workers, sample_timeout=batch_timeout)
         return ReportingDataLoader(
             dataset, sample_log=sample_log, batch_size=batch_size, sampler=sampler,
             num_workers=num_workers, collate_fn=collate,

@@ -142,11 +142,12 @@ class WorkerSampleLog:
 
     _PATH_BYTES = 1024  # longer paths are cut (at a character boundary when reported)
 
-    def __init__(self, num_workers: int) -> None:
+    def __init__(self, num_workers: int, sample_timeout: float = 0.0) -> None:
         # per worker: pid, sample index (-1: none), length of the path's UTF-8 bytes, and
         # when it started on that sample (time.time() in ms)
         self._ids = torch.full((num_workers, 4), -1, dtype=torch.int64).share_memory_()
         self.parent_pid = os.getpid()  # the process whose workers write here
+        self.sample_timeout = float(sample_timeout)  # seconds a worker may spend on a sample
         self._paths = torch.zeros((num_workers, self._PATH_BYTES),
                                   dtype=torch.uint8).share_memory_()
 
@@ -184,17 +185,33 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _WORKER_ERRORS = (RuntimeError, EOFError, ConnectionError, BrokenPipeError)
 # set only inside a DataLoader worker process, by start_worker
 _SAMPLE_LOG: WorkerSampleLog | None = None
+_CURRENT: tuple[int, str | None] = (-1, None)  # the sample this worker loads now
 
 
 def note_sample(index: int, path: str | None) -> None:
     """Inside a worker of a :class:`ReportingDataLoader`: record the sample it starts loading
     (``index`` -1: none). Elsewhere a no-op."""
+    global _CURRENT
     if _SAMPLE_LOG is not None:
         info = get_worker_info()
         if info is not None:
             if os.getppid() != _SAMPLE_LOG.parent_pid:  # orphaned: the trainer is gone
                 os._exit(1)
             _SAMPLE_LOG.note(info.id, index, path)
+            if _SAMPLE_LOG.sample_timeout > 0 and hasattr(signal, 'setitimer'):
+                _CURRENT = (index, path)
+                signal.setitimer(signal.ITIMER_REAL,
+                                 _SAMPLE_LOG.sample_timeout if index >= 0 else 0)
+
+
+def _sample_took_too_long(signum: int, frame: Any) -> None:
+    """SIGALRM in a worker: the sample it loads ran past ``data.batch_timeout``."""
+    index, path = _CURRENT
+    if index < 0 or _SAMPLE_LOG is None:
+        return
+    raise DataError(f'loading sample {index} ({path}) took more than '
+                    f'{_SAMPLE_LOG.sample_timeout:g} s (data.batch_timeout): a decoder that '
+                    'does not return?', path)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -222,6 +239,8 @@ def start_worker(worker_id: int, sample_log: WorkerSampleLog,
     global _SAMPLE_LOG
     _exit_with_parent(sample_log.parent_pid)
     _SAMPLE_LOG = sample_log
+    if sample_log.sample_timeout > 0 and hasattr(signal, 'setitimer'):
+        signal.signal(signal.SIGALRM, _sample_took_too_long)
     if init_fn is not None:
         init_fn(worker_id)
 
@@ -235,7 +254,8 @@ def _timed_out(error: BaseException, sample_log: WorkerSampleLog) -> DataError |
                       f'{seconds:.0f} s' for worker_id, index, path, seconds in found)
     return DataError(f'no batch came from the DataLoader workers within {match[1]} s: '
                      f'{where or "no sample is in flight (a worker is stuck outside a sample)"}. '
-                     'A decoder that never returns is the usual cause; the limit is '
+                     'A decoder stuck in native code, where the per-sample limit cannot stop '
+                     'it, is the usual cause; the limit is (batch size + 1) x '
                      'data.batch_timeout (0 turns it off).', found[0][2] if found else None)
 
 

@@ -24,8 +24,10 @@ from actionkit.errors import DataError
 
 @PIPELINES.register_module(force=True)
 class MisbehaveInWorker:
-    """In a DataLoader worker, hang (``'hang'``) or abort (``'abort'``, SIGABRT as a failed
-    assertion in a native decoder) on the file whose name ends with ``name``."""
+    """In a DataLoader worker, on the file whose name ends with ``name``: hang in Python
+    (``'hang'``), hang where no signal handler can run, as in a native decoder
+    (``'native-hang'``: SIGALRM blocked), or abort (``'abort'``: SIGABRT, as a failed
+    assertion in a native decoder)."""
 
     def __init__(self, name: str, action: str) -> None:
         self.name, self.action = name, action
@@ -35,41 +37,68 @@ class MisbehaveInWorker:
             if self.action == 'abort':
                 faulthandler.disable()  # pytest's would print the worker's stack on SIGABRT
                 os.abort()
+            if self.action == 'native-hang':
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
             time.sleep(3600)  # a decoder that never returns
         return results
 
 
-def _loader(root: Path, action: str, **kwargs: Any) -> Any:
+def _loader(root: Path, action: str, test_mode: bool = True, **kwargs: Any) -> Any:
     names = ['clip_0.mp4', 'clip_1.mp4', 'stuck.mp4', 'clip_3.mp4']
     for name in names:
         write_clip(root / name, num_frames=8)
     (root / 'list.txt').write_text(''.join(f'{name} 1\n' for name in names))
     dataset = build_dataset(dict(
         type='VideoDataset', ann_file=str(root / 'list.txt'), data_prefix=str(root),
-        test_mode=True, pipeline=[dict(type='MisbehaveInWorker', name='stuck.mp4',
-                                       action=action)] + video_pipeline(True)))
+        test_mode=test_mode, pipeline=[dict(type='MisbehaveInWorker', name='stuck.mp4',
+                                            action=action)] + video_pipeline(test_mode)))
     return build_dataloader(dataset, videos_per_gpu=1, workers_per_gpu=2, shuffle=False,
                             **kwargs)
 
 
-def test_a_worker_stuck_on_a_sample_is_named_after_the_batch_timeout(tmp_path: Path) -> None:
+def test_a_sample_stuck_in_a_worker_stops_testing_naming_it(tmp_path: Path) -> None:
     loader = _loader(tmp_path, 'hang', batch_timeout=3)
     start = time.monotonic()
     with pytest.raises(DataError) as info:
         for _ in loader:
             pass
     assert time.monotonic() - start < 60
+    assert (f'loading sample 2 ({tmp_path / "stuck.mp4"}) took more than 3 s '
+            '(data.batch_timeout): a decoder that does not return?') in str(info.value)
+
+
+def test_a_sample_stuck_in_a_worker_is_skipped_in_training(tmp_path: Path) -> None:
+    loader = _loader(tmp_path, 'hang', test_mode=False, batch_timeout=2, seed=0)
+    batches = list(loader)  # one sample a batch, in order
+    assert [sorted(batch) for batch in batches] == [['imgs', 'label']] * 2 + [
+        ['bad_samples']] + [['imgs', 'label']]
+    (bad,) = batches[2]['bad_samples']
+    assert (bad.index, bad.path) == (2, str(tmp_path / 'stuck.mp4'))
+    assert bad.reason.endswith('took more than 2 s (data.batch_timeout): a decoder that does '
+                               'not return?')
+
+
+def test_a_worker_stuck_in_native_code_is_named_after_the_batch_limit(tmp_path: Path) -> None:
+    # the per-sample alarm cannot interrupt it: the main process's limit, (1 + 1) x 2 s, does
+    loader = _loader(tmp_path, 'native-hang', batch_timeout=2)
+    start = time.monotonic()
+    with pytest.raises(DataError) as info:
+        for _ in loader:
+            pass
+    assert time.monotonic() - start < 60
     message = str(info.value)
-    assert re.match(r'no batch came from the DataLoader workers within 3\.0 s: worker 0 has been '
+    assert re.match(r'no batch came from the DataLoader workers within 4\.0 s: worker 0 has been '
                     rf'loading sample 2 \({re.escape(str(tmp_path / "stuck.mp4"))}\) for \d+ s\. '
-                    r'A decoder that never returns .* data\.batch_timeout \(0 turns it off\)',
-                    message), message
+                    r'A decoder stuck in native code.* \(batch size \+ 1\) x data\.batch_timeout '
+                    r'\(0 turns it off\)', message), message
     assert info.value.path == str(tmp_path / 'stuck.mp4')
 
 
 def test_the_batch_timeout_defaults_to_300_s_and_0_turns_it_off(tmp_path: Path) -> None:
-    assert _loader(tmp_path, 'hang').timeout == 300
-    assert _loader(tmp_path, 'hang', batch_timeout=0).timeout == 0
+    loader = _loader(tmp_path, 'hang')
+    assert (loader.sample_log.sample_timeout, loader.timeout) == (300, 600)  # batch size 1
+    loader = _loader(tmp_path, 'hang', batch_timeout=0)
+    assert (loader.sample_log.sample_timeout, loader.timeout) == (0, 0)
     with pytest.raises(ValueError, match=r'batch_timeout \(data\.batch_timeout\) must be a '
                                          r'number of seconds >= 0'):
         _loader(tmp_path, 'hang', batch_timeout=-1)
