@@ -34,6 +34,8 @@ from .config_dict import (DELETE_KEY, ConfigDict, _close_matches, _convert, _may
                           _strip_delete, _to_plain)
 from .config_options import DictAction, parse_option_value
 from .config_writer import _Writer
+from .utils.bounded_read import MAX_CONFIG_BYTES, read_file_text
+from .utils.plain_data import load_json, load_yaml
 
 __all__ = ['Config', 'ConfigDict', 'DictAction', 'parse_option_value']
 
@@ -74,7 +76,7 @@ def _read_data(source: str, path: str, file_format: str) -> dict[str, Any]:
     """Parse a JSON or YAML config."""
     if file_format == '.json':
         try:
-            data = json.loads(source)
+            data = load_json(source, f'config file {path}')
         except json.JSONDecodeError as err:
             raise ValueError(f'invalid JSON in config file {path}, line {err.lineno}: '
                              f'{err.msg}') from None
@@ -82,7 +84,7 @@ def _read_data(source: str, path: str, file_format: str) -> dict[str, Any]:
         import yaml
 
         try:
-            data = yaml.safe_load(source)
+            data = load_yaml(source, f'config file {path}')
         except yaml.YAMLError as err:
             mark = getattr(err, 'problem_mark', None)
             where = f', line {mark.line + 1}' if mark is not None else ''
@@ -112,11 +114,10 @@ class _Loaded:
 def _load_file(path: str, chain: tuple[str, ...] = ()) -> _Loaded:
     path = os.path.abspath(os.path.expanduser(os.fspath(path)))
     file_format = _check_format(os.path.splitext(path)[1], path)
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(f'config file {path} does not exist')
     logger.debug('reading config file %s', path)
-    with open(path, encoding='utf-8') as f:
-        source = f.read()
+    source = read_file_text(path, MAX_CONFIG_BYTES, 'config file')
     return _load_source(source, path, file_format, os.path.dirname(path), chain + (path,))
 
 

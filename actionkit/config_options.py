@@ -12,6 +12,7 @@ from typing import Any
 __all__ = ['DictAction', 'parse_option_value', 'merge_dotted']
 
 _CLOSING = {'(': ')', '[': ']'}
+MAX_OPTION_DEPTH = 50  # configs nest lists two or three levels deep
 
 
 def _split_top_level(text: str, quotes: bool = True) -> list[str]:
@@ -62,7 +63,17 @@ def parse_option_value(text: str) -> Any:
     ``'1'`` -> 1, ``'1.5'`` -> 1.5, ``'True'`` -> True, ``'None'`` -> None, ``'1,5'`` ->
     [1, 5], ``'[1,2]'`` -> [1, 2], ``'(1,2)'`` -> (1, 2), ``'[(1,2),[a,b]]'`` ->
     [(1, 2), ['a', 'b']]; anything else stays a string. Nothing is evaluated.
+
+    Raises:
+        ValueError: unbalanced brackets, or lists nested more than ``MAX_OPTION_DEPTH`` deep.
     """
+    return _parse_value(text, 0)
+
+
+def _parse_value(text: str, depth: int) -> Any:
+    if depth > MAX_OPTION_DEPTH:
+        raise ValueError(f'the value nests lists or tuples more than {MAX_OPTION_DEPTH} levels '
+                         'deep')
     text = text.strip()
     parts = _split_top_level(text)
     is_tuple = False
@@ -76,7 +87,7 @@ def parse_option_value(text: str) -> Any:
         return _parse_scalar(text)
     if parts and not parts[-1].strip():  # a trailing comma: '1,' or '(1,)'
         parts = parts[:-1]
-    values = [parse_option_value(part) for part in parts]
+    values = [_parse_value(part, depth + 1) for part in parts]
     return tuple(values) if is_tuple else values
 
 

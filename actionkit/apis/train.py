@@ -28,7 +28,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..datasets.builder import build_dataloader, build_dataset
+from ..datasets.builder import (DEFAULT_BATCH_TIMEOUT, build_dataloader, build_dataset,
+                                check_label_range)
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
@@ -43,7 +44,7 @@ from ..models.memory_format import to_channels_last
 
 __all__ = [
     'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
-    'check_config_keys', 'select_device', 'RUNTIME_KEYS', 'KNOWN_KEYS',
+    'check_config_keys', 'check_config_types', 'select_device', 'RUNTIME_KEYS', 'KNOWN_KEYS',
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,43 @@ KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
 ))
 _EVAL_HOOK_KEYS = ('start', 'interval', 'by_epoch', 'save_best', 'rule', 'broadcast_bn_buffer',
                    'tmpdir', 'gpu_collect')
+
+
+# sections the training code reads as dicts: what each must be, with an example
+_DICT_SECTIONS = {
+    'model': (False, "dict(type='Recognizer2D', backbone=..., cls_head=...)"),
+    'data': (False, 'dict(videos_per_gpu=8, workers_per_gpu=2, train=..., val=..., test=...)'),
+    'optimizer': (False, "dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)"),
+    'optimizer_config': (True, 'dict(grad_clip=None)'),
+    'lr_config': (True, "dict(policy='step', step=[40, 80])"),
+    'checkpoint_config': (True, 'dict(interval=1)'),
+    'log_config': (True, "dict(interval=20, hooks=[dict(type='TextLoggerHook')])"),
+    'evaluation': (True, "dict(interval=5, metrics=['top_k_accuracy'])"),
+}
+
+
+def check_config_types(cfg: Mapping[str, Any]) -> None:
+    """Refuse a runtime section of the wrong type (``--cfg-options optimizer=None``) before
+    anything is built, naming the key, what it must be, and the config file.
+
+    Raises:
+        TypeError: a section that must be a dict is something else.
+        KeyError: a section training cannot do without (model, data, optimizer) is missing.
+    """
+    source = getattr(cfg, 'filename', None)
+    where = f' (config file {source}, or a --cfg-options override)' if source else ''
+    for key, (optional, example) in _DICT_SECTIONS.items():
+        if key not in cfg:
+            if not optional:
+                raise KeyError(f'the config has no {key!r}: training needs one like {key} = '
+                               f'{example}{where}')
+            continue
+        value = cfg[key]
+        if isinstance(value, Mapping) or (optional and value is None):
+            continue
+        what = 'a dict or None' if optional else 'a dict'
+        raise TypeError(f'config key {key!r} must be {what}, like {key} = {example}; got '
+                        f'{value!r}{where}')
 
 
 def check_config_keys(cfg: Mapping[str, Any]) -> None:
@@ -167,6 +205,7 @@ def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[s
     args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
                 workers_per_gpu=data.get('workers_per_gpu', 1),
                 persistent_workers=data.get('persistent_workers', False),
+                batch_timeout=data.get('batch_timeout', DEFAULT_BATCH_TIMEOUT),
                 num_gpus=len(cfg.get('gpu_ids') or [0]) if not distributed else 1,
                 dist=distributed)
     if kind == 'train':
@@ -288,11 +327,15 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     Returns:
         The trainer, after training.
     """
+    check_config_types(cfg)
     check_config_keys(cfg)
     if not cfg.get('work_dir'):
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
+    num_classes = getattr(getattr(model, 'cls_head', None), 'num_classes', None)
+    for each in datasets:
+        check_label_range(each, num_classes)
     loaders = _train_loaders(cfg, datasets, distributed)
     aux_loaders: list[DataLoader] = []
     if cfg.get('omnisource'):  # the first data set is the main one, the others auxiliary
@@ -300,6 +343,7 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     val_loader = None
     if validate:
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
+        check_label_range(val_set, num_classes, strict=False)  # scored as misses, as in tests
         val_loader = build_dataloader(val_set, **_loader_args(cfg, distributed, 'val'))
     device = select_device(cfg, distributed)
     if cfg.get('cudnn_benchmark', False):

@@ -71,6 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy checkpoint that needs full unpickling; this can run '
                         'code from the file, so use it only for files you trust')
+    parser.add_argument('--allow-nonfinite-weights', action='store_true',
+                        help='load a checkpoint holding NaN or inf weights (refused by default)')
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -121,7 +123,8 @@ def _pytorch_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
     model = build_in_config(build_model, cfg, 'model', args.config, test_cfg=cfg.get('test_cfg'))
     register_module_hooks(model, cfg.get('module_hooks') or [])
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
-                    allow_pickle=args.allow_pickle)
+                    allow_pickle=args.allow_pickle,
+                    allow_nonfinite=getattr(args, 'allow_nonfinite_weights', False))
     model.eval()
     if args.fuse_conv_bn:
         model = fuse_conv_bn(model)
@@ -148,7 +151,7 @@ def _export_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
 
 def run_test(args: argparse.Namespace) -> dict[str, float]:
     """Run a parsed ``tools/test.py`` command; return the metrics (empty without ``--eval``)."""
-    from ..datasets.builder import build_dataloader, build_dataset
+    from ..datasets.builder import build_dataloader, build_dataset, check_label_range
     from ..engine.dist import get_dist_info, init_dist
 
     cfg = Config.fromfile(args.config)
@@ -176,9 +179,14 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     cfg.data.test.test_mode = True
     dataset = build_in_config(build_dataset, cfg.data, 'test', f'{args.config}: data',
                               dict(test_mode=True))
+    # MMAction2 counts a label the model cannot score as a miss; say so now, naming the line
+    check_label_range(dataset, (cfg.model.get('cls_head') or {}).get('num_classes'),
+                      strict=False)
     loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
                       workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
                       dist=distributed, shuffle=False)
+    if 'batch_timeout' in cfg.data:
+        loader_cfg['batch_timeout'] = cfg.data.batch_timeout
     loader_cfg.update(cfg.data.get('test_dataloader', {}))
     loader = build_dataloader(dataset, **loader_cfg)
 

@@ -61,15 +61,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train with parsed arguments (``tools/train.py`` and ``actionkit train``)."""
-    from .. import __version__
-    from ..apis import init_random_seed, set_random_seed, setup_multi_processes, train_model
-    from ..datasets import build_dataset
-    from ..engine import collect_env_info, get_logger, get_rank, init_dist
-    from ..models import build_model, register_module_hooks
+    from ..apis import check_config_types, setup_multi_processes
+    from ..engine import get_rank, init_dist
+    from ..engine.run_lock import work_dir_lock
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
+    check_config_types(cfg)
     setup_multi_processes(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -96,6 +95,19 @@ def run(args: argparse.Namespace) -> int:
     cfg.setdefault('module_hooks', [])
 
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
+    if get_rank() != 0:  # rank 0 holds the work dir's lock for the whole job
+        return _train(args, cfg, distributed)
+    with work_dir_lock(cfg.work_dir):
+        return _train(args, cfg, distributed)
+
+
+def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
+    from .. import __version__
+    from ..apis import init_random_seed, set_random_seed, train_model
+    from ..datasets import build_dataset
+    from ..engine import collect_env_info, get_logger, get_rank
+    from ..models import build_model, register_module_hooks
+
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
     logger = get_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'),
                         log_level=cfg.get('log_level', 'INFO'))

@@ -50,6 +50,8 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.bounded_read import MAX_ANNOTATION_BYTES, read_file_bytes, read_file_text
+from ..utils.plain_data import load_json
 from .errors import AnnotationError
 
 __all__ = ['PackedStrings', 'AnnotationRecords', 'load_rawframe_list', 'load_video_list',
@@ -372,11 +374,13 @@ def load_json_list(ann_file: str | os.PathLike, multi_class: bool = False,
         AnnotationError: invalid JSON or a malformed record, naming the file and record.
     """
     source = os.fspath(ann_file)
-    with open(source, encoding='utf-8') as fin:
-        try:
-            items = json.load(fin)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f'{source}:{err.lineno}: invalid JSON: {err.msg}') from err
+    text = read_file_text(source, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+    try:
+        items = load_json(text, source)
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f'{source}:{err.lineno}: invalid JSON: {err.msg}') from err
+    except ValueError as err:  # nested too deep
+        raise AnnotationError(str(err)) from None
     if not isinstance(items, list) or not items:
         raise AnnotationError(f'{source}: expected a non-empty JSON list of records, got '
                               f'{type(items).__name__} of length {_safe_len(items)}')
@@ -450,8 +454,7 @@ def _load_text_list(ann_file: str | os.PathLike, path_key: str, int_names: tuple
                     multi_class: bool, num_classes: int | None,
                     data_prefix: str | None) -> AnnotationRecords:
     source = os.fspath(ann_file)
-    with open(source, 'rb') as fin:
-        data = fin.read()
+    data = read_file_bytes(source, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
     parsed = _parse_text(data, source, (path_key, *int_names), multi_class, num_classes)
     paths, ints, labels, label_offsets = parsed
     columns = {name: ints[:, i] for i, name in enumerate(int_names)}

@@ -31,7 +31,7 @@ from torch.utils.data import Dataset
 
 from ..evaluation import recognition as _metrics
 from .annotations import AnnotationRecords, load_json_list
-from .errors import BadSample, DataError
+from .errors import AnnotationError, BadSample, DataError
 from .loader import note_sample
 from .pipelines import compose as _compose
 
@@ -140,6 +140,36 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
                 return [[label] for label in labels] if infos.multi_label else labels
             return [infos.label(i) for i in range(len(infos))]
         return [info['label'] for info in infos]
+
+    def check_label_range(self, num_classes: int) -> None:
+        """Refuse a label outside ``[0, num_classes)`` (the model's classes), now, not mid-epoch.
+
+        The lists are read again with ``num_classes`` set, so the error is the parser's own,
+        naming the file and line (or JSON record); custom datasets that return dicts get the
+        record index instead.
+
+        Raises:
+            AnnotationError: the first out-of-range label, naming the annotation file.
+        """
+        labels = self.gt_labels()
+        flat = np.asarray([v for label in labels for v in (
+            label if isinstance(label, (list, tuple)) else [label])], dtype=np.int64)
+        if not len(flat) or (flat.min() >= 0 and flat.max() < num_classes):
+            return
+        if isinstance(self._video_infos, AnnotationRecords):
+            saved = self.num_classes
+            self.num_classes = num_classes
+            try:
+                self.load_annotations()  # raises the parser's error, naming the line
+            finally:
+                self.num_classes = saved
+        for index, label in enumerate(labels):
+            for value in (label if isinstance(label, (list, tuple)) else [label]):
+                if not 0 <= value < num_classes:
+                    raise AnnotationError(
+                        f'{self.ann_file}: record {index} (counting from 0): label {value} '
+                        f'is out of range for the model\'s num_classes={num_classes} '
+                        f'(0 <= label < {num_classes})')
 
     def _path_of(self, idx: int) -> str | None:
         infos = self._video_infos
@@ -297,7 +327,8 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
 
         JSON and YAML need no pickles to exchange results: numpy arrays and scalars are
         written as (nested) lists and numbers. The file is written atomically (a temporary
-        file, then a rename), so a killed run never leaves half a results file.
+        file, then a rename), so a killed run never leaves half a results file. Results
+        holding NaN or inf are refused: nothing is written.
         """
         from ..utils.atomic import temp_path
 
@@ -306,6 +337,10 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         if suffix not in ('.pkl', '.pickle', '.json', '.yaml', '.yml'):
             raise ValueError(f'cannot dump results to {out!r}: the suffix must be one of '
                              '.json, .yaml, .yml, .pkl, .pickle')
+        bad = _count_nonfinite(results)
+        if bad:
+            raise ValueError(f'not writing {out}: {bad} of {len(results)} results hold NaN or '
+                             'inf scores (non-finite model weights or inputs?)')
         temp = temp_path(Path(out).absolute(), directory=False)
         try:
             if suffix in ('.pkl', '.pickle'):
@@ -322,6 +357,22 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
+
+
+def _count_nonfinite(results: Any) -> int:
+    """How many entries of ``results`` hold a NaN or inf number (arrays, lists, dicts)."""
+    def finite(item: Any) -> bool:
+        if isinstance(item, Mapping):
+            return all(finite(value) for value in item.values())
+        if isinstance(item, (list, tuple)) and item and not isinstance(item[0], (int, float)):
+            return all(finite(value) for value in item)
+        try:
+            arr = np.asarray(item)
+        except (TypeError, ValueError):
+            return True
+        return arr.dtype.kind not in 'fc' or bool(np.isfinite(arr).all())
+
+    return sum(not finite(item) for item in results) if isinstance(results, Sequence) else 0
 
 
 def _check_args(ann_file: Any, data_prefix: Any, multi_class: bool, num_classes: Any,

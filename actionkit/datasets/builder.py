@@ -18,11 +18,13 @@ import torch
 import torch.distributed as torch_dist
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import AnnotationError
 from ..registry import Registry
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader']
+__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader',
+           'check_label_range']
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,42 @@ DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
 BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix), used by the recognizers
 
+DEFAULT_BATCH_TIMEOUT = 300.0  # seconds a batch may take with workers (data.batch_timeout)
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
+
+
+def check_label_range(dataset: Dataset, num_classes: int | None, strict: bool = True) -> None:
+    """Check every label of ``dataset`` (and of the datasets it wraps) against ``num_classes``.
+
+    Called when the model's number of classes is known, before any sample is loaded: a label
+    out of range would otherwise fail mid-epoch (a raw ``IndexError`` in the loss) or only
+    after all inference. Datasets without ``check_label_range`` (localization) are skipped.
+
+    Args:
+        dataset: the dataset to check.
+        num_classes: the model's number of classes (``None`` skips the check).
+        strict: raise (training: the loss cannot take such a label); ``False`` logs the same
+            message as a warning instead (testing: MMAction2 scores such a sample as a miss).
+
+    Raises:
+        AnnotationError: naming the annotation file and line (or record), when ``strict``.
+    """
+    if not isinstance(num_classes, int) or num_classes < 1:
+        return
+    children = getattr(dataset, 'datasets', None) or [getattr(dataset, 'dataset', None)]
+    for child in children:
+        if child is not None and child is not dataset:
+            check_label_range(child, num_classes, strict)
+    check = getattr(dataset, 'check_label_range', None)
+    if not callable(check):
+        return
+    try:
+        check(num_classes)
+    except AnnotationError as err:
+        if strict:
+            raise
+        logger.warning('%s; such a sample counts as a miss in the accuracy metrics, as in '
+                       'MMAction2', err)
 
 
 def build_dataset(cfg: Mapping | Sequence[Mapping] | Dataset,
@@ -83,7 +120,8 @@ def _raise_open_file_limit() -> None:
 def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int,
                      num_gpus: int = 1, dist: bool = False, shuffle: bool = True,
                      seed: int | None = None, drop_last: bool = False, pin_memory: bool = True,
-                     persistent_workers: bool = False, **kwargs: Any) -> DataLoader:
+                     persistent_workers: bool = False,
+                     batch_timeout: float = DEFAULT_BATCH_TIMEOUT, **kwargs: Any) -> DataLoader:
     """Build the DataLoader of one process, as MMAction2 0.x does.
 
     Distributed (``dist=True``): one loader a process, ``videos_per_gpu`` samples a batch, a
@@ -108,6 +146,13 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
         drop_last: drop the last incomplete batch.
         pin_memory: pin batches in page-locked memory (only when CUDA is available).
         persistent_workers: keep the workers between epochs (when there are workers).
+        batch_timeout: with workers, the seconds a worker may spend on one sample: past it
+            the sample raises a ``DataError`` in the worker (so training skips it as a bad
+            sample, and testing stops naming it). For a decoder stuck in native code, which
+            that cannot interrupt, the main process waits at most (batch size + 1) times this
+            for a batch, then fails naming the samples in flight. 0: no limits. The config key
+            is ``data.batch_timeout``. (An actionkit argument; PyTorch's ``timeout`` given in
+            ``kwargs`` sets the main process's limit instead.)
         **kwargs: more ``torch.utils.data.DataLoader`` arguments. ``short_cycle`` (multigrid
             training) is not supported.
 
@@ -143,10 +188,15 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     init_fn = None
     if seed is not None:
         init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
+    if not isinstance(batch_timeout, (int, float)) or isinstance(batch_timeout, bool) or \
+            batch_timeout < 0:
+        raise ValueError(f'batch_timeout (data.batch_timeout) must be a number of seconds >= 0 '
+                         f'(0: no limit), got {batch_timeout!r}')
     if num_workers > 0:
         _raise_open_file_limit()
         kwargs['persistent_workers'] = persistent_workers
-        sample_log = WorkerSampleLog(num_workers)
+        kwargs.setdefault('timeout', float(batch_timeout) * (batch_size + 1))
+        sample_log = WorkerSampleLog(num_workers, sample_timeout=batch_timeout)
         return ReportingDataLoader(
             dataset, sample_log=sample_log, batch_size=batch_size, sampler=sampler,
             num_workers=num_workers, collate_fn=collate,

@@ -26,10 +26,14 @@ into a :class:`~actionkit.datasets.errors.DataError` that names that sample.
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import random
 import re
+import signal
+import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -154,9 +158,12 @@ class WorkerSampleLog:
 
     _PATH_BYTES = 1024  # longer paths are cut (at a character boundary when reported)
 
-    def __init__(self, num_workers: int) -> None:
-        # per worker: pid, sample index (-1: none), length of the path's UTF-8 bytes
-        self._ids = torch.full((num_workers, 3), -1, dtype=torch.int64).share_memory_()
+    def __init__(self, num_workers: int, sample_timeout: float = 0.0) -> None:
+        # per worker: pid, sample index (-1: none), length of the path's UTF-8 bytes, and
+        # when it started on that sample (time.time() in ms)
+        self._ids = torch.full((num_workers, 4), -1, dtype=torch.int64).share_memory_()
+        self.parent_pid = os.getpid()  # the process whose workers write here
+        self.sample_timeout = float(sample_timeout)  # seconds a worker may spend on a sample
         self._paths = torch.zeros((num_workers, self._PATH_BYTES),
                                   dtype=torch.uint8).share_memory_()
 
@@ -165,30 +172,80 @@ class WorkerSampleLog:
         ids, paths = self._ids.numpy(), self._paths.numpy()
         data = (path or '').encode('utf-8')[:self._PATH_BYTES]
         paths[worker_id, :len(data)] = np.frombuffer(data, dtype=np.uint8)
-        ids[worker_id] = (os.getpid(), index, len(data))
+        ids[worker_id] = (os.getpid(), index, len(data), int(time.time() * 1000))
 
     def loading(self, pid: int) -> tuple[int, int, str | None] | None:
         """``(worker_id, index, path)`` of the sample worker process ``pid`` was loading."""
         ids = self._ids.numpy()
-        for worker_id, (worker_pid, index, size) in enumerate(ids.tolist()):
+        for worker_id, (worker_pid, index, size, _) in enumerate(ids.tolist()):
             if worker_pid == pid and index >= 0:
                 raw = self._paths.numpy()[worker_id, :size].tobytes()
                 return worker_id, index, raw.decode('utf-8', errors='ignore') or None
         return None
 
+    def in_flight(self) -> list[tuple[int, int, str | None, float]]:
+        """``(worker_id, index, path, seconds)`` of every sample a worker is loading now."""
+        now = time.time() * 1000
+        found = []
+        for worker_id, (pid, index, _, started) in enumerate(self._ids.numpy().tolist()):
+            entry = self.loading(pid) if index >= 0 else None
+            if entry is not None and entry[0] == worker_id:
+                found.append((*entry, max(0.0, (now - started) / 1000)))
+        return found
+
 
 _DEAD_WORKER = re.compile(r'DataLoader worker \(pids?(?:\(s\))? ([\d, ]+)\)')
+_TIMED_OUT = re.compile(r'DataLoader timed out after ([\d.]+) seconds')
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# what a DataLoader iterator raises when a worker dies or hangs
+_WORKER_ERRORS = (RuntimeError, EOFError, ConnectionError, BrokenPipeError)
 # set only inside a DataLoader worker process, by start_worker
 _SAMPLE_LOG: WorkerSampleLog | None = None
+_CURRENT: tuple[int, str | None] = (-1, None)  # the sample this worker loads now
 
 
 def note_sample(index: int, path: str | None) -> None:
     """Inside a worker of a :class:`ReportingDataLoader`: record the sample it starts loading
     (``index`` -1: none). Elsewhere a no-op."""
+    global _CURRENT
     if _SAMPLE_LOG is not None:
         info = get_worker_info()
         if info is not None:
+            if os.getppid() != _SAMPLE_LOG.parent_pid:  # orphaned: the trainer is gone
+                os._exit(1)
             _SAMPLE_LOG.note(info.id, index, path)
+            if _SAMPLE_LOG.sample_timeout > 0 and hasattr(signal, 'setitimer'):
+                _CURRENT = (index, path)
+                signal.setitimer(signal.ITIMER_REAL,
+                                 _SAMPLE_LOG.sample_timeout if index >= 0 else 0)
+
+
+def _sample_took_too_long(signum: int, frame: Any) -> None:
+    """SIGALRM in a worker: the sample it loads ran past ``data.batch_timeout``."""
+    index, path = _CURRENT
+    if index < 0 or _SAMPLE_LOG is None:
+        return
+    raise DataError(f'loading sample {index} ({path}) took more than '
+                    f'{_SAMPLE_LOG.sample_timeout:g} s (data.batch_timeout): a decoder that '
+                    'does not return?', path)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Make this worker die when the process that started it dies, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    if the parent is already gone (it died while this worker started), exit now. Elsewhere,
+    :func:`note_sample` checks the parent before each sample, and PyTorch's own watchdog
+    between batches.
+    """
+    if sys.platform.startswith('linux'):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def start_worker(worker_id: int, sample_log: WorkerSampleLog,
@@ -196,25 +253,66 @@ def start_worker(worker_id: int, sample_log: WorkerSampleLog,
     """``worker_init_fn`` of a :class:`ReportingDataLoader`: keep ``sample_log`` for
     :func:`note_sample`, then run ``init_fn`` (e.g. :func:`worker_init_fn`)."""
     global _SAMPLE_LOG
+    _exit_with_parent(sample_log.parent_pid)
     _SAMPLE_LOG = sample_log
+    if sample_log.sample_timeout > 0 and hasattr(signal, 'setitimer'):
+        signal.signal(signal.SIGALRM, _sample_took_too_long)
     if init_fn is not None:
         init_fn(worker_id)
 
 
-def explain_worker_failure(error: BaseException,
-                           sample_log: WorkerSampleLog) -> DataError | None:
-    """A :class:`DataError` naming the sample(s) the workers PyTorch reports dead in
-    ``error`` were loading; None when ``error`` is not about a dead worker with a known
-    sample."""
-    match = _DEAD_WORKER.search(str(error))
+def _timed_out(error: BaseException, sample_log: WorkerSampleLog) -> DataError | None:
+    match = _TIMED_OUT.search(str(error))
     if match is None:
         return None
-    found = [sample_log.loading(int(pid)) for pid in re.findall(r'\d+', match[1])]
-    found = [entry for entry in found if entry is not None]
+    found = sample_log.in_flight()
+    where = '; '.join(f'worker {worker_id} has been loading sample {index} ({path}) for '
+                      f'{seconds:.0f} s' for worker_id, index, path, seconds in found)
+    return DataError(f'no batch came from the DataLoader workers within {match[1]} s: '
+                     f'{where or "no sample is in flight (a worker is stuck outside a sample)"}. '
+                     'A decoder stuck in native code, where the per-sample limit cannot stop '
+                     'it, is the usual cause; the limit is (batch size + 1) x '
+                     'data.batch_timeout (0 turns it off).', found[0][2] if found else None)
+
+
+def _dead_workers(error: BaseException, workers: Sequence[Any]) -> list[tuple[int, int | None]]:
+    """``(pid, exit code)`` of the workers named dead in ``error`` or found dead."""
+    codes = {worker.pid: worker.exitcode for worker in workers}
+    match = _DEAD_WORKER.search(str(error))
+    if match is not None:
+        return [(int(pid), codes.get(int(pid))) for pid in re.findall(r'\d+', match[1])]
+    return [(pid, code) for pid, code in codes.items() if code is not None and code != 0]
+
+
+def _how(code: int | None) -> str:
+    if code is None or code >= 0:
+        return 'died'
+    try:
+        return f'was killed by {signal.Signals(-code).name}'
+    except ValueError:
+        return f'was killed by signal {-code}'
+
+
+def explain_worker_failure(error: BaseException, sample_log: WorkerSampleLog,
+                           workers: Sequence[Any] = ()) -> DataError | None:
+    """A :class:`DataError` naming the sample(s) dead or stuck workers were loading.
+
+    ``error`` is what the DataLoader raised: PyTorch's "worker exited unexpectedly" or
+    "timed out" ``RuntimeError``, or the ``EOFError`` / ``ConnectionResetError`` its queues
+    raise when a worker dies mid-transfer; ``workers`` are the iterator's worker processes,
+    whose exit codes say which died (and by which signal). None when nothing is known.
+    """
+    timed_out = _timed_out(error, sample_log)
+    if timed_out is not None:
+        return timed_out
+    dead = _dead_workers(error, workers)
+    found = [(sample_log.loading(pid), code) for pid, code in dead]
+    found = [(entry, code) for entry, code in found if entry is not None]
     if not found:
         return None
-    where = '; '.join(f'worker {worker_id} died while loading sample {index} ({path})'
-                      for worker_id, index, path in found)
+    where = '; '.join(f'worker {entry[0]} {_how(code)} while loading sample {entry[1]} '
+                      f'({entry[2]})' for entry, code in found)
+    found = [entry for entry, _ in found]
     said = str(error).strip().rstrip('.')
     return DataError(f'{where} (PyTorch: "{said}"). A crash inside a native library (a video '
                      'or image decoder) or the out-of-memory killer are the usual causes; load '
@@ -246,13 +344,14 @@ class ReportingDataLoader(DataLoader):
         iterator = super().__iter__()
         if self.sample_log is None or self.num_workers == 0:
             return iterator
+        self._workers = getattr(iterator, '_workers', [])
         return _ReportingIterator(iterator, self.sample_log)
 
     def explain_failure(self, error: BaseException) -> DataError | None:
         """See :func:`explain_worker_failure`."""
         if self.sample_log is None:
             return None
-        return explain_worker_failure(error, self.sample_log)
+        return explain_worker_failure(error, self.sample_log, getattr(self, '_workers', []))
 
 
 class _ReportingIterator:
@@ -276,8 +375,11 @@ class _ReportingIterator:
     def __next__(self) -> Any:
         try:
             return next(self._iterator)
-        except RuntimeError as err:
-            explained = explain_worker_failure(err, self._sample_log)
+        except _WORKER_ERRORS as err:
+            if isinstance(err, RuntimeError) and isinstance(err, DataError):
+                raise
+            explained = explain_worker_failure(err, self._sample_log,
+                                               getattr(self._iterator, '_workers', []))
             if explained is None:
                 raise
             raise explained from err

@@ -83,12 +83,28 @@ def _write_atomic(filename: str, write: Callable[[str], None]) -> None:
     try:
         write(tmp)
         os.replace(tmp, filename)
-    except BaseException:
+    except BaseException as err:
         # KeyboardInterrupt included: leave no partial file behind
         if os.path.lexists(tmp):
             os.unlink(tmp)
+        if isinstance(err, (OSError, RuntimeError)):  # torch reports a failed write as either
+            raise _write_error(filename, err) from err
         raise
     _fsync_dir(folder)
+
+
+def _write_error(filename: str, err: BaseException) -> OSError:
+    """One line for a checkpoint that could not be written (a full disk, a size limit ...)."""
+    reason = err.strerror if isinstance(err, OSError) and err.strerror else 'the write failed'
+    try:
+        free = f'{shutil.disk_usage(os.path.dirname(os.path.abspath(filename))).free >> 20} MiB'
+    except OSError:
+        free = 'unknown space'
+    error = OSError(f'could not write the checkpoint {filename}: {reason} ({free} free on '
+                    'its disk: is it full?); the partial file was removed and any previous '
+                    f'{os.path.basename(filename)} is left as it was')
+    error.errno = err.errno if isinstance(err, OSError) else None
+    return error
 
 
 def atomic_save(obj: Any, filename: str) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import logging
+import contextlib
 import os
 import pickle
 import shutil
@@ -337,21 +338,23 @@ def collect_results_cpu(result_part: list[Any], size: int,
     Args:
         result_part: this rank's results, in the order of its sampler's indices.
         size: the dataset length; the sampler's padding beyond it is dropped.
-        tmpdir: the shared directory (made if missing, removed afterwards). ``None``: rank 0
-            makes one under ``./.dist_test`` and sends its name to the others.
+        tmpdir: a directory all ranks share (``./.dist_test`` when ``None``). Rank 0 makes a
+            fresh folder inside it for the parts and sends its name to the others; only what
+            was made is removed afterwards (a given ``tmpdir`` itself only if it was made here
+            and is left empty), so files of the user's in ``tmpdir`` are never touched.
 
     Returns:
         On rank 0 the results in dataset order; ``None`` on the other ranks.
     """
     rank, world_size = get_dist_info()
-    if tmpdir is None:
-        made = None
-        if rank == 0:
-            os.makedirs('.dist_test', exist_ok=True)
-            made = tempfile.mkdtemp(dir='.dist_test')
-        tmpdir = broadcast_object(made, src=0)
+    parent = '.dist_test' if tmpdir is None else os.fspath(tmpdir)
+    made = parent_made = None
+    if rank == 0:
+        parent_made = tmpdir is not None and not os.path.isdir(parent)  # .dist_test stays
+        os.makedirs(parent, exist_ok=True)
+        made = tempfile.mkdtemp(prefix='actionkit-parts-', dir=parent)
+    tmpdir = broadcast_object(made, src=0)
     assert tmpdir is not None, 'rank 0 did not provide a temporary directory'
-    os.makedirs(tmpdir, exist_ok=True)
     with open(os.path.join(tmpdir, f'part_{rank}.pkl'), 'wb') as f:
         pickle.dump(list(result_part), f, protocol=pickle.HIGHEST_PROTOCOL)
     barrier()
@@ -363,6 +366,9 @@ def collect_results_cpu(result_part: list[Any], size: int,
         with open(os.path.join(tmpdir, f'part_{other}.pkl'), 'rb') as f:
             parts.append(pickle.load(f))
     shutil.rmtree(tmpdir, ignore_errors=True)
+    if parent_made:
+        with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+            os.rmdir(parent)
     barrier()
     return _interleave(parts, size)
 

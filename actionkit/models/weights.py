@@ -235,6 +235,23 @@ def _load_safetensors(path: str, map_location: Any) -> dict[str, Any]:
     return {'state_dict': state_dict}
 
 
+def _check_checkpoint_format(path: str) -> None:
+    """Refuse a file that is neither a PyTorch zip checkpoint nor a pickle (the legacy
+    ``torch.save`` format), before any unpickling is tried or talked about."""
+    try:
+        with open(path, 'rb') as fin:
+            head = fin.read(4)
+    except OSError as err:
+        raise CheckpointError(f'cannot read {path}: {err.strerror or err}') from err
+    is_zip = head == b'PK\x03\x04'
+    is_pickle = len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+    if not (is_zip or is_pickle):
+        shown = head.hex(' ') if head else 'nothing (an empty file)'
+        raise CheckpointError(f'{path} is not a checkpoint: it starts with {shown}, not with '
+                              'the bytes of a PyTorch checkpoint (a zip archive, or a pickle '
+                              'for the legacy format), nor is it a .safetensors file')
+
+
 def read_checkpoint(filename: str, map_location: Any = 'cpu',
                      allow_pickle: bool = False) -> dict[str, Any]:
     """Read a checkpoint file into a dict, without touching any model.
@@ -256,6 +273,7 @@ def read_checkpoint(filename: str, map_location: Any = 'cpu',
     path = resolve_pretrained(filename)
     if path.endswith('.safetensors'):
         return _load_safetensors(path, map_location)
+    _check_checkpoint_format(path)
     try:
         checkpoint = _torch_load(path, map_location, allow_pickle)
     except pickle.UnpicklingError as err:
@@ -290,8 +308,35 @@ def get_state_dict(model: nn.Module, keep_vars: bool = False) -> OrderedDict[str
     return unwrap_model(model).state_dict(keep_vars=keep_vars)
 
 
+def _check_values(loadable: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor],
+                  source: str, allow_nonfinite: bool) -> None:
+    """Refuse integer tensors where the model has floats (and back), and non-finite weights."""
+    wrong = [key for key, value in loadable.items()
+             if value.is_floating_point() != own[key].is_floating_point()
+             or value.is_complex() != own[key].is_complex()]
+    if wrong:
+        key = wrong[0]
+        more = f' ({len(wrong) - 1} more keys like it)' if len(wrong) > 1 else ''
+        raise TypeError(f'{source}: {key!r} holds {loadable[key].dtype} values where the model '
+                        f'has {own[key].dtype}{more}: refusing to cast them (float <-> float '
+                        'casts are allowed, integer <-> float ones are not: such a file is not '
+                        'a checkpoint of this model\'s trained weights)')
+    if allow_nonfinite:
+        return
+    bad = [key for key, value in loadable.items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        key = bad[0]
+        count = int((~torch.isfinite(loadable[key])).sum())
+        raise ValueError(f'{source}: {len(bad)} of {len(loadable)} tensors hold NaN or inf '
+                         f'values, the first {key!r} ({count} of {loadable[key].numel()}): a '
+                         'diverged training run? Refusing to load it; pass '
+                         'allow_nonfinite=True (--allow-nonfinite-weights) to load it anyway')
+
+
 def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bool = False,
-                    logger: logging.Logger | None = None) -> LoadReport:
+                    logger: logging.Logger | None = None, *, source: str = 'the state dict',
+                    allow_nonfinite: bool = False) -> LoadReport:
     """Copy ``state_dict`` into ``module``, reporting what does not fit.
 
     Tensors whose shape differs from the model's are skipped (e.g. ``cls_head.fc_cls.*`` when
@@ -303,6 +348,8 @@ def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bo
         state_dict: key -> tensor.
         strict: raise when anything is missing, unexpected or mismatched; nothing is loaded.
         logger: where to warn (default: this module's logger).
+        source: names the state dict in errors (load_checkpoint passes the file name).
+        allow_nonfinite: load NaN / inf weights instead of refusing them.
 
     Returns:
         A :class:`LoadReport` of what was not loaded.
@@ -310,6 +357,8 @@ def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bo
     Raises:
         RuntimeError: ``strict`` and the state dict does not match, listing the first
             mismatching keys with their shapes.
+        TypeError: an integer tensor where the model has a float one (or back).
+        ValueError: a tensor holds NaN or inf and ``allow_nonfinite`` is False.
     """
     log = logger or _LOG
     module = unwrap_model(module)
@@ -336,6 +385,7 @@ def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bo
     if strict and report:
         raise RuntimeError(f'the state dict does not match {type(module).__name__} '
                            f'(strict=True, nothing loaded):\n{report.describe()}')
+    _check_values(loadable, own, source, allow_nonfinite)
     module.load_state_dict(loadable, strict=False)
     if report:
         log.warning('loaded %d of %d tensors into %s; not loaded:\n%s', len(loadable),
@@ -346,7 +396,7 @@ def load_state_dict(module: nn.Module, state_dict: Mapping[str, Any], strict: bo
 def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
                     strict: bool = False, logger: logging.Logger | None = None,
                     revise_keys: Sequence[tuple[str, str]] = ((r'^module\.', ''),),
-                    allow_pickle: bool = False) -> dict[str, Any]:
+                    allow_pickle: bool = False, allow_nonfinite: bool = False) -> dict[str, Any]:
     """Load a checkpoint file into ``model``.
 
     Args:
@@ -361,6 +411,8 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
         revise_keys: ``(pattern, replacement)`` regex substitutions applied to every key;
             the default strips DDP's ``module.`` prefix.
         allow_pickle: allow full unpickling; this can execute code stored in the file.
+        allow_nonfinite: load NaN / inf weights (refused by default: they score everything
+            NaN).
 
     Returns:
         The checkpoint dict (``meta``, ``state_dict`` ... as stored).
@@ -386,7 +438,8 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
             key = re.sub(pattern, replacement, key)
         revised[key] = value
     (logger or _LOG).info('loading checkpoint %s', filename)
-    load_state_dict(model, revised, strict=strict, logger=logger)
+    load_state_dict(model, revised, strict=strict, logger=logger, source=f'checkpoint {filename}',
+                    allow_nonfinite=allow_nonfinite)
     return checkpoint
 
 

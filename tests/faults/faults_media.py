@@ -16,6 +16,7 @@ from actionkit.datasets.pipelines.decoders.synthetic import synthetic_frame, wri
 
 __all__ = ['write_clip', 'write_faststart_copy', 'write_truncated', 'write_random_bytes',
            'write_audio_only', 'write_lying_avi', 'write_4k_clip', 'write_frame_folder',
+           'write_rotated_clip', 'write_size_change',
            'CLIP_FRAMES']
 
 CLIP_FRAMES = 24  # frames of the ordinary test clip
@@ -140,3 +141,55 @@ def write_frame_folder(folder: str | os.PathLike, num_frames: int = 8,
                          cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         assert ok, f'cv2.imwrite failed in {folder}'
     return folder
+
+
+def _encode_rgb(container: object, stream: object, rgb_frames: list[np.ndarray],
+                first_pts: int = 0) -> None:
+    """Encode RGB frames into ``stream`` of ``container`` and flush the encoder."""
+    import av
+
+    for index, rgb in enumerate(rgb_frames):
+        frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
+        frame.pts = first_pts + index
+        for packet in stream.encode(frame):  # type: ignore[attr-defined]
+            container.mux(packet)  # type: ignore[attr-defined]
+    for packet in stream.encode(None):  # type: ignore[attr-defined]
+        container.mux(packet)  # type: ignore[attr-defined]
+
+
+def write_rotated_clip(path: str | os.PathLike, degrees: int, num_frames: int = 8) -> Path:
+    """A 64x48 H.264 MP4 whose display matrix asks players to turn it ``degrees``
+    counter-clockwise (as phones record portrait video)."""
+    import av
+
+    with av.open(os.fspath(path), 'w') as container:
+        stream = container.add_stream('libx264', rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, 'yuv420p'
+        if degrees:
+            stream.set_display_rotation(degrees)
+        _encode_rgb(container, stream, [synthetic_frame(i, 64, 48) for i in range(num_frames)])
+    return Path(path)
+
+
+def write_size_change(path: str | os.PathLike, frames_each: int = 8) -> Path:
+    """An MPEG-TS H.264 stream that is 64x48 for ``frames_each`` frames, then 96x72 (two
+    encodes joined, as a stream that switches quality does)."""
+    import io
+    from fractions import Fraction
+
+    import av
+
+    parts = []
+    for part, (width, height) in enumerate([(64, 48), (96, 72)]):
+        buffer = io.BytesIO()
+        with av.open(buffer, 'w', format='mpegts') as container:
+            stream = container.add_stream('libx264', rate=25)
+            stream.width, stream.height, stream.pix_fmt = width, height, 'yuv420p'
+            stream.options = {'g': '4', 'bf': '0'}
+            stream.time_base = Fraction(1, 25)
+            first = part * frames_each
+            _encode_rgb(container, stream, [synthetic_frame(first + i, width, height)
+                                            for i in range(frames_each)], first)
+        parts.append(buffer.getvalue())
+    Path(path).write_bytes(b''.join(parts))
+    return Path(path)

@@ -165,6 +165,11 @@ def _cfg_option_new_argument_train(tmp: Path, config: Path) -> object:
                    'optimizer.learning_rate=0.1'])
 
 
+def _cfg_option_section_none(tmp: Path, config: Path) -> object:
+    return _train([str(config), '--work-dir', str(tmp / 'work'), '--cfg-options',
+                   'optimizer=None'])
+
+
 CONFIG_FAULTS = [
     ConfigFault("config with a typo'd key (top level)", _typo_top_level,
                 (KeyError, r"'lr_confg' is not a known key: did you mean 'lr_config'")),
@@ -191,7 +196,27 @@ CONFIG_FAULTS = [
     ConfigFault('--cfg-options adding an argument the class does not take',
                 _cfg_option_new_argument_train,
                 (TypeError, r"SGD.*unknown argument 'learning_rate'")),
+    ConfigFault('--cfg-options optimizer=None', _cfg_option_section_none,
+                (TypeError, r"^config key 'optimizer' must be a dict, like optimizer = "
+                            r"dict\(type='SGD', lr=0\.01, .*\); got None \(config file "
+                            r'.*config\.py, or a --cfg-options override\)$')),
 ]
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_a_cfg_options_value_nested_5000_deep_is_one_line(
+        tmp_path: Path, tiny_data: tuple[Path, Path], tool: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / 'config.py', *tiny_data)
+    value = '[' * 5000 + ']' * 5000
+    args = [str(tmp_path / 'ckpt.pth'), '--eval', 'top_k_accuracy'] if 'test' in tool else []
+    with pytest.raises(SystemExit) as info:
+        load_tool(tool).main([str(config), *args, '--cfg-options', f'model.extra={value}'])
+    assert info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith('error: --cfg-options model.extra: the value nests lists or tuples '
+                         'more than 50 levels deep'), last
+
 
 
 @pytest.mark.parametrize('fault', CONFIG_FAULTS, ids=[slug(f.kind) for f in CONFIG_FAULTS])
@@ -237,6 +262,21 @@ def _malicious_pickle(path: Path, marker: Path) -> None:
     torch.save({'state_dict': _tiny_state(), 'meta': {'note': _Payload(marker)}}, path)
 
 
+def _integer_weights(path: Path, marker: Path) -> None:
+    state = {k: (v * 100).round().to(torch.int64) for k, v in _tiny_state().items()}
+    torch.save({'state_dict': state, 'meta': {}}, path)
+
+
+def _all_nan(path: Path, marker: Path) -> None:
+    state = {k: torch.full_like(v, float('nan')) if v.is_floating_point() else v
+             for k, v in _tiny_state().items()}
+    torch.save({'state_dict': state, 'meta': {}}, path)
+
+
+def _random_bytes_pth(path: Path, marker: Path) -> None:
+    path.write_bytes(b'\x17' + np.random.default_rng(0).bytes(4999))
+
+
 @dataclass(frozen=True)
 class CheckpointFault:
     kind: str
@@ -256,6 +296,17 @@ CHECKPOINT_FAULTS = [
     CheckpointFault('malicious pickle checkpoint', _malicious_pickle,
                     (UnsafeCheckpointError, r'ckpt\.pth needs full unpickling.*can execute '
                                             r'arbitrary code.*--allow-pickle.*trust')),
+    CheckpointFault('checkpoint with integer weights', _integer_weights,
+                    (TypeError, r"ckpt\.pth: 'backbone\.conv1\.conv\.weight' holds torch\.int64 "
+                                r'values where the model has torch\.float32 \(\d+ more keys like '
+                                r'it\): refusing to cast them')),
+    # 122 tensors, of which 20 are BatchNorm's integer num_batches_tracked; conv1 is 4x3x7x7
+    CheckpointFault('all-NaN checkpoint', _all_nan,
+                    (ValueError, r'ckpt\.pth: 102 of 122 tensors hold NaN or inf values, the '
+                                 r"first 'backbone\.conv1\.conv\.weight' \(588 of 588\).*"
+                                 r'--allow-nonfinite-weights')),
+    CheckpointFault('random bytes named .pth', _random_bytes_pth,
+                    (CheckpointError, r'ckpt\.pth is not a checkpoint: it starts with 17 ')),
 ]
 
 _ENTRY_POINTS = ['tools/test.py', 'init_recognizer', 'tools/train.py --load-from',
@@ -345,3 +396,24 @@ def test_safetensors_checkpoint_and_json_results_need_no_pickle(
     model = init_recognizer(str(config), str(tmp_path / 'tiny.safetensors'), device='cpu')
     top5 = inference_recognizer(model, str(tiny_data[1] / 'clip_0.mp4'))
     assert top5[0][1] == pytest.approx(max(from_json[0]), rel=1e-5)
+
+
+def test_non_finite_scores_are_never_written_to_a_results_file(
+        tmp_path: Path, tiny_data: tuple[Path, Path]) -> None:
+    config = write_config(tmp_path / 'config.py', *tiny_data)
+    checkpoint, out = tmp_path / 'ckpt.pth', tmp_path / 'results.json'
+    _all_nan(checkpoint, tmp_path / 'unused')
+    with pytest.raises(ValueError, match=rf'^not writing {re.escape(str(out))}: 2 of 2 results '
+                                         'hold NaN or inf scores'):
+        _test([str(config), str(checkpoint), '--out', str(out), '--allow-nonfinite-weights'])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt.pth', 'config.py', 'videos']
+
+
+def test_random_bytes_are_not_a_checkpoint_even_with_allow_pickle(
+        tmp_path: Path, tiny_data: tuple[Path, Path]) -> None:
+    config = write_config(tmp_path / 'config.py', *tiny_data)
+    checkpoint = tmp_path / 'ckpt.pth'
+    _random_bytes_pth(checkpoint, tmp_path / 'unused')
+    with pytest.raises(CheckpointError, match=r'ckpt\.pth is not a checkpoint: it starts with '
+                                              r'17 [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}, not'):
+        init_recognizer(str(config), str(checkpoint), device='cpu', allow_pickle=True)

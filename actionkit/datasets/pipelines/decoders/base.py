@@ -8,16 +8,19 @@ the ``i``-th frame a plain sequential decode of the file would produce, whatever
 from __future__ import annotations
 
 import logging
+import math
 import os
+import struct
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, DecodeError
 
 __all__ = ['VideoReader', 'DECODE_MODES', 'check_decode_mode', 'check_video_file',
-           'normalize_indices', 'gather']
+           'normalize_indices', 'gather', 'mp4_display_rotation', 'check_complete_mp4']
 
 logger = logging.getLogger(__name__)
 
@@ -133,3 +136,103 @@ def gather(frames: dict[int, np.ndarray], indices: np.ndarray) -> list[np.ndarra
         out.append(frame.copy() if id(frame) in used else frame)
         used.add(id(frame))
     return out
+
+
+def _boxes(fin: Any, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """The ISO media boxes between ``start`` and ``end``: ``(type, body start, end)``; a box
+    that claims to run past ``end`` is cut at ``end`` (see :func:`check_complete_mp4`)."""
+    pos = start
+    while pos + 8 <= end:
+        fin.seek(pos)
+        head = fin.read(8)
+        if len(head) < 8:
+            return
+        size, kind = struct.unpack('>I4s', head)
+        body = pos + 8
+        if size == 1:
+            large = fin.read(8)
+            if len(large) < 8:
+                return
+            size, body = struct.unpack('>Q', large)[0], pos + 16
+        elif size == 0:
+            size = end - pos
+        if size < body - pos:
+            return
+        yield kind, body, min(pos + size, end)
+        pos += size
+
+
+def _find(fin: Any, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    return next(((body, stop) for found, body, stop in _boxes(fin, start, end)
+                 if found == kind), None)
+
+
+def mp4_display_rotation(path: str) -> int:
+    """The rotation (degrees counter-clockwise, 0/90/180/270) that the display matrix of the
+    first video track of an MP4/MOV file asks players to apply; 0 for other files.
+
+    Only box headers and the track headers are read (a few hundred bytes, wherever the
+    index lies), so this is cheap enough to call on every open.
+    """
+    try:
+        with open(path, 'rb') as fin:
+            end = os.fstat(fin.fileno()).st_size
+            moov = _find(fin, 0, end, b'moov')
+            for kind, body, stop in _boxes(fin, *moov) if moov else ():
+                if kind != b'trak':
+                    continue
+                mdia = _find(fin, body, stop, b'mdia')
+                hdlr = _find(fin, *mdia, b'hdlr') if mdia else None
+                if hdlr is None:
+                    continue
+                fin.seek(hdlr[0] + 8)
+                if fin.read(4) != b'vide':
+                    continue
+                tkhd = _find(fin, body, stop, b'tkhd')
+                if tkhd is None:
+                    return 0
+                fin.seek(tkhd[0])
+                version = fin.read(1)
+                fin.seek(tkhd[0] + (52 if version == b'\x01' else 40))
+                matrix = fin.read(8)  # a and b of the 3x3 matrix, in 16.16 fixed point
+                if len(matrix) < 8:
+                    return 0
+                a, b = struct.unpack('>2i', matrix)
+                return round(math.degrees(math.atan2(-b, a)) / 90) % 4 * 90
+    except OSError:
+        return 0
+    return 0
+
+
+def check_complete_mp4(path: str) -> None:
+    """Refuse an MP4/MOV file (an ``ftyp`` box first) whose top-level boxes claim more bytes
+    than the file has: a download cut off after an index-first ("faststart") header, which
+    lists every frame while the data stops early. Other files are left to the decoder.
+
+    Raises:
+        DecodeError: naming the file, the box, and where the file ends.
+    """
+    try:
+        with open(path, 'rb') as fin:
+            if fin.read(8)[4:8] != b'ftyp':
+                return
+            end = os.fstat(fin.fileno()).st_size
+            pos = 0
+            while pos + 8 <= end:
+                fin.seek(pos)
+                size, kind = struct.unpack('>I4s', fin.read(8))
+                if size == 1:
+                    large = fin.read(8)
+                    size = struct.unpack('>Q', large)[0] if len(large) == 8 else end - pos
+                elif size == 0:  # "to the end of the file"
+                    return
+                if size < 8:
+                    return
+                if pos + size > end:
+                    name = kind.decode('latin-1')
+                    raise DecodeError(f'{path} is truncated: its {name!r} box runs to byte '
+                                      f'{pos + size} but the file ends at byte {end} (a cut-off '
+                                      'copy or download?)', path)
+                pos += size
+    except OSError:
+        return

@@ -3,6 +3,8 @@
 decord maps indices to frames by timestamp, which goes wrong in AVI files with B-frames and
 several keyframes (it returns neighbouring frames). For ``.avi`` files this reader therefore
 decodes sequentially from the first frame, which is what frame ``i`` means everywhere else.
+A video with a rotation in its display matrix is refused (decord cannot turn it upright as
+the PyAV and OpenCV readers do).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import VideoReader, check_decode_mode, check_video_file, gather, normalize_indices
+from .base import (VideoReader, check_complete_mp4, check_decode_mode, check_video_file, gather,
+                   mp4_display_rotation, normalize_indices)
 
 __all__ = ['DecordReader']
 
@@ -50,6 +53,15 @@ class DecordReader(VideoReader):
         self._decord = _import_decord()
         self.path = check_video_file(path)
         self.mode = mode
+        check_complete_mp4(self.path)  # decord would decode up to the cut, or not, by chance
+        rotation = mp4_display_rotation(self.path)
+        if rotation:
+            # decord turns the frame size but not the pixels, and then fails (or returns
+            # scrambled frames): refuse, rather than disagree with the other backends
+            raise DecodeError(f'{self.path} asks players to rotate it by {rotation} degrees '
+                              '(its display matrix), which decord cannot do; decode it with '
+                              'PyAV (PyAVInit/PyAVDecode, the default) or OpenCV, which turn '
+                              'it upright', self.path)
         self._sequential = self.path.lower().endswith('.avi')
         try:
             self._vr: Any = self._decord.VideoReader(self.path, num_threads=num_threads)

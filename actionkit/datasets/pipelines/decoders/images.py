@@ -10,21 +10,32 @@ from typing import Any
 
 import numpy as np
 
+from ....utils.bounded_read import MAX_FRAME_BYTES, read_file_bytes
 from ...errors import DataError, DecodeError
 
-__all__ = ['IMAGE_BACKENDS', 'read_bytes', 'decode_rgb', 'decode_gray']
+__all__ = ['IMAGE_BACKENDS', 'MAX_IMAGE_SIDE', 'MAX_IMAGE_PIXELS', 'read_bytes', 'image_size',
+           'decode_rgb', 'decode_gray']
 
 IMAGE_BACKENDS = ('cv2', 'pillow', 'simplejpeg', 'turbojpeg')
 
+MAX_IMAGE_SIDE = 16384  # pixels; a decoded frame of the cap is 16384 x 4096 x 3 bytes at most
+MAX_IMAGE_PIXELS = 1 << 26  # 64 Mpixel (192 MiB as RGB): above any video frame, 8K included
+
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers
 _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
 
 
 def read_bytes(path: str) -> bytes:
-    """Read a whole image file, raising :class:`DataError` naming it when that fails."""
+    """Read a whole image file, raising :class:`DataError` naming it when that fails.
+
+    A FIFO, a device (a link to ``/dev/zero``) or a file over ``MAX_FRAME_BYTES`` is refused
+    before anything is read.
+    """
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
+        data = read_file_bytes(path, MAX_FRAME_BYTES, 'frame file',
+                               lambda message: DecodeError(message, path))
     except FileNotFoundError as err:
         raise DataError(f'frame file not found: {path}', path) from err
     except OSError as err:
@@ -34,7 +45,43 @@ def read_bytes(path: str) -> bytes:
     if data.startswith(_JPEG_SOI) and _JPEG_EOI not in data[-4096:]:
         # libjpeg decodes a cut-off JPEG with a warning and grey rows; reject it instead
         raise DecodeError(f'truncated JPEG (no end-of-image marker): {path}', path)
+    size = image_size(data)
+    if size is not None and (max(size) > MAX_IMAGE_SIDE or size[0] * size[1] > MAX_IMAGE_PIXELS):
+        # a few MB of PNG can claim 30000 x 30000 pixels: decoding would take gigabytes
+        raise DecodeError(f'image {path} claims {size[0]}x{size[1]} pixels in its header, more '
+                          f'than the cap of {MAX_IMAGE_SIDE} a side and {MAX_IMAGE_PIXELS} '
+                          'pixels: refusing to decode it', path)
     return data
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's IHDR or a JPEG's start-of-frame header, without
+    decoding; None for other formats or a header that cannot be read."""
+    if data.startswith(_PNG_SIGNATURE) and data[12:16] == b'IHDR':
+        return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24], 'big')
+    if not data.startswith(_JPEG_SOI):
+        return None
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        if marker == 0xDA or marker == 0xD9:  # start of scan / end: no frame header met
+            return None
+        length = int.from_bytes(data[pos + 2:pos + 4], 'big')
+        if marker in _JPEG_SOF:
+            header = data[pos + 5:pos + 9]
+            if len(header) < 4:
+                return None
+            return int.from_bytes(header[2:4], 'big'), int.from_bytes(header[0:2], 'big')
+        pos += 2 + length
+    return None
 
 
 def decode_rgb(data: bytes, path: str, backend: str = 'cv2') -> np.ndarray:

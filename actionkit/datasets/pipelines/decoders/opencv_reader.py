@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import VideoReader, check_video_file, gather, normalize_indices
+from .base import VideoReader, check_complete_mp4, check_video_file, gather, normalize_indices
 
 __all__ = ['OpenCVReader']
 
@@ -46,6 +46,7 @@ class OpenCVReader(VideoReader):
 
         self._cv2 = cv2
         self.path = check_video_file(path)
+        check_complete_mp4(self.path)  # else frames before the cut decode, and score
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 0):
             raise ValueError(f'num_threads must be None or an int >= 0, got {num_threads!r}')
         self.num_threads = num_threads

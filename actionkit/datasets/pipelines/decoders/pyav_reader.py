@@ -104,6 +104,10 @@ class PyAVReader(VideoReader):
                               self.path)
         self._container = container
         self._stream = container.streams.video[0]
+        codec = self._stream.codec_context
+        # the size of the first frame; every frame is returned at this size
+        self._size = (codec.width, codec.height) if codec.width and codec.height else None
+        self._size_warned = False
         if self.multi_thread:
             self._stream.thread_type = 'AUTO'
 
@@ -211,7 +215,24 @@ class PyAVReader(VideoReader):
 
     # ------------------------------------------------------------------ decoding
     def _to_rgb(self, frame: Any) -> np.ndarray:
-        return self._reformatter.reformat(frame, format='rgb24').to_ndarray()
+        """RGB at the stream's first size, turned upright as its display matrix says.
+
+        A stream whose frame size changes midway is scaled back to the size of its first
+        frame (what OpenCV and decord return too), with a warning. A rotation in the display
+        matrix (phone videos) is applied, as players and OpenCV do.
+        """
+        if self._size is None:
+            self._size = (frame.width, frame.height)
+        width, height = self._size
+        if (frame.width, frame.height) != self._size and not self._size_warned:
+            logger.warning('%s: the frame size changes mid-stream from %dx%d to %dx%d; frames '
+                           'are scaled to the first size', self.path, width, height,
+                           frame.width, frame.height)
+            self._size_warned = True
+        rgb = self._reformatter.reformat(frame, format='rgb24', width=width,
+                                         height=height).to_ndarray()
+        turns = (int(round(getattr(frame, 'rotation', 0) or 0)) // 90) % 4
+        return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
     def _key_before(self, idx: int) -> int:
         """Display index of the last keyframe at or before frame ``idx`` (-1 if none)."""

@@ -1,0 +1,88 @@
+"""One training run per work dir: a lock file naming the holder's pid and host.
+
+Two ``tools/train.py`` runs writing into one ``--work-dir`` would overwrite each other's
+checkpoints and mix their logs. The first run creates ``WORK_DIR/.actionkit-train.lock``
+(``O_EXCL``) holding ``pid host start-time``; a second run refuses to start, naming them. A
+lock left by a run that was killed (its pid is no longer alive on this host) is taken over
+with a warning. A lock of another host cannot be checked and is never taken over: remove it
+by hand if that run is gone.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+
+from .checkpoint import _pid_alive
+
+__all__ = ['LOCK_NAME', 'work_dir_lock']
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = '.actionkit-train.lock'
+
+
+def _read_holder(path: str) -> tuple[int, str, str] | None:
+    """``(pid, host, since)`` from a lock file, or None if it is unreadable or malformed."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as fin:
+            fields = fin.read(4096).split(None, 2)
+        return int(fields[0]), fields[1], fields[2].strip() if len(fields) > 2 else '?'
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _try_create(path: str, text: str) -> bool:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, 'w', encoding='utf-8') as fout:
+        fout.write(text)
+    return True
+
+
+def _take_over_if_stale(path: str, host: str) -> None:
+    """Remove a lock of a dead process of this host; raise if its holder may be running."""
+    holder = _read_holder(path)
+    if holder is None:
+        raise FileExistsError(f'{path} exists but does not name a run (pid host time): another '
+                              'tools/train.py may be writing into this work dir; remove the '
+                              'file if none is')
+    pid, holder_host, since = holder
+    if holder_host != host or _pid_alive(pid):
+        raise FileExistsError(
+            f'work dir {os.path.dirname(path)} is in use by another training run (pid {pid} on '
+            f'host {holder_host}, since {since}): two runs would overwrite each other\'s '
+            f'checkpoints and logs. Wait for it, choose another --work-dir, or remove {path} '
+            'if that run is gone')
+    logger.warning('taking over the lock %s of a run that is gone (pid %d on this host, since '
+                   '%s)', path, pid, since)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str) -> Iterator[str]:
+    """Hold ``work_dir``'s training lock for the ``with`` block; yield the lock file's path.
+
+    Raises:
+        FileExistsError: another live run (or a run of another host) holds the lock.
+    """
+    path = os.path.join(work_dir, LOCK_NAME)
+    host = socket.gethostname()
+    text = f'{os.getpid()} {host} {time.strftime("%Y-%m-%d %H:%M:%S")}\n'
+    if not _try_create(path, text):
+        _take_over_if_stale(path, host)
+        if not _try_create(path, text):  # another run took it over at the same moment
+            _take_over_if_stale(path, host)  # raises: that run is alive
+    try:
+        yield path
+    finally:
+        holder = _read_holder(path)
+        if holder is not None and holder[0] == os.getpid():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
