@@ -6,6 +6,7 @@ from .video_dataset import *  # noqa: F401,F403
 from .dataset_wrappers import *  # noqa: F401,F403
 from .activitynet_dataset import *  # noqa: F401,F403
 from .ssn_dataset import *  # noqa: F401,F403
+from .pose_dataset import *  # noqa: F401,F403
 from .synthetic import *  # noqa: F401,F403
 from .synthetic_localization import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
