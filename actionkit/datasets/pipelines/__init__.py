@@ -15,6 +15,9 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
   ``Normalize``, ``Fuse``; the crops are importable from there too);
 * formatting (:mod:`.formatting`): ``FormatShape``, ``Collect``, ``ToTensor``, ``Rename``,
   ``Transpose``, ``ImageToTensor``, ``ToDataContainer``;
+* skeletons (:mod:`.pose`, :mod:`.pose_heatmap`): ``PoseDecode``, ``PoseCompact``,
+  ``PaddingWithLoop``, ``GeneratePoseTarget``, ``JointToBone``, ``FormatGCNInput``,
+  ``PoseNormalize`` (``UniformSampleFrames`` is a sampler);
 * ``Compose`` runs them; localization steps are in :mod:`.localization`.
 """
 from .compose import *  # noqa: F401,F403
@@ -24,3 +27,5 @@ from .crops import *  # noqa: F401,F403
 from .augmentations import *  # noqa: F401,F403
 from .formatting import *  # noqa: F401,F403
 from .localization import *  # noqa: F401,F403
+from .pose import *  # noqa: F401,F403
+from .pose_heatmap import *  # noqa: F401,F403

@@ -215,6 +215,9 @@ class Flip:
         modality = results.get('modality', 'RGB')
         if modality == 'Flow' and self.direction != 'horizontal':
             raise ValueError('Flip: optical flow can only be flipped horizontally')
+        if 'keypoint' in results and self.direction != 'horizontal':
+            raise ValueError('Flip: keypoints can only be flipped horizontally (MMAction2 '
+                             'mirrors x and swaps left_kp/right_kp)')
         img_width = _img_shape(results, type(self).__name__)[1]
         flip = self.make_params()
         results['flip'] = flip

@@ -8,7 +8,6 @@ from ..builder import PIPELINES
 
 __all__ = ['Compose']
 
-_SKELETON = 'a skeleton (pose) step of MMAction2; actionkit has no skeleton-based recognition'
 _AUDIO = 'an audio step of MMAction2; actionkit has no audio recognition'
 # MMAction2 0.x steps that actionkit deliberately lacks, and why
 _UNSUPPORTED = {
@@ -22,9 +21,9 @@ _UNSUPPORTED = {
     'SampleAVAFrames': 'a spatio-temporal detection (AVA) step; actionkit has no detection',
     'BuildPseudoClip': 'an OmniSource step; actionkit does not support OmniSource training',
     'LoadHVULabel': 'HVU multi-task labels are not supported',
-    **{name: _SKELETON for name in ('PoseDecode', 'LoadKineticsPose', 'PoseCompact',
-                                     'GeneratePoseTarget', 'PaddingWithLoop', 'PoseNormalize',
-                                     'JointToBone', 'FormatGCNInput')},
+    'LoadKineticsPose': 'the raw Kinetics-pose loader is not supported (no MMAction2 0.x '
+                        'config uses it); convert the poses to a PoseDataset pickle with '
+                        'keypoint and keypoint_score arrays',
     **{name: _AUDIO for name in ('AudioDecodeInit', 'AudioDecode', 'AudioAmplify',
                                   'MelSpectrogram', 'LoadAudioFeature', 'AudioFeatureSelector',
                                   'FormatAudioShape')},
