@@ -14,3 +14,5 @@ from .x3d import *  # noqa: F401,F403
 from .resnet3d_csn import *  # noqa: F401,F403
 from .timesformer import *  # noqa: F401,F403
 from .swin import *  # noqa: F401,F403
+from .stgcn import *  # noqa: F401,F403
+from .agcn import *  # noqa: F401,F403
