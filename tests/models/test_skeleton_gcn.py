@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from actionkit.config import Config
+from actionkit.datasets.pipelines import Compose
 from actionkit.models import LOSSES, build_model
 from actionkit.models.skeleton_graph import LAYOUTS, Graph
 
@@ -123,3 +126,28 @@ def test_cb_focal_loss_hand_value():
     assert float(focal(score, torch.tensor([1]))) == pytest.approx(float(value) / 4)
     with pytest.raises(ValueError, match='samples_per_cls'):
         LOSSES.build(dict(type='CBFocalLoss'))
+
+
+SKELETON_CONFIGS = sorted((Path(__file__).resolve().parents[2] / 'configs' / 'skeleton')
+                          .glob('*/*.py'))
+MMACTION_SKELETON = (Path(__file__).resolve().parents[2] / '.cache' / 'mmaction2-0.24.1'
+                     / 'mmaction' / '.mim' / 'configs' / 'skeleton')
+
+
+@pytest.mark.parametrize('path', SKELETON_CONFIGS, ids=lambda p: p.stem)
+def test_shipped_skeleton_config_equals_mmaction2s(path):
+    ours = Config.fromfile(str(path))
+    with torch.device('meta'):
+        model = build_model(ours.model)
+    assert type(model).__name__ == ours.model.type
+    for split in ('train', 'val', 'test'):
+        Compose(ours.data[split].pipeline)
+    upstream = MMACTION_SKELETON / path.parent.name / path.name
+    if not upstream.is_file():
+        pytest.skip(f'MMAction2 configs not found at {upstream}')
+    theirs = Config.fromfile(str(upstream))
+    for key in ('model', 'optimizer', 'lr_config', 'total_epochs'):
+        assert ours[key] == theirs[key], key
+    for split in ('train', 'val', 'test'):
+        for field in ('type', 'ann_file', 'pipeline'):
+            assert ours.data[split][field] == theirs.data[split][field], (split, field)
