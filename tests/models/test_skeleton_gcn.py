@@ -141,13 +141,21 @@ def test_shipped_skeleton_config_equals_mmaction2s(path):
         model = build_model(ours.model)
     assert type(model).__name__ == ours.model.type
     for split in ('train', 'val', 'test'):
-        Compose(ours.data[split].pipeline)
+        Compose(_dataset(ours.data[split]).pipeline)
     upstream = MMACTION_SKELETON / path.parent.name / path.name
     if not upstream.is_file():
         pytest.skip(f'MMAction2 configs not found at {upstream}')
     theirs = Config.fromfile(str(upstream))
-    for key in ('model', 'optimizer', 'lr_config', 'total_epochs'):
-        assert ours[key] == theirs[key], key
+    for key in ('model', 'optimizer', 'optimizer_config', 'lr_config', 'total_epochs',
+                'load_from'):
+        assert ours.get(key) == theirs.get(key), key
+    assert ours.data.videos_per_gpu == theirs.data.videos_per_gpu
     for split in ('train', 'val', 'test'):
-        for field in ('type', 'ann_file', 'pipeline'):
-            assert ours.data[split][field] == theirs.data[split][field], (split, field)
+        assert ours.data[split].get('times') == theirs.data[split].get('times')
+        mine, upstream_split = _dataset(ours.data[split]), _dataset(theirs.data[split])
+        for field in ('type', 'ann_file', 'pipeline', 'split', 'class_prob', 'data_prefix'):
+            assert mine.get(field) == upstream_split.get(field), (split, field)
+
+
+def _dataset(cfg):
+    return cfg.dataset if 'dataset' in cfg else cfg
