@@ -196,3 +196,78 @@ def test_posec3d_test_pipeline_shapes():
     out = pipeline(res)
     assert tuple(out['imgs'].shape) == (4, 17, 8, 32, 32)  # 2 flips x 2 clips
     assert 0.5 < float(out['imgs'].max()) <= 1
+
+
+def _loop_heatmaps(kps, scores, sigma, shape, with_kp, skeletons):
+    """One joint / limb / person at a time over its window, in the dtypes of MMAction2
+    0.24.1's numpy-1 code (``float32`` grids; bounds and the limb distance in float64)."""
+    h, w = shape
+    maps = []
+    for t in range(kps.shape[1]):
+        frame = []
+        for j in range(kps.shape[2] if with_kp else 0):
+            frame.append(_loop_joint(kps[:, t, j], scores[:, t, j], sigma, h, w))
+        for a, b in skeletons:
+            hm = np.zeros((h, w), np.float32)
+            for p in range(kps.shape[0]):
+                s, e = kps[p, t, a, :2], kps[p, t, b, :2]
+                value = min(scores[p, t, a], scores[p, t, b])
+                if value < 1e-4:
+                    continue
+                x0 = max(int(float(min(s[0], e[0])) - 3 * sigma), 0)
+                x1 = min(int(float(max(s[0], e[0])) + 3 * sigma) + 1, w)
+                y0 = max(int(float(min(s[1], e[1])) - 3 * sigma), 0)
+                y1 = min(int(float(max(s[1], e[1])) + 3 * sigma) + 1, h)
+                if x0 >= x1 or y0 >= y1:
+                    continue
+                d2_ab = (s[0] - e[0]) ** 2 + (s[1] - e[1]) ** 2
+                if d2_ab < 1:
+                    hm = np.maximum(hm, _loop_joint(s[None], scores[p, t, a][None], sigma, h, w))
+                    continue
+                x = np.arange(x0, x1, dtype=np.float32)[None, :]
+                y = np.arange(y0, y1, dtype=np.float32)[:, None]
+                s32, e32 = s.astype(np.float32), e.astype(np.float32)
+                d2s = (x - s32[0]) ** 2 + (y - s32[1]) ** 2      # float32 window arrays
+                d2e = (x - e32[0]) ** 2 + (y - e32[1]) ** 2
+                c = (d2s - d2e + np.float32(d2_ab)) / np.float32(2) / np.float32(d2_ab)
+                px, py = np.broadcast_arrays(x, y)
+                proj = s + c[..., None] * (e - s)                # in the keypoints' dtype
+                d2 = ((px - proj[..., 0]) ** 2 + (py - proj[..., 1]) ** 2).astype(np.float64)
+                d2 = np.where(c <= 0, d2s.astype(np.float64),
+                              np.where(c >= 1, d2e.astype(np.float64), d2))
+                patch = np.exp(-d2 / 2. / sigma ** 2) * np.float64(value)
+                hm[y0:y1, x0:x1] = np.maximum(hm[y0:y1, x0:x1], patch)
+            frame.append(hm)
+        maps.append(np.stack(frame, axis=-1))
+    return np.stack(maps)
+
+
+def _loop_joint(centers, values, sigma, h, w):
+    hm = np.zeros((h, w), np.float32)
+    for (mx, my), value in zip(centers[:, :2], values):
+        if value < 1e-4:
+            continue
+        x0, x1 = max(int(float(mx) - 3 * sigma), 0), min(int(float(mx) + 3 * sigma) + 1, w)
+        y0, y1 = max(int(float(my) - 3 * sigma), 0), min(int(float(my) + 3 * sigma) + 1, h)
+        x = np.arange(x0, x1, dtype=np.float32)
+        y = np.arange(y0, y1, dtype=np.float32)[:, None]
+        if not (len(x) and len(y)):
+            continue
+        patch = np.exp(-((x - np.float32(mx)) ** 2 + (y - np.float32(my)) ** 2)
+                       / np.float32(2) / np.float32(sigma ** 2)) * np.float32(value)
+        hm[y0:y1, x0:x1] = np.maximum(hm[y0:y1, x0:x1], patch)
+    return hm
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_heatmaps_equal_the_joint_by_joint_computation(dtype):
+    rng = np.random.RandomState(1)
+    kps = (rng.rand(2, 3, 17, 2) * [28, 22] - 2).astype(dtype)  # some joints off the image
+    kps[0, 0, 3] = kps[0, 0, 1] + 0.4                              # a limb under a pixel long
+    scores = rng.rand(2, 3, 17).astype(np.float32)
+    scores[1, 1, :5] = 0
+    step = GeneratePoseTarget(sigma=0.6, with_kp=True, with_limb=True)
+    ours = step.heatmaps(kps, scores, (22, 26))
+    expected = _loop_heatmaps(kps, scores, 0.6, (22, 26), True, step.skeletons)
+    assert ours.shape == expected.shape == (3, 22, 26, 34)
+    np.testing.assert_array_equal(ours, expected)
