@@ -159,3 +159,11 @@ def test_shipped_skeleton_config_equals_mmaction2s(path):
 
 def _dataset(cfg):
     return cfg.dataset if 'dataset' in cfg else cfg
+
+
+def test_skeleton_gcn_takes_the_batch_by_its_keypoint_key():
+    model = _model(dict(type='AGCN', in_channels=3,
+                        graph_cfg=dict(layout='ntu-rgb+d', strategy='agcn')), num_person=1)
+    model.eval()
+    batch = dict(keypoint=torch.rand(2, 3, 6, 25, 1), img_metas=None)
+    assert model(return_loss=False, **batch).shape == (2, 5)

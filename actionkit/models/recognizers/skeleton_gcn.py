@@ -31,6 +31,12 @@ class SkeletonGCN(BaseRecognizer):
                  test_cfg: Mapping[str, Any] | None = None) -> None:
         super().__init__(backbone, cls_head=cls_head, train_cfg=train_cfg, test_cfg=test_cfg)
 
+    def forward(self, keypoint: torch.Tensor, label: torch.Tensor | None = None,
+                return_loss: bool = True, **kwargs: Any) -> Any:
+        """Train (a dict of losses) or test (a numpy array of scores); the batch key is
+        ``keypoint``, as in MMAction2's ``BaseGCN``."""
+        return super().forward(keypoint, label, return_loss=return_loss, **kwargs)
+
     def forward_train(self, keypoint: torch.Tensor, labels: torch.Tensor,
                       **kwargs: Any) -> dict[str, torch.Tensor]:
         """``keypoint`` ``[N, C, T, V, M]``, ``labels`` ``[N, 1]`` -> the head's losses."""
