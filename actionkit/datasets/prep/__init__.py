@@ -1,0 +1,1 @@
+"""Dataset preparation: converters from raw dataset formats to actionkit's annotation files."""
