@@ -34,14 +34,14 @@ from .base import BaseDataset
 from .builder import DATASETS
 from .errors import AnnotationError
 
-__all__ = ['PoseDataset', 'load_pose_annotations']
+__all__ = ['PoseDataset', 'load_pose_annotations', 'check_pose_record']
 
 logger = logging.getLogger(__name__)
 
 _BOX_THRS = ('0.5', '0.6', '0.7', '0.8', '0.9')
 
 
-def _check_record(item: Any, index: int, source: str) -> None:
+def check_pose_record(item: Any, index: int, source: str) -> None:
     """Raise an AnnotationError naming ``source``, the record and the key if ``item`` is bad."""
     where = f'{source}: record {index}'
     if not isinstance(item, Mapping):
@@ -110,7 +110,7 @@ def load_pose_annotations(ann_file: str | os.PathLike, split: str | None = None,
                               f'{type(data).__name__}' + (' (pass split=...)'
                                                           if isinstance(data, Mapping) else ''))
     for i, item in enumerate(data):
-        _check_record(item, i, source)
+        check_pose_record(item, i, source)
         for key in ('filename', 'frame_dir'):
             if key in item and data_prefix is not None:
                 item[key] = os.path.join(data_prefix, item[key])

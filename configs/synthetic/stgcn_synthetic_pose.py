@@ -42,9 +42,9 @@ data = dict(
 optimizer = dict(type='AdamW', lr=2e-3, weight_decay=1e-4)
 optimizer_config = dict(grad_clip=dict(max_norm=20, norm_type=2))
 lr_config = dict(policy='CosineAnnealing', min_lr=1e-5, by_epoch=False)
-total_epochs = 4
+total_epochs = 3
 evaluation = dict(interval=1, metrics=['top_k_accuracy', 'mean_class_accuracy'], topk=(1, ))
-checkpoint_config = dict(interval=4)
+checkpoint_config = dict(interval=3)
 log_config = dict(interval=10, hooks=[dict(type='TextLoggerHook')])
 dist_params = dict(backend='gloo')
 work_dir = './work_dirs/stgcn_synthetic_pose/'
