@@ -21,7 +21,7 @@ from torch import nn
 from ..builder import BACKBONES
 from ..skeleton_graph import Graph
 from ..weights import load_checkpoint
-from .stgcn import _STAGES, TEMPORAL_KERNEL, _residual, _Zero, gcn_input_to_frames
+from .stgcn import _STAGES, TEMPORAL_KERNEL, GCNBlock, _residual, gcn_input_to_frames
 
 __all__ = ['AGCN', 'AGCNBlock', 'AdaptiveGraphConv']
 
@@ -74,7 +74,7 @@ class AdaptiveGraphConv(nn.Module):
         return self.relu(y), adj_mat
 
 
-class AGCNBlock(nn.Module):
+class AGCNBlock(GCNBlock):
     """Adaptive graph convolution, then temporal conv-BN-dropout, plus a residual, then ReLU.
 
     Args:
@@ -89,23 +89,12 @@ class AGCNBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int],
                  stride: int = 1, adj_len: int = 17, dropout: float = 0,
                  residual: bool = True) -> None:
-        super().__init__()
-        if len(kernel_size) != 2 or kernel_size[0] % 2 != 1:
-            raise ValueError(f'AGCNBlock: kernel_size must be (odd temporal size, '
-                             f'partitions), got {kernel_size!r}')
-        padding = ((kernel_size[0] - 1) // 2, 0)
+        padding = self._temporal_padding(kernel_size, 'AGCNBlock')
+        super().__init__(in_channels, out_channels, stride, residual)
         self.gcn = AdaptiveGraphConv(in_channels, out_channels, kernel_size[1], adj_len)
         self.tcn = nn.Sequential(
             nn.Conv2d(out_channels, out_channels, (kernel_size[0], 1), (stride, 1), padding),
             nn.BatchNorm2d(out_channels), nn.Dropout(dropout, inplace=True))
-        self.residual = _residual(in_channels, out_channels, stride, residual, _Zero())
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor, adj_mat: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        res = self.residual(x)
-        x, adj_mat = self.gcn(x, adj_mat)
-        return self.relu(self.tcn(x) + res), adj_mat
 
 
 @BACKBONES.register_module()

@@ -18,7 +18,7 @@ from ..layers import constant_init, kaiming_init, normal_init
 from ..skeleton_graph import Graph
 from ..weights import load_checkpoint
 
-__all__ = ['STGCN', 'STGCNBlock', 'ConvTemporalGraphical', 'gcn_input_to_frames']
+__all__ = ['STGCN', 'GCNBlock', 'STGCNBlock', 'ConvTemporalGraphical', 'gcn_input_to_frames']
 
 _STAGES = ((64, 1), (64, 1), (64, 1), (64, 1), (128, 2), (128, 1), (128, 1), (256, 2),
            (256, 1), (256, 1))  # (out_channels, temporal stride) of the ten blocks
@@ -61,7 +61,34 @@ class ConvTemporalGraphical(nn.Module):
         return torch.einsum('nkctv,kvw->nctw', x, adj_mat).contiguous(), adj_mat
 
 
-class STGCNBlock(nn.Module):
+class GCNBlock(nn.Module):
+    """``relu(tcn(gcn(x, A)) + residual(x))``: the block shape of ST-GCN and 2s-AGCN.
+
+    Subclasses build ``gcn`` (graph convolution), ``tcn`` (temporal convolution) and
+    ``residual`` in ``__init__``, after :meth:`_temporal_padding` has checked the kernel.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, residual: bool
+                 ) -> None:
+        super().__init__()
+        self.residual = _residual(in_channels, out_channels, stride, residual, _Zero())
+        self.relu = nn.ReLU(inplace=True)
+
+    @staticmethod
+    def _temporal_padding(kernel_size: tuple[int, int], owner: str) -> tuple[int, int]:
+        if len(kernel_size) != 2 or kernel_size[0] % 2 != 1:
+            raise ValueError(f'{owner}: kernel_size must be (odd temporal size, partitions), '
+                             f'got {kernel_size!r}')
+        return (kernel_size[0] - 1) // 2, 0
+
+    def forward(self, x: torch.Tensor, adj_mat: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        res = self.residual(x)
+        x, adj_mat = self.gcn(x, adj_mat)
+        return self.relu(self.tcn(x) + res), adj_mat
+
+
+class STGCNBlock(GCNBlock):
     """Graph convolution, then BN-ReLU-temporal conv-BN-dropout, plus a residual, then ReLU.
 
     Args:
@@ -74,24 +101,13 @@ class STGCNBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int],
                  stride: int = 1, dropout: float = 0, residual: bool = True) -> None:
-        super().__init__()
-        if len(kernel_size) != 2 or kernel_size[0] % 2 != 1:
-            raise ValueError(f'STGCNBlock: kernel_size must be (odd temporal size, '
-                             f'partitions), got {kernel_size!r}')
-        padding = ((kernel_size[0] - 1) // 2, 0)
+        padding = self._temporal_padding(kernel_size, 'STGCNBlock')
+        super().__init__(in_channels, out_channels, stride, residual)
         self.gcn = ConvTemporalGraphical(in_channels, out_channels, kernel_size[1])
         self.tcn = nn.Sequential(
             nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, (kernel_size[0], 1), (stride, 1), padding),
             nn.BatchNorm2d(out_channels), nn.Dropout(dropout, inplace=True))
-        self.residual = _residual(in_channels, out_channels, stride, residual, _Zero())
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor, adj_mat: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        res = self.residual(x)
-        x, adj_mat = self.gcn(x, adj_mat)
-        return self.relu(self.tcn(x) + res), adj_mat
 
 
 def _residual(in_channels: int, out_channels: int, stride: int, residual: bool,
