@@ -94,7 +94,6 @@ def test_build_model_names_an_unknown_type():
 
 
 @pytest.mark.parametrize('model_type, task', [('FastRCNN', 'detection'),
-                                              ('SkeletonGCN', 'skeleton'),
                                               ('AudioRecognizer', 'audio')])
 def test_build_model_says_which_mmaction_tasks_are_out_of_scope(model_type, task):
     with pytest.raises(KeyError, match=f"'{model_type}' is MMAction2's .*{task}.*does not cover"):
