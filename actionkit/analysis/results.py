@@ -13,49 +13,19 @@ Example:
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import pickle
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ..utils.safe_pickle import load_safe_pickle
+
 __all__ = ['load_results', 'score_matrix', 'RESULT_SUFFIXES']
 
 #: Suffixes :func:`load_results` reads.
 RESULT_SUFFIXES = ('.pkl', '.pickle', '.json', '.yaml', '.yml')
-
-# (module, name) pairs a results pickle may reference: numpy arrays, dtypes and scalars (under
-# numpy 1.x's and 2.x's module names) and a few builtin containers
-_SAFE_GLOBALS = {
-    ('numpy', 'ndarray'), ('numpy', 'dtype'),
-    ('numpy.core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
-    ('numpy._core.multiarray', '_reconstruct'), ('numpy._core.multiarray', 'scalar'),
-    ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
-    ('_codecs', 'encode'), ('collections', 'OrderedDict'),
-    ('builtins', 'set'), ('builtins', 'frozenset'), ('builtins', 'slice'),
-    ('builtins', 'complex'), ('builtins', 'bytearray'),
-}
-_NUMPY_DTYPES = ('numpy.dtypes', 'numpy')
-
-
-class _ResultsUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays and containers only."""
-
-    def __init__(self, file: Any, source: str) -> None:
-        super().__init__(file)
-        self._source = source
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS or \
-                (module in _NUMPY_DTYPES and name.endswith('DType')):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(
-            f'{self._source} holds a {module}.{name} object; results files are expected to '
-            'hold numpy arrays, numbers and lists only. If you trust the file, pass '
-            'allow_pickle=True (--allow-pickle) to load it anyway')
 
 
 def load_results(path: str | os.PathLike, allow_pickle: bool = False) -> Any:
@@ -76,11 +46,7 @@ def load_results(path: str | os.PathLike, allow_pickle: bool = False) -> Any:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'results file {path!r} does not exist')
     if suffix in ('.pkl', '.pickle'):
-        with open(path, 'rb') as f:
-            data = f.read()
-        if allow_pickle:
-            return pickle.loads(data)
-        return _ResultsUnpickler(io.BytesIO(data), path).load()
+        return load_safe_pickle(path, allow_pickle=allow_pickle, expected='results files')
     with open(path, encoding='utf-8') as f:
         if suffix == '.json':
             try:

@@ -9,8 +9,10 @@ from .audio_dataset import *  # noqa: F401,F403
 from .dataset_wrappers import *  # noqa: F401,F403
 from .activitynet_dataset import *  # noqa: F401,F403
 from .ssn_dataset import *  # noqa: F401,F403
+from .pose_dataset import *  # noqa: F401,F403
 from .synthetic import *  # noqa: F401,F403
 from .synthetic_localization import *  # noqa: F401,F403
+from .synthetic_pose import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
 from .errors import *  # noqa: F401,F403
 from .blending import *  # noqa: F401,F403

@@ -50,7 +50,6 @@ def build_localizer(cfg: Any) -> nn.Module:
 # MMAction2 0.x model types of tasks outside actionkit's scope
 _OTHER_TASKS = {
     'FastRCNN': 'spatio-temporal action detection (AVA)',
-    'SkeletonGCN': 'skeleton-based recognition (ST-GCN / 2s-AGCN)',
 }
 
 

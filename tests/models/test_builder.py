@@ -93,8 +93,7 @@ def test_build_model_names_an_unknown_type():
         build_model(dict(type='NoSuchRecognizer'))
 
 
-@pytest.mark.parametrize('model_type, task', [('FastRCNN', 'detection'),
-                                              ('SkeletonGCN', 'skeleton')])
+@pytest.mark.parametrize('model_type, task', [('FastRCNN', 'detection')])
 def test_build_model_says_which_mmaction_tasks_are_out_of_scope(model_type, task):
     with pytest.raises(KeyError, match=f"'{model_type}' is MMAction2's .*{task}.*does not cover"):
         build_model(dict(type=model_type, backbone=dict(type='ResNet', depth=18)))

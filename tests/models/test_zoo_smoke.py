@@ -73,7 +73,17 @@ TINY_BACKBONES = {
     'SwinTransformer3D': [(dict(type='SwinTransformer3D', arch=_SWIN_ARCH, pretrained2d=False,
                                 window_size=(2, 4, 4), out_indices=(1,)), (2, 3, 4, 32, 32),
                            dict(type='I3DHead', in_channels=16))],
+    # skeletons [N, C, T, V, M]; the head averages the M persons
+    'STGCN': [(dict(type='STGCN', in_channels=3, graph_cfg=dict(layout=layout, strategy=kind)),
+               (2, 3, 8, nodes, 2), dict(type='STGCNHead', in_channels=256, num_person=2))
+              for layout, nodes, kind in (('coco', 17, 'spatial'), ('ntu-rgb+d', 25, 'uniform'),
+                                          ('openpose-18', 18, 'distance'),
+                                          ('ntu_edge', 24, 'spatial'))],
+    'AGCN': [(dict(type='AGCN', in_channels=3, graph_cfg=dict(layout='ntu-rgb+d',
+                                                              strategy='agcn')),
+              (2, 3, 8, 25, 1), dict(type='STGCNHead', in_channels=256, num_person=1))],
 }
+_GCN_BACKBONES = ('STGCN', 'AGCN')
 
 
 SLOW_BACKBONES = ('C3D',)  # 78M parameters whatever the input: a few seconds per case
@@ -120,9 +130,10 @@ _2D_BACKBONES = ('ResNet', 'ResNetTSM', 'ResNetTIN', 'MobileNetV2', 'MobileNetV2
                  'TANet')
 RECOGNIZER_SPECS = {
     'Recognizer3D': [(backbone, shape, head) for name, specs in TINY_BACKBONES.items()
-                     if name not in _2D_BACKBONES + ('ResNetAudio',)
+                     if name not in _2D_BACKBONES + _GCN_BACKBONES + ('ResNetAudio',)
                      for backbone, shape, head in specs],
     'AudioRecognizer': TINY_BACKBONES['ResNetAudio'],  # [N, clips, 1, T, F] as 2D's input
+    'SkeletonGCN': [spec for name in _GCN_BACKBONES for spec in TINY_BACKBONES[name]],
     'Recognizer2D': [spec for name in _2D_BACKBONES for spec in TINY_BACKBONES[name]]
     + [(dict(type='ResNet', depth=18), (4, 3, 32, 32),
         dict(type='TRNHead', in_channels=512, num_segments=2))],
@@ -140,6 +151,8 @@ def test_recognizer_train_test_and_dummy(name, spec):
                              test_cfg=dict(average_clips='prob')))
     if name == 'Recognizer3D':  # [N, views, C, T, H, W]; one view per sample to train
         imgs = torch.rand(shape).unsqueeze(1)
+    elif name == 'SkeletonGCN':  # [N, C, T, V, M]
+        imgs = torch.rand(shape)
     else:  # [N, frames, C, H, W] (audio: [N, clips, 1, T, F])
         imgs = torch.rand(shape).reshape(2, shape[0] // 2, *shape[1:])
     loss, log_vars = parse_losses(model(imgs, torch.tensor([[0], [2]])))

@@ -18,6 +18,9 @@ A pipeline is a list of steps; each takes the results dict and returns it (see
 * audio (:mod:`.audio`, kernels in :mod:`.audio_functional`): ``AudioDecodeInit``,
   ``AudioDecode``, ``AudioAmplify``, ``MelSpectrogram``, ``LoadAudioFeature``,
   ``AudioFeatureSelector``, ``FormatAudioShape``;
+* skeletons (:mod:`.pose`, :mod:`.pose_heatmap`): ``PoseDecode``, ``PoseCompact``,
+  ``PaddingWithLoop``, ``GeneratePoseTarget``, ``JointToBone``, ``FormatGCNInput``,
+  ``PoseNormalize`` (``UniformSampleFrames`` is a sampler);
 * ``Compose`` runs them; localization steps are in :mod:`.localization`; ``LoadHVULabel`` in
   :mod:`.hvu`; OmniSource's ``BuildPseudoClip`` in :mod:`.pseudo_clip`.
 """
@@ -31,3 +34,5 @@ from .localization import *  # noqa: F401,F403
 from .hvu import *  # noqa: F401,F403
 from .pseudo_clip import *  # noqa: F401,F403
 from .audio import *  # noqa: F401,F403
+from .pose import *  # noqa: F401,F403
+from .pose_heatmap import *  # noqa: F401,F403

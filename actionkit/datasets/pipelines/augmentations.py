@@ -219,6 +219,11 @@ class Flip:
         modality = results.get('modality', 'RGB')
         if modality == 'Flow' and self.direction != 'horizontal':
             raise ValueError('Flip: optical flow can only be flipped horizontally')
+        if 'keypoint' in results and self.direction != 'horizontal':
+            raise ValueError('Flip: keypoints can only be flipped horizontally (MMAction2 '
+                             'mirrors x and swaps left_kp/right_kp)')
+        if 'keypoint' in results and self.lazy:
+            raise ValueError('Flip: keypoints cannot be flipped with lazy=True (as in MMAction2)')
         owner = type(self).__name__
         img_width = init_lazy(results, self.lazy, owner)[1]
         flip = self.make_params()

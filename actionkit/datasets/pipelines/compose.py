@@ -8,7 +8,6 @@ from ..builder import PIPELINES
 
 __all__ = ['Compose']
 
-_SKELETON = 'a skeleton (pose) step of MMAction2; actionkit has no skeleton-based recognition'
 # MMAction2 0.x steps that actionkit deliberately lacks, and why
 _UNSUPPORTED = {
     'Imgaug': 'MMAction2 wraps the imgaug library here, unmaintained since 2020 and broken '
@@ -19,9 +18,9 @@ _UNSUPPORTED = {
                   'OpenCVDecode',
     'PyAVDecodeMotionVector': 'motion-vector decoding is not supported',
     'SampleAVAFrames': 'a spatio-temporal detection (AVA) step; actionkit has no detection',
-    **{name: _SKELETON for name in ('PoseDecode', 'LoadKineticsPose', 'PoseCompact',
-                                     'GeneratePoseTarget', 'PaddingWithLoop', 'PoseNormalize',
-                                     'JointToBone', 'FormatGCNInput')},
+    'LoadKineticsPose': 'the raw Kinetics-pose loader is not supported (no MMAction2 0.x '
+                        'config uses it); convert the poses to a PoseDataset pickle with '
+                        'keypoint and keypoint_score arrays',
     'MelLogSpectrogram': 'no such step in MMAction2 0.24.1 either: its config '
                          'tsn_r50_64x1x1_100e_kinetics400_audio.py names it, but MMAction2 '
                          'registers no MelLogSpectrogram, so that file fails there too; use '

@@ -1,1 +1,1 @@
-"""Dataset preparation: turning raw media into what the datasets read."""
+"""Dataset preparation: turning raw media and raw dataset formats into what the datasets read."""

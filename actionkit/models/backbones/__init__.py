@@ -15,3 +15,5 @@ from .resnet3d_csn import *  # noqa: F401,F403
 from .timesformer import *  # noqa: F401,F403
 from .swin import *  # noqa: F401,F403
 from .resnet_audio import *  # noqa: F401,F403
+from .stgcn import *  # noqa: F401,F403
+from .agcn import *  # noqa: F401,F403

@@ -10,3 +10,4 @@ from .x3d_head import *  # noqa: F401,F403
 from .timesformer_head import *  # noqa: F401,F403
 from .ssn_head import *  # noqa: F401,F403
 from .audio_tsn_head import *  # noqa: F401,F403
+from .stgcn_head import *  # noqa: F401,F403

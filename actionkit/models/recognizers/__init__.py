@@ -3,3 +3,4 @@ from .base import *  # noqa: F401,F403
 from .recognizer2d import *  # noqa: F401,F403
 from .recognizer3d import *  # noqa: F401,F403
 from .audio_recognizer import *  # noqa: F401,F403
+from .skeleton_gcn import *  # noqa: F401,F403

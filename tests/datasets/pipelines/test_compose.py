@@ -48,7 +48,7 @@ def test_a_step_returning_none_ends_the_pipeline():
     ([dict(type='torchvision.ColorJitter')], ValueError, 'torchvision'),
     ([dict(type='SampleFrames', clip_len=1), dict(type='Imgaug', transforms='default')],
      ValueError, r"step 1 \('Imgaug'\): MMAction2 wraps the imgaug library"),
-    ([dict(type='PoseDecode')], ValueError, 'no skeleton-based recognition'),
+    ([dict(type='LoadKineticsPose')], ValueError, 'raw Kinetics-pose loader is not supported'),
 ])
 def test_compose_rejects_bad_steps(transforms, error, match):
     with pytest.raises(error, match=match):
