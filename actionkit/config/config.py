@@ -30,10 +30,10 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .config_dict import (DELETE_KEY, ConfigDict, _close_matches, _convert, _may_add, _merge,
+from .configdict import (DELETE_KEY, ConfigDict, _close_matches, _convert, _may_add, _merge,
                           _strip_delete, _to_plain)
-from .config_options import DictAction, parse_option_value
-from .config_writer import _Writer
+from .options import DictAction, parse_option_value
+from .writer import _Writer
 
 __all__ = ['Config', 'ConfigDict', 'DictAction', 'parse_option_value']
 
