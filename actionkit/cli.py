@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .utils import data_commands
+from .commands import data as data_commands
 
 __all__ = ['Subcommand', 'COMMANDS', 'DATA_COMMANDS', 'build_parser', 'main']
 
@@ -126,7 +126,7 @@ def _add_resize_videos_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_resize_videos(args: argparse.Namespace) -> int:
-    from .utils.data_prep import VIDEO_EXTS, resize_videos_batch
+    from .datasets.prep.batches import VIDEO_EXTS, resize_videos_batch
 
     report = resize_videos_batch(args.src_dir, args.out_dir, level=args.level,
                                  exts=args.ext or VIDEO_EXTS, num_workers=args.num_worker,

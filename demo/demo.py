@@ -98,7 +98,7 @@ def iter_frames(source: str, use_frames: bool) -> tuple[Iterator[np.ndarray], fl
                 yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
         return read(), None
-    from actionkit.utils.video_io import iter_video_frames, video_info
+    from actionkit.datasets.prep.video_io import iter_video_frames, video_info
 
     fps = video_info(source).get('fps')
     return (frame for frame, _ in iter_video_frames(source)), (float(fps) if fps else None)

@@ -178,7 +178,7 @@ def run(frames: Iterable[np.ndarray], scorer: Callable[[Sequence[np.ndarray]], n
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the exit status (1 with a message on stderr on error)."""
-    from actionkit.utils.video_io import iter_video_frames, video_info
+    from actionkit.datasets.prep.video_io import iter_video_frames, video_info
 
     args = parse_args(argv)
     segments = None

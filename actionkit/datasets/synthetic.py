@@ -317,7 +317,7 @@ def make_synthetic_video(path: str | os.PathLike, frames: np.ndarray,
     Returns:
         str: ``path``.
     """
-    from ..utils.video_io import write_video
+    from .prep.video_io import write_video
 
     write_video(path, frames, fps=fps, gop=gop, crf=crf)
     return str(path)
@@ -431,7 +431,7 @@ def _write_clips(root: str, params: dict[str, Any], jobs: list[tuple[Any, ...]])
     """Render and write a chunk of clips (runs in a worker process)."""
     import cv2
 
-    from ..utils.video_io import write_video
+    from .prep.video_io import write_video
 
     knobs = SyntheticDifficulty(**params['knobs'])
     for key, label, clip_id in jobs:

@@ -13,7 +13,7 @@ from actionkit.datasets.synthetic import (DIFFICULTIES, SYNTHETIC_CLASSES, SYNTH
                                           SyntheticDifficulty, make_synthetic_dataset,
                                           make_synthetic_video, render_synthetic_clip,
                                           synthetic_dataset_status, synthetic_params)
-from actionkit.utils.video_io import read_video
+from actionkit.datasets.prep.video_io import read_video
 
 TINY = dict(num_train=20, num_val=10, num_frames=8, size=32, workers=1)
 

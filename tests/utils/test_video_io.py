@@ -1,4 +1,5 @@
-"""Tests of single-file video reading, writing and conversion (actionkit/utils/video_io.py)."""
+"""Tests of single-file video reading, writing and conversion
+(actionkit/datasets/prep/video_io.py)."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from actionkit.datasets.errors import DecodeError
-from actionkit.utils.video_io import (VideoWriter, extract_frames, iter_video_frames,
+from actionkit.datasets.prep.video_io import (VideoWriter, extract_frames, iter_video_frames,
                                       read_video, resize_short_side, resize_video, scaled_size,
                                       video_info, write_video)
 

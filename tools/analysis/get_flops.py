@@ -13,7 +13,7 @@ whatever the input size); a model that cannot run there is run on the CPU instea
 
 The counting rules are those of mmcv's counter, which MMAction2's model-zoo tables used, plus
 the functional matrix products of attention and non-local blocks; ``--modules-only`` leaves
-those out and reproduces the tables' numbers exactly. See ``actionkit/utils/flops.py``.
+those out and reproduces the tables' numbers exactly. See ``actionkit/analysis/flops.py``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from actionkit.config import Config, DictAction
-from actionkit.utils.flops import count_complexity, flops_to_string, params_to_string
+from actionkit.analysis.flops import count_complexity, flops_to_string, params_to_string
 
 _CLIP_LEN_3D = 32
 

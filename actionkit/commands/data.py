@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .splits import SPLIT_DATASETS
+from ..datasets.prep.splits import SPLIT_DATASETS
 
 __all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
            'add_extract_frames_arguments', 'run_extract_frames', 'extract_frames_main',
@@ -90,7 +90,7 @@ def _refuse(args: argparse.Namespace, names: Sequence[str], mode: str) -> None:
 
 
 def _run_folder_mode(args: argparse.Namespace) -> int:
-    from .data_prep import VIDEO_EXTS, build_file_list
+    from ..datasets.prep.batches import VIDEO_EXTS, build_file_list
 
     _refuse(args, _DATASET_ONLY, 'with a DATASET (official splits)')
     fmt = args.format or 'videos'
@@ -111,8 +111,8 @@ def _run_folder_mode(args: argparse.Namespace) -> int:
 
 def run_build_file_list(args: argparse.Namespace) -> int:
     """Write the lists (official splits with a DATASET, a random split without)."""
-    from .data_prep import VIDEO_EXTS
-    from .file_lists import build_split_file_lists
+    from ..datasets.prep.batches import VIDEO_EXTS
+    from ..datasets.prep.file_lists import build_split_file_lists
 
     if args.src_folder is None:
         if args.dataset in SPLIT_DATASETS and not Path(args.dataset).is_dir():
@@ -179,7 +179,7 @@ def add_extract_frames_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_extract_frames(args: argparse.Namespace) -> int:
     """Extract the frames; exit status 1 when a video failed."""
-    from .data_prep import VIDEO_EXTS, extract_frames_batch
+    from ..datasets.prep.batches import VIDEO_EXTS, extract_frames_batch
 
     report = extract_frames_batch(
         args.src_dir, args.out_dir, level=args.level,

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DecodeError
-from .atomic import temp_path
+from ...errors import DecodeError
+from ...utils.atomic import temp_path
 
 __all__ = ['VideoWriter', 'write_video', 'read_video', 'iter_video_frames', 'video_info',
            'resize_short_side', 'scaled_size', 'extract_frames', 'resize_video']

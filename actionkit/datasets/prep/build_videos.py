@@ -10,7 +10,7 @@ Folders follow MMAction2's layout: ``level=2`` means ``SRC_DIR/<class>/<video>/`
 ``OUT_DIR/<class>/<video>.<ext>``), ``level=1`` means ``SRC_DIR/<video>/``. Videos are written
 to a temporary name and renamed; with ``resume`` the ones that exist are skipped. A folder that
 cannot be encoded (no frames, unreadable or differently sized frames) is a failure recorded,
-with the reason, in the returned :class:`~actionkit.utils.data_prep.BatchReport`; the others
+with the reason, in the returned :class:`~actionkit.datasets.prep.batches.BatchReport`; the others
 still run.
 
 Example:
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data_prep import BatchReport, run_batch
+from .batches import BatchReport, run_batch
 from .video_io import write_video
 
 __all__ = ['IN_FORMATS', 'VIDEO_EXTS', 'find_frame_sequence', 'build_video',
