@@ -6,7 +6,7 @@
 """
 import sys
 
-from actionkit.export.onnx import main
+from actionkit.commands.export import main
 
 if __name__ == '__main__':
     sys.exit(main())
