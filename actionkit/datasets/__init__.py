@@ -10,4 +10,4 @@ from .synthetic import *  # noqa: F401,F403
 from .synthetic_localization import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
 from .errors import *  # noqa: F401,F403
-from .blending import *  # noqa: F401,F403
+from ..models.blending import *  # noqa: F401,F403

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions.beta import Beta
 
-from .builder import BLENDINGS
+from ..datasets.builder import BLENDINGS
 
 __all__ = ['BaseMiniBatchBlending', 'MixupBlending', 'CutmixBlending']
 
