@@ -22,13 +22,12 @@ from ..registry import Registry
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader']
+__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader']
 
 logger = logging.getLogger(__name__)
 
 DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
-BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix), used by the recognizers
 
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
 
@@ -156,3 +155,12 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=collate, pin_memory=pin_memory and torch.cuda.is_available(),
                       shuffle=shuffle, worker_init_fn=init_fn, drop_last=drop_last, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from mmaction.datasets.builder import BLENDINGS`` (MMAction2 0.x): the registry is the
+    # models' (actionkit.models.builder), loaded only when asked for
+    if name == 'BLENDINGS':
+        from ..models.builder import BLENDINGS
+        return BLENDINGS
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

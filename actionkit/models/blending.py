@@ -2,6 +2,8 @@
 
 A recognizer whose ``train_cfg`` holds ``blending=dict(type='MixupBlending', num_classes=400,
 alpha=0.2)`` mixes every training batch before the forward pass; hard labels become soft ones.
+The registry, ``BLENDINGS``, is in :mod:`actionkit.models.builder`; MMAction2 0.x code imports
+it (and these classes) from ``actionkit.datasets``, which still gives them.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions.beta import Beta
 
-from ..datasets.builder import BLENDINGS
+from .builder import BLENDINGS
 
 __all__ = ['BaseMiniBatchBlending', 'MixupBlending', 'CutmixBlending']
 
