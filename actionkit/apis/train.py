@@ -31,7 +31,8 @@ from torch.utils.data import DataLoader, Dataset
 from ..datasets.builder import build_dataloader, build_dataset
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
-from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
+from ..engine.evaluate import predict
+from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority
 from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
 from ..engine.optim import build_optimizer, scale_lr
