@@ -405,6 +405,25 @@ def test_print_config_prints_the_merged_config_with_overrides(capsys):
     assert "Did you mean 'depth'" in capsys.readouterr().err
 
 
+def test_add_config_args_and_load_config_are_the_one_cfg_options_path():
+    from actionkit.config import add_config_args, load_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_config_args(parser, deprecated_options=True)
+    args = parser.parse_args([str(TINY), '--options', 'total_epochs=3', 'seed=5',
+                              '--cfg-options', 'seed=7'])
+    with pytest.warns(DeprecationWarning, match='--options'):
+        cfg = load_config(args)
+    assert cfg.total_epochs == 3 and cfg.seed == 7  # --cfg-options wins over --options
+    assert cfg.filename == str(TINY)
+    plain = argparse.ArgumentParser()
+    plain.add_argument('config')
+    add_config_args(plain)
+    with pytest.raises(SystemExit):  # --options only where the tool asks for it
+        plain.parse_args([str(TINY), '--options', 'seed=1'])
+    assert load_config(plain.parse_args([str(TINY)])).to_dict() == Config.fromfile(TINY).to_dict()
+
+
 # ------------------------------------------------------------- MMAction2's own config files
 @pytest.mark.skipif(not MMACTION_FILES, reason=f'MMAction2 0.24.1 configs not found at '
                     f'{MMACTION_CONFIGS} (scripts/test.sh downloads them)')

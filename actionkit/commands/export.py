@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from ..config import Config, DictAction
+from ..config import add_config_args, load_config
 from ..export.onnx import (DEFAULT_SHAPE, EXPORTERS, KIND_WORDS, SHAPE_HELP, VERIFY_ATOL,
                            VERIFY_RTOL, ExportResult, ModelKind, graph_text, model_kind,
                            pytorch2onnx, suggest_input_shape)
@@ -61,16 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--exporter', choices=EXPORTERS, default='auto',
                         help='auto: torch\'s default (dynamo) exporter, falling back to the '
                         'TorchScript one when it fails')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.cls_head.num_classes=10')
+    add_config_args(parser, example='model.cls_head.num_classes=10')
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy checkpoint that needs full unpickling (runs code '
                         'from the file: only for files you trust)')
 
 
 def _build(args: argparse.Namespace) -> tuple[nn.Module, Any]:
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
     test_cfg = cfg.get('test_cfg') if 'test_cfg' not in cfg.model else None
     model = build_model(cfg.model, test_cfg=test_cfg)

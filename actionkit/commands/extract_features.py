@@ -27,7 +27,7 @@ import sys
 import tempfile
 from typing import Any
 
-from ..config import Config, DictAction
+from ..config import Config, add_config_args, load_config
 from .test import OUT_SUFFIXES, default_device
 
 __all__ = ['add_arguments', 'build_parser', 'read_video_list', 'enable_feature_extraction',
@@ -60,8 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--gpu-collect', action='store_true',
                         help='gather distributed results with all_gather instead of files')
     parser.add_argument('--tmpdir', help='shared directory for gathering distributed results')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.test.pipeline.1.num_clips=8')
+    add_config_args(parser, example='data.test.pipeline.1.num_clips=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -214,8 +213,7 @@ def extract_features(args: argparse.Namespace) -> list | None:
         raise ValueError('--video-list is required: a text file with one video path a line')
     if '://' not in args.checkpoint and not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r}: no such file')
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     out = _output_file(cfg, args.out)
     _check_test_data(cfg)
     enable_feature_extraction(cfg)

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from ..config import Config, DictAction
+from ..config import Config, DictAction, add_config_args, load_config
 
 __all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics',
            'OUT_SUFFIXES', 'default_device']
@@ -52,8 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='deprecated alias of --eval-options')
     parser.add_argument('--eval-options', nargs='+', action=DictAction, default={},
                         help='key=value arguments for dataset.evaluate(), e.g. topk=1,5')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.backbone.depth=18')
+    add_config_args(parser)
     parser.add_argument('--average-clips', choices=['score', 'prob', 'None'], default=None,
                         help='how to average the scores of several clips of one video')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -144,8 +143,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     from ..datasets.builder import build_dataloader, build_dataset
     from ..engine.dist import get_dist_info, init_dist
 
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     output_config = dict(cfg.get('output_config', {}))
     if args.out:
         output_config['out'] = args.out

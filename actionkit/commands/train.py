@@ -16,7 +16,7 @@ import os.path as osp
 import sys
 import time
 
-from ..config import Config, DictAction
+from ..config import add_config_args, load_config
 
 __all__ = ['add_arguments', 'parse_args', 'run', 'main']
 
@@ -37,8 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--deterministic', action='store_true', help='deterministic cuDNN')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the total batch size (auto_scale_lr)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.backbone.depth=18')
+    add_config_args(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -67,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models import build_model
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     setup_multi_processes(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
