@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..datasets.builder import build_dataloader, build_dataset
+from ..datasets.builder import build_dataloader, build_dataset, dataloader_args
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.evaluate import predict
@@ -160,21 +160,6 @@ def select_device(cfg: Mapping[str, Any], distributed: bool) -> torch.device:
     return torch.device('cuda', gpu_ids[0])
 
 
-def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[str, Any]:
-    data = cfg['data']
-    args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
-                workers_per_gpu=data.get('workers_per_gpu', 1),
-                persistent_workers=data.get('persistent_workers', False),
-                num_gpus=len(cfg.get('gpu_ids') or [0]) if not distributed else 1,
-                dist=distributed)
-    if kind == 'train':
-        args['seed'] = cfg.get('seed')
-    else:
-        args['shuffle'] = False
-    args.update(data.get(f'{kind}_dataloader', {}) or {})
-    return args
-
-
 def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[HookBase]:
     if cfg.get('momentum_config') is not None:
         raise ValueError('momentum_config is not supported by actionkit yet; set it to None')
@@ -257,11 +242,12 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
-    loaders = [build_dataloader(ds, **_loader_args(cfg, distributed, 'train')) for ds in datasets]
+    train_args = dataloader_args(cfg, 'train', distributed)
+    loaders = [build_dataloader(ds, **train_args) for ds in datasets]
     val_loader = None
     if validate:
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
-        val_loader = build_dataloader(val_set, **_loader_args(cfg, distributed, 'val'))
+        val_loader = build_dataloader(val_set, **dataloader_args(cfg, 'val', distributed))
     device = select_device(cfg, distributed)
     if cfg.get('cudnn_benchmark', False):
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN time its kernels
@@ -334,7 +320,7 @@ def _test_after_training(trainer: Trainer, cfg: Any, distributed: bool,
     if not runs:
         return
     test_set = build_dataset(cfg['data']['test'], dict(test_mode=True))
-    loader = build_dataloader(test_set, **_loader_args(cfg, distributed, 'test'))
+    loader = build_dataloader(test_set, **dataloader_args(cfg, 'test', distributed))
     eval_cfg = dict(cfg.get('evaluation') or {})
     tmpdir = eval_cfg.get('tmpdir') or os.path.join(trainer.work_dir, 'tmp')
     gpu_collect = eval_cfg.get('gpu_collect', False)

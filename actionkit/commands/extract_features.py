@@ -204,7 +204,7 @@ def extract_features(args: argparse.Namespace) -> list | None:
         CheckpointError: the checkpoint lacks weights of the model (or has other shapes).
     """
     from ..apis.test import multi_gpu_test, single_gpu_test
-    from ..datasets.builder import build_dataloader, build_dataset
+    from ..datasets.builder import build_dataloader, build_dataset, dataloader_args
     import torch.distributed
 
     from ..engine.dist import barrier, get_dist_info, init_dist
@@ -228,11 +228,7 @@ def extract_features(args: argparse.Namespace) -> list | None:
             fout.writelines(f'{video}\t0\n' for video in videos)  # the label is not used
         cfg.data.test.update(ann_file=ann_file, data_prefix=args.video_root, test_mode=True)
         dataset = build_dataset(cfg.data.test, dict(test_mode=True))
-    loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
-                      workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
-                      dist=distributed, shuffle=False)
-    loader_cfg.update(cfg.data.get('test_dataloader', {}))
-    loader = build_dataloader(dataset, **loader_cfg)
+    loader = build_dataloader(dataset, **dataloader_args(cfg, 'test', distributed))
 
     model = _build_model(args, cfg)
     if distributed:

@@ -140,7 +140,7 @@ def _export_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
 
 def run_test(args: argparse.Namespace) -> dict[str, float]:
     """Run a parsed ``tools/test.py`` command; return the metrics (empty without ``--eval``)."""
-    from ..datasets.builder import build_dataloader, build_dataset
+    from ..datasets.builder import build_dataloader, build_dataset, dataloader_args
     from ..engine.dist import get_dist_info, init_dist
 
     cfg = load_config(args)
@@ -166,11 +166,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
         init_dist(args.launcher, **cfg.get('dist_params', {}))
     cfg.data.test.test_mode = True
     dataset = build_dataset(cfg.data.test, dict(test_mode=True))
-    loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
-                      workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
-                      dist=distributed, shuffle=False)
-    loader_cfg.update(cfg.data.get('test_dataloader', {}))
-    loader = build_dataloader(dataset, **loader_cfg)
+    loader = build_dataloader(dataset, **dataloader_args(cfg, 'test', distributed))
 
     if args.onnx or args.tensorrt:
         outputs = _export_outputs(args, cfg, loader, distributed)

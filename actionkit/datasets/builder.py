@@ -22,7 +22,7 @@ from ..registry import Registry
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader']
+__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader', 'dataloader_args']
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,37 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=collate, pin_memory=pin_memory and torch.cuda.is_available(),
                       shuffle=shuffle, worker_init_fn=init_fn, drop_last=drop_last, **kwargs)
+
+
+
+def dataloader_args(cfg: Mapping[str, Any], kind: str, distributed: bool = False
+                    ) -> dict[str, Any]:
+    """The :func:`build_dataloader` arguments a config gives the ``train``/``val``/``test`` loader.
+
+    MMAction2 0.x's rule: ``data.videos_per_gpu``, ``data.workers_per_gpu`` and
+    ``data.persistent_workers``, one process feeding ``len(cfg.gpu_ids)`` GPUs (1 without
+    ``gpu_ids``) or a distributed sampler, the train loader seeded with ``cfg.seed`` and the
+    others unshuffled, then ``data.{kind}_dataloader`` overriding any of these.
+
+    Args:
+        cfg: the whole config (``data``, and ``gpu_ids`` / ``seed`` when present).
+        kind: ``'train'``, ``'val'`` or ``'test'``.
+        distributed: one loader per process with a distributed sampler.
+    """
+    if kind not in ('train', 'val', 'test'):
+        raise ValueError(f"kind must be 'train', 'val' or 'test', got {kind!r}")
+    data = cfg['data']
+    args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
+                workers_per_gpu=data.get('workers_per_gpu', 1),
+                persistent_workers=data.get('persistent_workers', False),
+                num_gpus=1 if distributed else len(cfg.get('gpu_ids') or [0]),
+                dist=distributed)
+    if kind == 'train':
+        args['seed'] = cfg.get('seed')
+    else:
+        args['shuffle'] = False
+    args.update(data.get(f'{kind}_dataloader', {}) or {})
+    return args
 
 
 def __getattr__(name: str) -> Any:
