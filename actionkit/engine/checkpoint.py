@@ -25,7 +25,7 @@ import re
 import shutil
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,9 @@ import torch
 from torch import nn
 
 import actionkit
+
+from ..models.weights import unwrap_model
+from ..utils.atomic import TEMP_NAME_RE, write_atomic
 
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
@@ -42,53 +45,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_TMP_RE = re.compile(r'^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$')
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The model inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper."""
-    while isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-        model = model.module
-    return model
-
 
 def weights_to_cpu(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:
     """A copy of ``state_dict`` with every tensor moved to the CPU."""
     return OrderedDict((k, v.detach().cpu() if isinstance(v, torch.Tensor) else v)
                        for k, v in state_dict.items())
-
-
-def _temp_name(filename: str) -> str:
-    folder, base = os.path.split(os.path.abspath(filename))
-    return os.path.join(folder, f'.{base}.tmp-{os.getpid()}-{os.urandom(4).hex()}')
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(filename: str, write: Callable[[str], None]) -> None:
-    folder = os.path.dirname(os.path.abspath(filename))
-    os.makedirs(folder, exist_ok=True)
-    tmp = _temp_name(filename)
-    try:
-        write(tmp)
-        os.replace(tmp, filename)
-    except BaseException:
-        # KeyboardInterrupt included: leave no partial file behind
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
 
 
 def atomic_save(obj: Any, filename: str) -> None:
@@ -99,7 +60,7 @@ def atomic_save(obj: Any, filename: str) -> None:
             f.flush()
             os.fsync(f.fileno())
 
-    _write_atomic(filename, write)
+    write_atomic(filename, write, sync=True)
 
 
 def update_latest(src: str, dst: str) -> None:
@@ -117,7 +78,7 @@ def update_latest(src: str, dst: str) -> None:
                 fout.flush()
                 os.fsync(fout.fileno())
 
-    _write_atomic(dst, write)
+    write_atomic(dst, write, sync=True)
 
 
 def remove_stale_temp_files(folder: str) -> list[str]:
@@ -129,7 +90,7 @@ def remove_stale_temp_files(folder: str) -> list[str]:
     if not os.path.isdir(folder):
         return removed
     for entry in os.listdir(folder):
-        match = _TMP_RE.match(entry)
+        match = TEMP_NAME_RE.match(entry)
         if match is None:
             continue
         pid = int(match['pid'])

@@ -33,13 +33,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models.layers import revert_sync_batchnorm
 from .runtime import (META_EXPORTER, META_INPUT_SHAPE, META_KIND, META_SOFTMAX, VERIFY_ATOL,
                       VERIFY_RTOL, VerifyResult, describe_test_pipeline, verify_onnx)
 
 __all__ = [
     'DEFAULT_SHAPE', 'EXPORTERS', 'KIND_WORDS', 'SHAPE_HELP', 'VERIFY_ATOL', 'VERIFY_RTOL',
     'ExportResult', 'ExportWrapper', 'ModelKind', 'VerifyResult', 'check_input_shape',
-    'convert_sync_batchnorm', 'graph_text', 'model_kind', 'pytorch2onnx', 'suggest_input_shape',
+    'graph_text', 'model_kind', 'pytorch2onnx', 'suggest_input_shape',
     'verify_onnx',
 ]
 
@@ -115,32 +116,6 @@ class ExportWrapper(nn.Module):
         else:
             outs = self.model.forward_dummy(x, softmax=self.softmax)
         return tuple(outs) if isinstance(outs, (tuple, list)) else (outs,)
-
-
-class _AnyDimBatchNorm(nn.modules.batchnorm._BatchNorm):
-    """A BatchNorm for inputs of any rank (what a SyncBatchNorm does in eval mode)."""
-
-    def _check_input_dim(self, input: torch.Tensor) -> None:
-        if input.dim() < 2:
-            raise ValueError(f'BatchNorm takes (N, C, ...) inputs, got {tuple(input.shape)}')
-
-
-def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace every ``nn.SyncBatchNorm`` with a plain BatchNorm holding the same statistics.
-
-    SyncBatchNorm needs a process group and exports badly; in eval mode it computes the
-    same thing as a BatchNorm. The module is changed in place and returned.
-    """
-    for name, child in module.named_children():
-        if isinstance(child, nn.SyncBatchNorm):
-            plain = _AnyDimBatchNorm(child.num_features, child.eps, child.momentum,
-                                     child.affine, child.track_running_stats)
-            plain.load_state_dict(child.state_dict())
-            plain.train(child.training)
-            setattr(module, name, plain)
-        else:
-            convert_sync_batchnorm(child)
-    return module
 
 
 # ---- shapes -----------------------------------------------------------------------------------
@@ -441,7 +416,7 @@ def pytorch2onnx(model: nn.Module, input_shape: Sequence[int], opset_version: in
         raise ValueError(f'opset_version must be an int >= 7 or None, got {opset_version!r}')
     model.eval()
     if any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
-        model = convert_sync_batchnorm(copy.deepcopy(model))
+        model = revert_sync_batchnorm(copy.deepcopy(model))
     kind = model_kind(model)
     with _fixed_random_choices(model):
         return _export(model, kind, input_shape, opset_version, show, output_file, verify,

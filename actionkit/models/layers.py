@@ -17,6 +17,7 @@ __all__ = [
     'build_norm_layer',
     'build_activation_layer', 'ConvModule', 'Swish', 'HSigmoid', 'constant_init', 'kaiming_init',
     'normal_init', 'trunc_normal_init', 'xavier_init', 'check_positive_int', 'freeze',
+    'revert_sync_batchnorm',
 ]
 
 
@@ -250,3 +251,32 @@ def xavier_init(module: nn.Module, gain: float = 1.0, bias: float = 0.0,
         nn.init.constant_(module.bias, bias)
 
 
+class _BatchNormXd(nn.modules.batchnorm._BatchNorm):
+    """Plain batch norm for inputs of any rank (what a ``SyncBatchNorm`` reverts to)."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f'batch norm expects an input with at least 2 dims, got {input.dim()}')
+
+
+def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace every ``nn.SyncBatchNorm`` by a plain batch norm with the same state.
+
+    SyncBatchNorm needs CUDA and a process group (training on CPU, one process) and exports
+    badly (ONNX); in eval mode both compute the same thing. Children are replaced in place;
+    the module (a new one if ``module`` itself is a SyncBatchNorm) is returned. The
+    state-dict keys do not change, so checkpoints still load either way.
+    """
+    if isinstance(module, nn.SyncBatchNorm):
+        plain = _BatchNormXd(module.num_features, module.eps, module.momentum, module.affine,
+                             module.track_running_stats)
+        plain.load_state_dict(module.state_dict())
+        plain.train(module.training)
+        for param, source in zip(plain.parameters(), module.parameters()):
+            param.requires_grad_(source.requires_grad)
+        return plain
+    for name, child in module.named_children():
+        new_child = revert_sync_batchnorm(child)
+        if new_child is not child:
+            setattr(module, name, new_child)
+    return module
