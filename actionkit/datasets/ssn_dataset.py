@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation.localization import eval_ap, temporal_iou
-from .base import BaseDataset
+from .base import BaseDataset, log_function
 from .builder import DATASETS
 from .errors import AnnotationError
 
@@ -178,15 +178,6 @@ def temporal_nms(detections: np.ndarray, threshold: float) -> np.ndarray:
         ious = temporal_iou(starts[order[1:]], ends[order[1:]], starts[i], ends[i])
         order = order[np.where(ious <= threshold)[0] + 1]
     return detections[keep, :]
-
-
-def _log_to(target: logging.Logger | str | None, message: str) -> None:
-    """Log ``message`` to a logger, a logger name, nowhere ('silent') or this module's."""
-    if target == 'silent':
-        return
-    if isinstance(target, str):
-        target = logging.getLogger(target)
-    (target or logger).info(message)
 
 
 def _softmax(x: np.ndarray, dim: int = 1) -> np.ndarray:
@@ -557,7 +548,8 @@ class SSNDataset(BaseDataset):
         map_ious = np.nanmean(ap_values, axis=0)
         eval_results = OrderedDict((f'mAP@{iou:.02f}', float(v))
                                    for iou, v in zip(iou_range, map_ious))
-        _log_to(logger, '\n'.join(f'{k}\t{v:.4f}' for k, v in eval_results.items()))
+        log = log_function(logger, default=logging.getLogger(__name__))
+        log('\n'.join(f'{k}\t{v:.4f}' for k, v in eval_results.items()))
         return eval_results
 
     def dump_results(self, results: Any, out: str | os.PathLike) -> None:  # type: ignore
