@@ -19,6 +19,7 @@ import torch.distributed as torch_dist
 from torch.utils.data import DataLoader, Dataset
 
 from ..registry import Registry
+from ..utils.checks import check_positive_int
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
@@ -58,11 +59,6 @@ def _dist_info() -> tuple[int, int]:
     if torch_dist.is_available() and torch_dist.is_initialized():
         return torch_dist.get_rank(), torch_dist.get_world_size()
     return 0, 1
-
-
-def _check_count(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
 
 
 def _raise_open_file_limit() -> None:
@@ -115,9 +111,9 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
         a :class:`~actionkit.datasets.loader.ReportingDataLoader`: a worker that dies is
         reported (a ``DataError``) with the index and path of the sample it was loading.
     """
-    _check_count('videos_per_gpu', videos_per_gpu, 1)
-    _check_count('workers_per_gpu', workers_per_gpu, 0)
-    _check_count('num_gpus', num_gpus, 1)
+    check_positive_int(None, 'videos_per_gpu', videos_per_gpu, 1)
+    check_positive_int(None, 'workers_per_gpu', workers_per_gpu, 0)
+    check_positive_int(None, 'num_gpus', num_gpus, 1)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f'seed must be an int or None, got {seed!r}')
     if kwargs.pop('short_cycle', False):

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.checks import check_positive_int
 from ..evaluation.localization import eval_ap, temporal_iou
 from .base import BaseDataset, log_function
 from .builder import DATASETS
@@ -229,8 +230,7 @@ class SSNDataset(BaseDataset):
                  verbose: bool = False) -> None:
         for name, value in (('body_segments', body_segments), ('clip_len', clip_len),
                             ('frame_interval', frame_interval)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'SSNDataset: {name} must be a positive int, got {value!r}')
+            check_positive_int('SSNDataset', name, value)
         if len(aug_segments) != 2:
             raise ValueError(f'SSNDataset: aug_segments must be two ints, got {aug_segments!r}')
         aug_ratio = (aug_ratio, aug_ratio) if isinstance(aug_ratio, (int, float)) else aug_ratio

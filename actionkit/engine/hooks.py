@@ -40,6 +40,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
 from ..registry import Registry
+from ..utils.checks import check_positive_int
 from . import dist as comm
 from .evaluate import predict
 from .checkpoint import (get_rng_state, load_resume_checkpoint, prune_checkpoints, set_rng_state,
@@ -161,13 +162,6 @@ def preserve_rng() -> Iterator[None]:
         set_rng_state(state)
 
 
-def _check_positive_int(name: str, value: Any, allow_negative_one: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or \
-            (value <= 0 and not (allow_negative_one and value == -1)):
-        allowed = 'a positive int or -1' if allow_negative_one else 'a positive int'
-        raise ValueError(f'{name} must be {allowed}, got {value!r}')
-
-
 @HOOKS.register_module()
 class CheckpointHook(HookBase):
     """Save ``epoch_{N}.pth`` (or ``iter_{N}.pth``) and ``latest.pth`` (``checkpoint_config``).
@@ -193,9 +187,9 @@ class CheckpointHook(HookBase):
     def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
                  out_dir: str | None = None, max_keep_ckpts: int = -1, save_last: bool = True,
                  sync_buffer: bool = False, meta: Mapping[str, Any] | None = None) -> None:
-        _check_positive_int('checkpoint_config.interval', interval, allow_negative_one=True)
-        _check_positive_int('checkpoint_config.max_keep_ckpts', max_keep_ckpts,
-                            allow_negative_one=True)
+        for key, value in (('interval', interval), ('max_keep_ckpts', max_keep_ckpts)):
+            if not (type(value) is int and value == -1):  # -1: off / keep them all
+                check_positive_int(None, f'checkpoint_config.{key} (or -1)', value)
         if meta is not None and not isinstance(meta, Mapping):
             raise TypeError(f'checkpoint_config.meta must be a dict, got {type(meta).__name__}')
         self.interval, self.by_epoch = interval, bool(by_epoch)
@@ -277,7 +271,7 @@ class EvalHook(HookBase):
         if not isinstance(dataloader, DataLoader):
             raise TypeError(f'EvalHook: dataloader must be a torch DataLoader, got '
                             f'{type(dataloader).__name__}')
-        _check_positive_int('evaluation.interval', interval)
+        check_positive_int(None, 'evaluation.interval', interval)
         if start is not None and (not isinstance(start, int) or start < 0):
             raise ValueError(f'evaluation.start must be a non-negative int or None, got {start!r}')
         if save_best is not None and not isinstance(save_best, str):

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions.beta import Beta
 
+from ..utils.checks import check_positive_int
 from .builder import BLENDINGS
 
 __all__ = ['BaseMiniBatchBlending', 'MixupBlending', 'CutmixBlending']
@@ -25,9 +26,7 @@ class BaseMiniBatchBlending:
     """
 
     def __init__(self, num_classes: int, alpha: float = 0.2) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f'{type(self).__name__}: num_classes must be an int >= 2, '
-                             f'got {num_classes!r}')
+        check_positive_int(type(self).__name__, 'num_classes', num_classes, minimum=2)
         if not alpha > 0:
             raise ValueError(f'{type(self).__name__}: alpha must be > 0, got {alpha!r}')
         self.num_classes = num_classes

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..utils.checks import check_positive_int
+
 __all__ = [
     'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS', 'register_conv_layer', 'build_conv_layer',
     'build_norm_layer',
@@ -196,14 +198,6 @@ def freeze(*modules: nn.Module) -> None:
         module.eval()
         for param in module.parameters():
             param.requires_grad = False
-
-
-def check_positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
-    """Raise ``ValueError`` naming ``owner`` and ``name`` unless ``value`` is an int (not a
-    bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        wanted = 'a positive int' if minimum == 1 else f'an int >= {minimum}'
-        raise ValueError(f'{owner}: {name} must be {wanted}, got {value!r}')
 
 
 def constant_init(module: nn.Module, val: float, bias: float = 0.0) -> None:

@@ -138,7 +138,7 @@ def test_worker_init_fn_formula():
 
 def test_loader_argument_checks(tmp_path):
     dataset = _dataset(tmp_path, 2, _ToSample())
-    with pytest.raises(ValueError, match='videos_per_gpu must be an int >= 1, got 0'):
+    with pytest.raises(ValueError, match='videos_per_gpu must be a positive int, got 0'):
         build_dataloader(dataset, 0, 1)
     with pytest.raises(ValueError, match='workers_per_gpu must be an int >= 0'):
         build_dataloader(dataset, 1, -1)
