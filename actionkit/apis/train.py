@@ -32,7 +32,8 @@ from ..datasets.builder import build_dataloader, build_dataset, dataloader_args
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
 from ..engine.evaluate import predict
-from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority
+from ..engine.hooks import (EVAL_HOOK_KEYS, HOOKS, CheckpointHook, EvalHook, HookBase,
+                             get_priority)
 from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
 from ..engine.optim import build_optimizer, scale_lr
@@ -73,8 +74,6 @@ KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
     'web_root', 'window_size', 'clip_len', 'frame_interval', 'num_clips', 'proposal_keys',
     'test_keys', 'video_meta_keys', 'bsp_cfg', 'temporal_dim', 'feat_dim', 'num_segments',
 ))
-_EVAL_HOOK_KEYS = ('start', 'interval', 'by_epoch', 'save_best', 'rule', 'broadcast_bn_buffer',
-                   'tmpdir', 'gpu_collect')
 
 
 def check_config_keys(cfg: Mapping[str, Any]) -> None:
@@ -172,7 +171,7 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
     hooks.extend(build_logger_hooks(cfg.get('log_config')))
     if val_loader is not None:
         eval_cfg = dict(cfg.get('evaluation') or {})
-        hook_args = {k: eval_cfg.pop(k) for k in _EVAL_HOOK_KEYS if k in eval_cfg}
+        hook_args = {k: eval_cfg.pop(k) for k in EVAL_HOOK_KEYS if k in eval_cfg}
         hooks.append(EvalHook(val_loader, **hook_args, eval_kwargs=eval_cfg))
     for index, hook_cfg in enumerate(cfg.get('custom_hooks') or []):
         hook_cfg = dict(hook_cfg)
@@ -324,7 +323,7 @@ def _test_after_training(trainer: Trainer, cfg: Any, distributed: bool,
     eval_cfg = dict(cfg.get('evaluation') or {})
     tmpdir = eval_cfg.get('tmpdir') or os.path.join(trainer.work_dir, 'tmp')
     gpu_collect = eval_cfg.get('gpu_collect', False)
-    eval_kwargs = {k: v for k, v in eval_cfg.items() if k not in _EVAL_HOOK_KEYS}
+    eval_kwargs = {k: v for k, v in eval_cfg.items() if k not in EVAL_HOOK_KEYS}
     for name, checkpoint in runs:
         if checkpoint is not None:
             trainer.load_weights(checkpoint)

@@ -27,11 +27,12 @@ registered in :data:`HOOKS`.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     'HOOKS', 'PRIORITIES', 'HookBase', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook',
-    'get_priority', 'preserve_rng',
+    'get_priority', 'preserve_rng', 'EVAL_HOOK_KEYS',
 ]
 
 logger = logging.getLogger(__name__)
@@ -256,6 +257,9 @@ class EvalHook(HookBase):
         tmpdir (str | None): shared directory for gathering results (``gpu_collect=False``);
             default ``{work_dir}/.eval_hook``. Default: None.
         gpu_collect (bool): gather results over the process group instead. Default: False.
+        greater_keys (Sequence[str] | None): metric name parts for which higher is better
+            (mmcv's argument; ``rule`` is inferred from them). Default: None (the class's).
+        less_keys (Sequence[str] | None): the same for lower is better. Default: None.
         eval_kwargs (dict | None): passed to ``dataset.evaluate`` (``metrics``,
             ``metric_options``, …). Default: None.
     """
@@ -267,7 +271,9 @@ class EvalHook(HookBase):
     def __init__(self, dataloader: DataLoader, start: int | None = None, interval: int = 1,
                  by_epoch: bool = True, save_best: str | None = 'auto', rule: str | None = None,
                  broadcast_bn_buffer: bool = True, tmpdir: str | None = None,
-                 gpu_collect: bool = False, eval_kwargs: Mapping[str, Any] | None = None) -> None:
+                 gpu_collect: bool = False, greater_keys: Sequence[str] | None = None,
+                 less_keys: Sequence[str] | None = None,
+                 eval_kwargs: Mapping[str, Any] | None = None) -> None:
         if not isinstance(dataloader, DataLoader):
             raise TypeError(f'EvalHook: dataloader must be a torch DataLoader, got '
                             f'{type(dataloader).__name__}')
@@ -286,6 +292,11 @@ class EvalHook(HookBase):
         self.by_epoch, self.save_best, self.rule = bool(by_epoch), save_best, rule
         self.broadcast_bn_buffer, self.tmpdir = broadcast_bn_buffer, tmpdir
         self.gpu_collect, self.eval_kwargs = gpu_collect, eval_kwargs
+        for name, keys in (('greater_keys', greater_keys), ('less_keys', less_keys)):
+            if keys is not None:
+                if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
+                    raise TypeError(f'evaluation.{name} must be a list of strings, got {keys!r}')
+                setattr(self, name, tuple(keys))
         self.key_indicator: str | None = None
         if save_best not in (None, 'auto'):
             self._init_rule(save_best)
@@ -427,3 +438,8 @@ class EvalHook(HookBase):
 
 
 DistEvalHook = EvalHook  # 0.x's name; EvalHook itself handles distributed runs
+
+#: The keys of a config's ``evaluation`` dict that configure :class:`EvalHook` (its arguments);
+#: the others are ``dataset.evaluate`` arguments (``metrics``, ``metric_options`` ...).
+EVAL_HOOK_KEYS = tuple(name for name in inspect.signature(EvalHook.__init__).parameters
+                       if name not in ('self', 'dataloader', 'eval_kwargs'))
