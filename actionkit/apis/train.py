@@ -167,7 +167,7 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
     if lr_hook is not None:
         hooks.append(lr_hook)
     if cfg.get('checkpoint_config') is not None:
-        hooks.append(CheckpointHook(**cfg['checkpoint_config']))
+        hooks.append(CheckpointHook(**_checkpoint_hook_args(cfg)))
     hooks.extend(build_logger_hooks(cfg.get('log_config')))
     if val_loader is not None:
         eval_cfg = dict(cfg.get('evaluation') or {})
@@ -205,12 +205,26 @@ def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | Non
     return optimizer_config.get('grad_clip'), cfg.get('fp16')
 
 
+def _checkpoint_hook_args(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoint_config``, its ``meta`` holding the config text (as MMAction2's
+    ``tools/train.py`` adds it) unless the config's own ``checkpoint_config.meta`` sets one."""
+    args = dict(cfg['checkpoint_config'])
+    text = getattr(cfg, 'pretty_text', None)
+    if text is not None:
+        args['meta'] = {'config': text, **dict(args.get('meta') or {})}
+    return args
+
+
 def _optimizer_cfg(cfg: Mapping[str, Any], world_size: int) -> dict[str, Any]:
+    """``cfg.optimizer``, its lr scaled when ``auto_scale_lr.enable`` (``--auto-scale-lr``):
+    by the total batch over ``auto_scale_lr.base_batch_size``, which defaults to 8 GPUs x
+    ``data.videos_per_gpu`` (the batch MMAction2's configs were tuned with)."""
     optimizer_cfg = dict(cfg['optimizer'])
     scaling = cfg.get('auto_scale_lr') or {}
     if scaling.get('enable', False):
-        batch = cfg['data'].get('videos_per_gpu', 1) * world_size
-        optimizer_cfg = scale_lr(optimizer_cfg, scaling['base_batch_size'], batch)
+        videos_per_gpu = cfg['data'].get('videos_per_gpu', 1)
+        base = scaling.get('base_batch_size', 8 * videos_per_gpu)
+        optimizer_cfg = scale_lr(optimizer_cfg, base, videos_per_gpu * world_size)
     return optimizer_cfg
 
 

@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train with parsed arguments (``tools/train.py`` and ``actionkit train``)."""
-    from .. import __version__
     from ..apis import init_random_seed, set_random_seed, setup_multi_processes, train_model
     from ..datasets import build_dataset
     from ..engine import collect_env_info, get_logger, get_rank, init_dist
@@ -79,7 +78,6 @@ def run(args: argparse.Namespace) -> int:
         cfg.allow_pickle = True
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr') or {}, enable=True)
-        cfg.auto_scale_lr.setdefault('base_batch_size', 8 * cfg.data.get('videos_per_gpu', 1))
     # non-distributed training uses one GPU (the first of --gpu-ids / gpu_ids)
     cfg.gpu_ids = [args.gpu_ids[0]] if args.gpu_ids else list(cfg.get('gpu_ids') or [0])[:1]
     if (args.gpus or 1) > 1 or len(args.gpu_ids or []) > 1:
@@ -115,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
     datasets = [build_dataset(cfg.data.train)]
     if len(cfg.get('workflow', [])) == 2:
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
-    if cfg.get('checkpoint_config') is not None:
-        cfg.checkpoint_config.meta = dict(actionkit_version=__version__, config=cfg.pretty_text)
     train_model(model, datasets, cfg, distributed=distributed, validate=args.validate,
                 test=dict(test_last=args.test_last, test_best=args.test_best),
                 timestamp=timestamp, meta=meta)
