@@ -40,7 +40,7 @@ def test_configdict_converts_nested_dicts_also_inside_lists_and_tuples():
 def test_configdict_missing_attribute_names_key_and_close_matches():
     cfg = ConfigDict(optimizer=dict(lr=0.1), lr_config=dict(step=[1]))
     with pytest.raises(AttributeError, match=r"no key 'optimiser'.*Did you mean 'optimizer'"):
-        cfg.optimiser
+        _ = cfg.optimiser
     with pytest.raises(KeyError):
         cfg['optimiser']
     assert not hasattr(cfg, 'total_epochs')
@@ -72,7 +72,7 @@ def test_config_delegates_to_its_dict():
     assert cfg.work_dir == 'w' and cfg.seed == 0
     assert cfg.filename == 'x.py' and 'Config (path: x.py)' in repr(cfg)
     with pytest.raises(AttributeError, match="no key 'modle'.*'model'"):
-        cfg.modle
+        _ = cfg.modle
 
 
 def test_config_rejects_reserved_keys_and_non_dicts():

@@ -228,7 +228,7 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
     # --- results --------------------------------------------------------------------------
 
     def evaluate(self, results: list, metrics: str | Sequence[str] = 'top_k_accuracy',
-                 metric_options: dict | None = dict(top_k_accuracy=dict(topk=(1, 5))),
+                 metric_options: Mapping[str, Any] | None = dict(top_k_accuracy=dict(topk=(1, 5))),
                  logger: logging.Logger | str | None = None,
                  **deprecated_kwargs: Any) -> OrderedDict:
         """Score ``results`` (one ``[num_classes]`` score array per sample) against the labels.

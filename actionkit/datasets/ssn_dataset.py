@@ -506,7 +506,8 @@ class SSNDataset(BaseDataset):
         return gts
 
     def evaluate(self, results: list, metrics: str | Sequence[str] = 'mAP',  # type: ignore
-                 metric_options: dict | None = dict(mAP=dict(eval_dataset='thumos14')),
+                 metric_options: Mapping[str, Any] | None = dict(
+                     mAP=dict(eval_dataset='thumos14')),
                  logger: logging.Logger | str | None = None,
                  **deprecated_kwargs: Any) -> OrderedDict:
         """Detection mAP at tIoU 0.1, 0.2, …, 0.9 (``mAP@0.10`` …), over the classes with

@@ -178,7 +178,7 @@ def test_videos_decode_and_match_rawframes(synthetic_data):
     videos = _lines(synthetic_data['val_list_videos'])[:3]
     frames = _lines(synthetic_data['val_list_rawframes'])[:3]
     clips = []
-    for (path, label), (frame_dir, _, _) in zip(videos, frames):
+    for (path, _label), (frame_dir, _, _) in zip(videos, frames):
         video_path = Path(synthetic_data['videos_root'], path)
         with av.open(str(video_path)) as container:
             stream = container.streams.video[0]
