@@ -13,7 +13,7 @@ from actionkit.datasets.prep.video_io import (VideoWriter, extract_frames, iter_
                                       read_video, resize_short_side, resize_video, scaled_size,
                                       video_info, write_video)
 
-SHARED = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' / 'mmaction2'
+SHARED = Path(__file__).resolve().parents[3] / '..' / 'shared' / 'data' / 'mmaction2'
 
 
 def _ramp(frames: int = 5, height: int = 16, width: int = 24) -> np.ndarray:

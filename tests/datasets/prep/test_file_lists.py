@@ -169,7 +169,7 @@ def test_build_file_list_cli_folder_mode_is_unchanged(ucf101, tmp_path, capsys):
     assert '--num-split only apply with a DATASET' in capsys.readouterr().err
 
 
-SHARED_TEST_DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data' / 'mmaction2'
+SHARED_TEST_DATA = Path(__file__).resolve().parents[3].parent / 'shared' / 'data' / 'mmaction2'
 
 
 @pytest.mark.skipif(not (SHARED_TEST_DATA / 'tests/data/imgs').is_dir(),
