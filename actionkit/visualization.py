@@ -254,7 +254,7 @@ class VideoOutput:
     def _open(self, size: tuple[int, int]) -> None:
         if self.suffix == '.gif':
             return
-        from .utils.video_io import VideoWriter
+        from .datasets.prep.video_io import VideoWriter
 
         width, height = size[0] + size[0] % 2, size[1] + size[1] % 2
         self._writer = VideoWriter(self._temp, width, height, fps=self.fps)

@@ -1,7 +1,7 @@
 """Frames per second of ``tools/data/extract_frames.py`` per task and optical-flow algorithm.
 
 For each case, one video is extracted into a fresh folder with
-:func:`actionkit.utils.flow.extract_rawframes` (decode, resize, flow, JPEG encode, write),
+:func:`actionkit.datasets.prep.flow.extract_rawframes` (decode, resize, flow, JPEG encode, write),
 single process and one OpenCV thread, as each worker of the tool runs. ``frames/s`` counts
 decoded video frames per second of wall-clock time; ``CPU frames/s`` per second of this
 process's CPU time, which other jobs on a shared machine do not inflate. Medians over
@@ -26,8 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from actionkit.utils.flow import check_flow_type, extract_rawframes
-from actionkit.utils.video_io import video_info, write_video
+from actionkit.datasets.prep.flow import check_flow_type, extract_rawframes
+from actionkit.datasets.prep.video_io import video_info, write_video
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO.parent / 'shared' / 'data' / 'mmaction2' / 'demo' / 'demo.mp4'

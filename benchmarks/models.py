@@ -7,7 +7,7 @@ weights) and fed one view of its test pipeline's clip (batch 1), e.g. 1x3x32x256
 FLOPs are counted analytically with forward hooks on the ``meta`` device (shapes only), as
 multiply-adds (the convention of fvcore and of the papers' GFLOPs): convolutions, linear layers
 and the attention matmuls (``nn.MultiheadAttention``, Swin's window attention, non-local
-blocks); norms, activations and pooling are not counted (``actionkit.utils.flops`` follows
+blocks); norms, activations and pooling are not counted (``actionkit.analysis.flops`` follows
 mmcv's rules and counts those too, so its totals are a little higher).
 
 Latency is the median of up to ``--runs`` timed ``forward_dummy`` calls after ``--warmup``

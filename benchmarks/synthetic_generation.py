@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 
 from actionkit.datasets.synthetic import make_synthetic_dataset, render_synthetic_clip
-from actionkit.utils.video_io import write_video
+from actionkit.datasets.prep.video_io import write_video
 
 
 def _disk_mb(path: Path) -> float:

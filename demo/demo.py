@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from actionkit.apis import inference_recognizer, init_recognizer, load_label_map
-from actionkit.config import Config, DictAction
+from actionkit.config import Config, add_config_args, load_config
 from actionkit.visualization import (VideoOutput, draw_text_lines, format_predictions,
                                      output_size, parse_color, resize_frame)
 from actionkit.utils.cli_main import report_error, run_main
@@ -58,8 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='output size; -1 for one of them keeps the aspect ratio')
     parser.add_argument('--out-filename', default=None, help='write an annotated .mp4 or .gif')
     parser.add_argument('--top-k', type=int, default=5, help='labels to show (at most 5)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.cls_head.num_classes=10')
+    add_config_args(parser, example='model.cls_head.num_classes=10')
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy pickled checkpoint (trusted files only)')
     args = parser.parse_args(argv)
@@ -99,7 +98,7 @@ def iter_frames(source: str, use_frames: bool) -> tuple[Iterator[np.ndarray], fl
                 yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
         return read(), None
-    from actionkit.utils.video_io import iter_video_frames, video_info
+    from actionkit.datasets.prep.video_io import iter_video_frames, video_info
 
     fps = video_info(source).get('fps')
     return (frame for frame, _ in iter_video_frames(source)), (float(fps) if fps else None)
@@ -134,8 +133,7 @@ def run(args: argparse.Namespace) -> list[tuple[str, float]]:
     from actionkit.utils.download import fetch_url, is_url
 
     parse_color(args.font_color)  # fail before the model is built
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     names = load_label_map(args.label, _num_classes(cfg))
     model = init_recognizer(cfg, checkpoint, device=args.device, allow_pickle=args.allow_pickle)

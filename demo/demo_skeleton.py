@@ -27,7 +27,7 @@ from actionkit.apis import (inference_skeleton, init_recognizer, load_label_map,
                             load_pose_file)
 from actionkit.datasets.pipelines.pose import _BONE_PARENTS
 from actionkit.datasets.pipelines.pose_heatmap import _COCO_SKELETON
-from actionkit.utils.video_io import read_video, video_info, write_video
+from actionkit.datasets.prep.video_io import read_video, video_info, write_video
 from actionkit.visualization import draw_text_lines, format_predictions
 
 # joint pairs drawn for each joint count (COCO 17, NTU 25, OpenPose 18)

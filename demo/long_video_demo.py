@@ -33,7 +33,7 @@ import numpy as np
 
 from actionkit.analysis.windows import WindowScorer, sliding_windows
 from actionkit.apis import init_recognizer, load_label_map
-from actionkit.config import Config, DictAction
+from actionkit.config import add_config_args, load_config
 from actionkit.visualization import VideoOutput, draw_text_lines, parse_color
 from actionkit.utils.cli_main import report_error, run_main
 
@@ -63,8 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--font-scale', type=float, default=0.5, help='size of the text')
     parser.add_argument('--out-json', default=None,
                         help='per-window predictions (default: OUT with suffix .json)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys')
+    add_config_args(parser)
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a legacy pickled checkpoint (trusted files only)')
     args = parser.parse_args(argv)
@@ -179,13 +178,12 @@ def run(frames: Iterable[np.ndarray], scorer: Callable[[Sequence[np.ndarray]], n
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the exit status (1 with a message on stderr on error)."""
-    from actionkit.utils.video_io import iter_video_frames, video_info
+    from actionkit.datasets.prep.video_io import iter_video_frames, video_info
 
     args = parse_args(argv)
     segments = None
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args)
         names = load_label_map(args.label, int(cfg.model.cls_head.num_classes))
         checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
         model = init_recognizer(cfg, checkpoint, device=args.device,

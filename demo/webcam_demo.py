@@ -37,7 +37,7 @@ _WAITING = 'Waiting for the first prediction ...'
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
-    from actionkit.config import DictAction
+    from actionkit.config import add_config_args
 
     parser = argparse.ArgumentParser(description='actionkit demo: live action recognition')
     parser.add_argument('config', help='test config file')
@@ -59,8 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'limit)')
     parser.add_argument('--no-show', action='store_true', help='do not open a window')
     parser.add_argument('--font-scale', type=float, default=0.5, help='size of the text')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys')
+    add_config_args(parser)
     args = parser.parse_args(argv)
     if args.average_size < 1:
         parser.error(f'--average-size must be >= 1, got {args.average_size}')
@@ -208,11 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from actionkit.analysis.windows import WindowScorer
         from actionkit.apis import init_recognizer, load_label_map
-        from actionkit.config import Config
+        from actionkit.config import load_config
         from actionkit.visualization import VideoOutput
 
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args)
         names = load_label_map(args.label, int(cfg.model.cls_head.num_classes))
         checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
         scorer = WindowScorer(init_recognizer(cfg, checkpoint, device=args.device),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from actionkit.cli import COMMANDS, DATA_COMMANDS, main
+from actionkit.cli import COMMANDS, main
+from actionkit.commands.data import DATA_COMMANDS
 
 SMALL = ['--num-train', '10', '--num-val', '10', '--size', '16', '--frames', '4',
          '--workers', '1']

@@ -40,7 +40,7 @@ def test_configdict_converts_nested_dicts_also_inside_lists_and_tuples():
 def test_configdict_missing_attribute_names_key_and_close_matches():
     cfg = ConfigDict(optimizer=dict(lr=0.1), lr_config=dict(step=[1]))
     with pytest.raises(AttributeError, match=r"no key 'optimiser'.*Did you mean 'optimizer'"):
-        cfg.optimiser
+        _ = cfg.optimiser
     with pytest.raises(KeyError):
         cfg['optimiser']
     assert not hasattr(cfg, 'total_epochs')
@@ -72,7 +72,7 @@ def test_config_delegates_to_its_dict():
     assert cfg.work_dir == 'w' and cfg.seed == 0
     assert cfg.filename == 'x.py' and 'Config (path: x.py)' in repr(cfg)
     with pytest.raises(AttributeError, match="no key 'modle'.*'model'"):
-        cfg.modle
+        _ = cfg.modle
 
 
 def test_config_rejects_reserved_keys_and_non_dicts():
@@ -403,6 +403,25 @@ def test_print_config_prints_the_merged_config_with_overrides(capsys):
     assert 'total_epochs = 3' in capsys.readouterr().out
     assert main([str(TINY), '--cfg-options', 'model.backbone.deptj=1']) == 1
     assert "Did you mean 'depth'" in capsys.readouterr().err
+
+
+def test_add_config_args_and_load_config_are_the_one_cfg_options_path():
+    from actionkit.config import add_config_args, load_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_config_args(parser, deprecated_options=True)
+    args = parser.parse_args([str(TINY), '--options', 'total_epochs=3', 'seed=5',
+                              '--cfg-options', 'seed=7'])
+    with pytest.warns(DeprecationWarning, match='--options'):
+        cfg = load_config(args)
+    assert cfg.total_epochs == 3 and cfg.seed == 7  # --cfg-options wins over --options
+    assert cfg.filename == str(TINY)
+    plain = argparse.ArgumentParser()
+    plain.add_argument('config')
+    add_config_args(plain)
+    with pytest.raises(SystemExit):  # --options only where the tool asks for it
+        plain.parse_args([str(TINY), '--options', 'seed=1'])
+    assert load_config(plain.parse_args([str(TINY)])).to_dict() == Config.fromfile(TINY).to_dict()
 
 
 # ------------------------------------------------------------- MMAction2's own config files

@@ -1,4 +1,5 @@
-"""The whole tree passes ruff's pyflakes and pycodestyle rules (configured in pyproject.toml)."""
+"""The whole tree passes ruff: pyflakes, pycodestyle and bugbear (B) rules, configured in
+pyproject.toml."""
 import subprocess
 import sys
 from pathlib import Path

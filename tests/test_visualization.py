@@ -109,7 +109,7 @@ def test_output_size_and_resize():
 
 
 def test_video_output_mp4_round_trip(tmp_path):
-    from actionkit.utils.video_io import read_video, video_info
+    from actionkit.datasets.prep.video_io import read_video, video_info
 
     path = tmp_path / 'sub' / 'out.mp4'
     with VideoOutput(path, fps=25) as out:
@@ -125,7 +125,7 @@ def test_video_output_mp4_round_trip(tmp_path):
 
 
 def test_video_output_pads_odd_sizes(tmp_path):
-    from actionkit.utils.video_io import read_video
+    from actionkit.datasets.prep.video_io import read_video
 
     path = tmp_path / 'odd.mp4'
     with VideoOutput(path, fps=10) as out:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Config
+from ..engine.hooks import EVAL_HOOK_KEYS
 from ..evaluation.recognition import confusion_matrix
 from .results import score_matrix
 
@@ -32,9 +33,6 @@ logger = logging.getLogger(__name__)
 
 #: The dataset splits of a config's ``data`` section.
 SPLITS = ('train', 'val', 'test')
-# keys of the config's ``evaluation`` dict that configure the evaluation hook, not the metrics
-_HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule', 'by_epoch',
-              'broadcast_bn_buffer', 'save_best_ckpt', 'greater_keys', 'less_keys')
 
 
 def build_split_dataset(cfg: Config, split: str = 'test', test_mode: bool = True,
@@ -85,7 +83,7 @@ def evaluate_results(cfg: Config, results: list, metrics: str | Sequence[str] | 
         raise ValueError(f'the results have {len(results)} entries but data.{split} '
                          f'({getattr(dataset, "ann_file", "?")}) has {len(dataset)} samples; '
                          f'were they made with this config?')
-    kwargs = {k: v for k, v in dict(cfg.get('evaluation') or {}).items() if k not in _HOOK_KEYS}
+    kwargs = {k: v for k, v in dict(cfg.get('evaluation') or {}).items() if k not in EVAL_HOOK_KEYS}
     if metrics is not None:
         kwargs['metrics'] = [metrics] if isinstance(metrics, str) else list(metrics)
     kwargs.update(eval_options or {})

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.checks import check_positive_int
 from ..config import Config
 from ..datasets.errors import DataError
 from .evaluate import build_split_dataset
@@ -53,8 +54,7 @@ class ProbeFrames:
     """
 
     def __init__(self, num_frames: int = 5) -> None:
-        if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 2:
-            raise ValueError(f'num_frames must be an int >= 2, got {num_frames!r}')
+        check_positive_int(None, 'num_frames', num_frames, minimum=2)
         self.num_frames = num_frames
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from ..utils.checks import check_positive_int
 from ..datasets.pipelines.compose import Compose
 
 __all__ = ['window_pipeline', 'WindowScorer', 'sliding_windows']
@@ -86,8 +87,7 @@ def sliding_windows(frames: Iterable[np.ndarray], window: int, input_step: int =
         arrays of the stream: draw on copies of them.
     """
     for name, value in (('window', window), ('input_step', input_step), ('every', every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        check_positive_int(None, name, value)
     buffer: deque[tuple[int, np.ndarray]] = deque(maxlen=window)
     sampled = 0
     for index, frame in enumerate(frames):

@@ -1,6 +1,6 @@
 """Run a model over a test data loader and return one result per sample, in dataset order.
 
-MMAction2 0.x's entry points; both are thin calls into :func:`actionkit.engine.hooks.predict`,
+MMAction2 0.x's entry points; both are thin calls into :func:`actionkit.engine.evaluate.predict`,
 the one evaluation loop that training's validation uses too.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..engine.hooks import predict
+from ..engine.evaluate import predict
 
 __all__ = ['single_gpu_test', 'multi_gpu_test']
 

@@ -28,11 +28,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..datasets.builder import (DEFAULT_BATCH_TIMEOUT, build_dataloader, build_dataset,
-                                check_label_range)
+from ..datasets.builder import (build_dataloader, build_dataset, check_label_range,
+                                dataloader_args)
 from ..engine import dist as comm
 from ..engine.checkpoint import find_latest_checkpoint
-from ..engine.hooks import HOOKS, CheckpointHook, EvalHook, HookBase, get_priority, predict
+from ..engine.evaluate import predict
+from ..engine.hooks import (EVAL_HOOK_KEYS, HOOKS, CheckpointHook, EvalHook, HookBase,
+                             get_priority)
 from ..engine.logging import build_logger_hooks, get_logger
 from ..engine.lr_schedules import build_lr_hook
 from ..engine.multigrid import (LongShortCycleHook, SubBatchNorm3dAggregationHook,
@@ -76,8 +78,6 @@ KNOWN_KEYS = frozenset(RUNTIME_KEYS) | frozenset((
     'web_root', 'window_size', 'clip_len', 'frame_interval', 'num_clips', 'proposal_keys',
     'test_keys', 'video_meta_keys', 'bsp_cfg', 'temporal_dim', 'feat_dim', 'num_segments',
 ))
-_EVAL_HOOK_KEYS = ('start', 'interval', 'by_epoch', 'save_best', 'rule', 'broadcast_bn_buffer',
-                   'tmpdir', 'gpu_collect')
 
 
 # sections the training code reads as dicts: what each must be, with an example
@@ -200,29 +200,13 @@ def select_device(cfg: Mapping[str, Any], distributed: bool) -> torch.device:
     return torch.device('cuda', gpu_ids[0])
 
 
-def _loader_args(cfg: Mapping[str, Any], distributed: bool, kind: str) -> dict[str, Any]:
-    data = cfg['data']
-    args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
-                workers_per_gpu=data.get('workers_per_gpu', 1),
-                persistent_workers=data.get('persistent_workers', False),
-                batch_timeout=data.get('batch_timeout', DEFAULT_BATCH_TIMEOUT),
-                num_gpus=len(cfg.get('gpu_ids') or [0]) if not distributed else 1,
-                dist=distributed)
-    if kind == 'train':
-        args['seed'] = cfg.get('seed')
-    else:
-        args['shuffle'] = False
-    args.update(data.get(f'{kind}_dataloader', {}) or {})
-    return args
-
-
 def _precise_bn_hook(cfg: Mapping[str, Any], distributed: bool) -> PreciseBNHook:
     """``precise_bn=dict(num_iters=..., interval=...)``: a second loader of ``data.train``."""
     options = cfg['precise_bn']
     if not isinstance(options, Mapping) or set(options) - {'num_iters', 'interval'}:
         raise ValueError(f'precise_bn must be a dict with num_iters and/or interval, got '
                          f'{options!r}')
-    loader_args = _loader_args(cfg, distributed, 'train')
+    loader_args = dataloader_args(cfg, 'train', distributed)
     loader_args.update(workers_per_gpu=1)  # as MMAction2: save memory and time
     loader = build_dataloader(build_dataset(cfg['data']['train']), **loader_args)
     return PreciseBNHook(loader, **options)
@@ -232,7 +216,7 @@ def _train_loaders(cfg: Mapping[str, Any], datasets: list[Dataset],
                    distributed: bool) -> list[DataLoader]:
     """One loader per training data set; with ``omnisource``, ``data.omni_videos_per_gpu``
     gives each its batch size."""
-    args = _loader_args(cfg, distributed, 'train')
+    args = dataloader_args(cfg, 'train', distributed)
     sizes = cfg['data'].get('omni_videos_per_gpu') if cfg.get('omnisource') else None
     if sizes is None:
         return [build_dataloader(ds, **args) for ds in datasets]
@@ -250,7 +234,7 @@ def _multigrid_hooks(cfg: Mapping[str, Any], distributed: bool) -> list[HookBase
     if 'pipeline' not in train_cfg:
         raise ValueError('multigrid needs data.train to be a dataset with a pipeline')
     default_t, _, default_s = multigrid_base_shape(train_cfg['pipeline'])
-    loader_args = _loader_args(cfg, distributed, 'train')
+    loader_args = dataloader_args(cfg, 'train', distributed)
 
     def build_loader(batch_factor: int, clip_len: int, size: int) -> DataLoader:
         stage_cfg = dict(train_cfg, pipeline=stage_pipeline(train_cfg['pipeline'], clip_len, size))
@@ -270,11 +254,11 @@ def _build_hooks(cfg: Mapping[str, Any], val_loader: DataLoader | None) -> list[
     if lr_hook is not None:
         hooks.append(lr_hook)
     if cfg.get('checkpoint_config') is not None:
-        hooks.append(CheckpointHook(**cfg['checkpoint_config']))
+        hooks.append(CheckpointHook(**_checkpoint_hook_args(cfg)))
     hooks.extend(build_logger_hooks(cfg.get('log_config')))
     if val_loader is not None:
         eval_cfg = dict(cfg.get('evaluation') or {})
-        hook_args = {k: eval_cfg.pop(k) for k in _EVAL_HOOK_KEYS if k in eval_cfg}
+        hook_args = {k: eval_cfg.pop(k) for k in EVAL_HOOK_KEYS if k in eval_cfg}
         hooks.append(EvalHook(val_loader, **hook_args, eval_kwargs=eval_cfg))
     for index, hook_cfg in enumerate(cfg.get('custom_hooks') or []):
         hook_cfg = dict(hook_cfg)
@@ -297,12 +281,26 @@ def _optimizer_settings(cfg: Mapping[str, Any]) -> tuple[dict | None, dict | Non
     return optimizer_config.get('grad_clip'), cfg.get('fp16')
 
 
+def _checkpoint_hook_args(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoint_config``, its ``meta`` holding the config text (as MMAction2's
+    ``tools/train.py`` adds it) unless the config's own ``checkpoint_config.meta`` sets one."""
+    args = dict(cfg['checkpoint_config'])
+    text = getattr(cfg, 'pretty_text', None)
+    if text is not None:
+        args['meta'] = {'config': text, **dict(args.get('meta') or {})}
+    return args
+
+
 def _optimizer_cfg(cfg: Mapping[str, Any], world_size: int) -> dict[str, Any]:
+    """``cfg.optimizer``, its lr scaled when ``auto_scale_lr.enable`` (``--auto-scale-lr``):
+    by the total batch over ``auto_scale_lr.base_batch_size``, which defaults to 8 GPUs x
+    ``data.videos_per_gpu`` (the batch MMAction2's configs were tuned with)."""
     optimizer_cfg = dict(cfg['optimizer'])
     scaling = cfg.get('auto_scale_lr') or {}
     if scaling.get('enable', False):
-        batch = cfg['data'].get('videos_per_gpu', 1) * world_size
-        optimizer_cfg = scale_lr(optimizer_cfg, scaling['base_batch_size'], batch)
+        videos_per_gpu = cfg['data'].get('videos_per_gpu', 1)
+        base = scaling.get('base_batch_size', 8 * videos_per_gpu)
+        optimizer_cfg = scale_lr(optimizer_cfg, base, videos_per_gpu * world_size)
     return optimizer_cfg
 
 
@@ -344,7 +342,7 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     if validate:
         val_set = build_dataset(cfg['data']['val'], dict(test_mode=True))
         check_label_range(val_set, num_classes, strict=False)  # scored as misses, as in tests
-        val_loader = build_dataloader(val_set, **_loader_args(cfg, distributed, 'val'))
+        val_loader = build_dataloader(val_set, **dataloader_args(cfg, 'val', distributed))
     device = select_device(cfg, distributed)
     if cfg.get('cudnn_benchmark', False):
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN time its kernels
@@ -424,11 +422,11 @@ def _test_after_training(trainer: Trainer, cfg: Any, distributed: bool,
     if not runs:
         return
     test_set = build_dataset(cfg['data']['test'], dict(test_mode=True))
-    loader = build_dataloader(test_set, **_loader_args(cfg, distributed, 'test'))
+    loader = build_dataloader(test_set, **dataloader_args(cfg, 'test', distributed))
     eval_cfg = dict(cfg.get('evaluation') or {})
     tmpdir = eval_cfg.get('tmpdir') or os.path.join(trainer.work_dir, 'tmp')
     gpu_collect = eval_cfg.get('gpu_collect', False)
-    eval_kwargs = {k: v for k, v in eval_cfg.items() if k not in _EVAL_HOOK_KEYS}
+    eval_kwargs = {k: v for k, v in eval_cfg.items() if k not in EVAL_HOOK_KEYS}
     for name, checkpoint in runs:
         if checkpoint is not None:
             trainer.load_weights(checkpoint)

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from typing import Any
 
-from ..config import Config, DictAction
+from ..config import Config, add_config_args, load_config
 from ..utils.cli_main import run_main
 from .test import OUT_SUFFIXES, default_device
 
@@ -61,8 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--gpu-collect', action='store_true',
                         help='gather distributed results with all_gather instead of files')
     parser.add_argument('--tmpdir', help='shared directory for gathering distributed results')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.test.pipeline.1.num_clips=8')
+    add_config_args(parser, example='data.test.pipeline.1.num_clips=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -208,7 +207,7 @@ def extract_features(args: argparse.Namespace) -> list | None:
         CheckpointError: the checkpoint lacks weights of the model (or has other shapes).
     """
     from ..apis.test import multi_gpu_test, single_gpu_test
-    from ..datasets.builder import build_dataloader, build_dataset
+    from ..datasets.builder import build_dataloader, build_dataset, dataloader_args
     import torch.distributed
 
     from ..engine.dist import barrier, get_dist_info, init_dist
@@ -217,8 +216,7 @@ def extract_features(args: argparse.Namespace) -> list | None:
         raise ValueError('--video-list is required: a text file with one video path a line')
     if '://' not in args.checkpoint and not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r}: no such file')
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     out = _output_file(cfg, args.out)
     _check_test_data(cfg)
     enable_feature_extraction(cfg)
@@ -233,11 +231,7 @@ def extract_features(args: argparse.Namespace) -> list | None:
             fout.writelines(f'{video}\t0\n' for video in videos)  # the label is not used
         cfg.data.test.update(ann_file=ann_file, data_prefix=args.video_root, test_mode=True)
         dataset = build_dataset(cfg.data.test, dict(test_mode=True))
-    loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
-                      workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
-                      dist=distributed, shuffle=False)
-    loader_cfg.update(cfg.data.get('test_dataloader', {}))
-    loader = build_dataloader(dataset, **loader_cfg)
+    loader = build_dataloader(dataset, **dataloader_args(cfg, 'test', distributed))
 
     model = _build_model(args, cfg)
     if distributed:

@@ -17,10 +17,10 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from ..config import Config, DictAction
-from ..utils.cli_main import run_main
-from ..config_options import merge_dotted
+from ..config import Config, DictAction, add_config_args, load_config
+from ..config.options import merge_dotted
 from ..registry import build_in_config
+from ..utils.cli_main import run_main
 
 __all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics',
            'OUT_SUFFIXES', 'default_device']
@@ -57,8 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='key=value arguments for dataset.evaluate(); a dotted key sets a '
                         'nested one: metric_options.top_k_accuracy.topk=1,5 (the deprecated '
                         'topk=1,5 works too)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.backbone.depth=18')
+    add_config_args(parser)
     parser.add_argument('--average-clips', choices=['score', 'prob', 'None'], default=None,
                         help='how to average the scores of several clips of one video')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -151,11 +150,11 @@ def _export_outputs(args: argparse.Namespace, cfg: Config, loader: Any,
 
 def run_test(args: argparse.Namespace) -> dict[str, float]:
     """Run a parsed ``tools/test.py`` command; return the metrics (empty without ``--eval``)."""
-    from ..datasets.builder import build_dataloader, build_dataset, check_label_range
+    from ..datasets.builder import (build_dataloader, build_dataset, check_label_range,
+                                    dataloader_args)
     from ..engine.dist import get_dist_info, init_dist
 
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     output_config = dict(cfg.get('output_config', {}))
     if args.out:
         output_config['out'] = args.out
@@ -182,13 +181,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     # MMAction2 counts a label the model cannot score as a miss; say so now, naming the line
     check_label_range(dataset, (cfg.model.get('cls_head') or {}).get('num_classes'),
                       strict=False)
-    loader_cfg = dict(videos_per_gpu=cfg.data.get('videos_per_gpu', 1),
-                      workers_per_gpu=cfg.data.get('workers_per_gpu', 1),
-                      dist=distributed, shuffle=False)
-    if 'batch_timeout' in cfg.data:
-        loader_cfg['batch_timeout'] = cfg.data.batch_timeout
-    loader_cfg.update(cfg.data.get('test_dataloader', {}))
-    loader = build_dataloader(dataset, **loader_cfg)
+    loader = build_dataloader(dataset, **dataloader_args(cfg, 'test', distributed))
 
     if args.onnx or args.tensorrt:
         outputs = _export_outputs(args, cfg, loader, distributed)

@@ -16,7 +16,7 @@ import os.path as osp
 import sys
 import time
 
-from ..config import Config, DictAction
+from ..config import Config, add_config_args, load_config
 from ..registry import build_in_config
 
 __all__ = ['add_arguments', 'parse_args', 'run', 'main']
@@ -38,8 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--deterministic', action='store_true', help='deterministic cuDNN')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the total batch size (auto_scale_lr)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.backbone.depth=18')
+    add_config_args(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -66,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.run_lock import work_dir_lock
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     check_config_types(cfg)
     setup_multi_processes(cfg)
     if args.work_dir is not None:
@@ -81,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
         cfg.allow_pickle = True
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr') or {}, enable=True)
-        cfg.auto_scale_lr.setdefault('base_batch_size', 8 * cfg.data.get('videos_per_gpu', 1))
     # non-distributed training uses one GPU (the first of --gpu-ids / gpu_ids)
     cfg.gpu_ids = [args.gpu_ids[0]] if args.gpu_ids else list(cfg.get('gpu_ids') or [0])[:1]
     if (args.gpus or 1) > 1 or len(args.gpu_ids or []) > 1:
@@ -102,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
-    from .. import __version__
     from ..apis import init_random_seed, set_random_seed, train_model
     from ..datasets import build_dataset
     from ..engine import collect_env_info, get_logger, get_rank
@@ -137,8 +133,6 @@ def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
         datasets = [build_in_config(build_dataset, cfg.data, 'train', f'{args.config}: data')]
     if len(cfg.get('workflow', [])) == 2:
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
-    if cfg.get('checkpoint_config') is not None:
-        cfg.checkpoint_config.meta = dict(actionkit_version=__version__, config=cfg.pretty_text)
     train_model(model, datasets, cfg, distributed=distributed, validate=args.validate,
                 test=dict(test_last=args.test_last, test_best=args.test_best),
                 timestamp=timestamp, meta=meta)

@@ -15,4 +15,16 @@ from .synthetic_localization import *  # noqa: F401,F403
 from .synthetic_pose import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
 from .errors import *  # noqa: F401,F403
-from .blending import *  # noqa: F401,F403
+
+# MMAction2 0.x code imports the blending registry and classes from here
+# (``from mmaction.datasets import BLENDINGS``); they belong to the models, which load lazily so
+# that the data side (and every loader worker) does not import them.
+_FROM_MODELS = {'BLENDINGS': 'builder', 'BaseMiniBatchBlending': 'blending',
+                'MixupBlending': 'blending', 'CutmixBlending': 'blending'}
+
+
+def __getattr__(name):
+    if name in _FROM_MODELS:
+        import importlib
+        return getattr(importlib.import_module(f'actionkit.models.{_FROM_MODELS[name]}'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

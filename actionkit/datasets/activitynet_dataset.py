@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation.localization import average_recall_at_avg_proposals
-from .base import BaseDataset
+from .base import BaseDataset, log_function
 from .builder import DATASETS
 from .errors import AnnotationError
 
@@ -66,19 +66,6 @@ def _check_segments(ann_file: str, video_name: str, info: Mapping[str, Any]) -> 
                                   f'(duration {duration} s)')
         past_end += duration is not None and end > float(duration)
     return past_end
-
-
-def _log_function(target: logging.Logger | str | None) -> Any:
-    """Where ``evaluate`` logs: a logger, a logger name, 'silent' or None (this module's)."""
-    if target == 'silent':
-        return lambda msg: None
-    if isinstance(target, logging.Logger):
-        return target.info
-    if isinstance(target, str):
-        return logging.getLogger(target).info
-    if target is None:
-        return logger.info
-    raise TypeError(f"logger must be a logging.Logger, a name, 'silent' or None, got {target!r}")
 
 
 def load_activitynet_annotations(ann_file: str) -> list[dict[str, Any]]:
@@ -238,7 +225,7 @@ class ActivityNetDataset(BaseDataset):
             if metric != 'AR@AN':
                 raise KeyError(f"metric {metric!r} is not supported; ActivityNetDataset "
                                "evaluates 'AR@AN'")
-        log = _log_function(logger)
+        log = log_function(logger, default=logging.getLogger(__name__))
         ground_truth = self._import_ground_truth()
         proposals, num_proposals = self._import_proposals(results)
         options = metric_options.get('AR@AN', {})

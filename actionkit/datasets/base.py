@@ -21,7 +21,7 @@ import pickle
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from .errors import AnnotationError, BadSample, DataError
 from .loader import note_sample
 from .pipelines import compose as _compose
 
-__all__ = ['BaseDataset']
+__all__ = ['BaseDataset', 'log_function']
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
     # --- results --------------------------------------------------------------------------
 
     def evaluate(self, results: list, metrics: str | Sequence[str] = 'top_k_accuracy',
-                 metric_options: dict | None = dict(top_k_accuracy=dict(topk=(1, 5))),
+                 metric_options: Mapping[str, Any] | None = dict(top_k_accuracy=dict(topk=(1, 5))),
                  logger: logging.Logger | str | None = None,
                  **deprecated_kwargs: Any) -> OrderedDict:
         """Score ``results`` (one ``[num_classes]`` score array per sample) against the labels.
@@ -295,7 +295,7 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         for metric in metrics:
             if metric not in _METRICS:
                 raise KeyError(f'metric {metric!r} is not supported; choose from {_METRICS}')
-        log = _resolve_logger(logger)
+        log = log_function(logger)
         gt_labels = self.gt_labels()
         eval_results: OrderedDict[str, float] = OrderedDict()
         for metric in metrics:
@@ -397,7 +397,18 @@ def _check_args(ann_file: Any, data_prefix: Any, multi_class: bool, num_classes:
         raise TypeError(f'power must be a number, got {power!r}')
 
 
-def _resolve_logger(target: logging.Logger | str | None) -> Any:
+def log_function(target: logging.Logger | str | None,
+                 default: logging.Logger = logger) -> Callable[[str], None]:
+    """Where ``evaluate(logger=...)`` logs, as MMAction2 0.x's ``logger`` argument reads.
+
+    Args:
+        target: a ``logging.Logger``, a logger name, ``'silent'`` (nowhere) or None
+            (``default``).
+        default: the logger of None, usually the calling module's.
+
+    Returns:
+        A function logging one message at INFO level.
+    """
     if target == 'silent':
         return lambda msg: None
     if isinstance(target, logging.Logger):
@@ -405,7 +416,7 @@ def _resolve_logger(target: logging.Logger | str | None) -> Any:
     if isinstance(target, str):
         return logging.getLogger(target).info
     if target is None:
-        return logger.info
+        return default.info
     raise TypeError(f"logger must be a logging.Logger, a name, 'silent' or None, got {target!r}")
 
 

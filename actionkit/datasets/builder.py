@@ -20,17 +20,17 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..errors import AnnotationError
 from ..registry import Registry
+from ..utils.checks import check_positive_int
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'BLENDINGS', 'build_dataset', 'build_dataloader',
+__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader', 'dataloader_args',
            'check_label_range']
 
 logger = logging.getLogger(__name__)
 
 DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
-BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix), used by the recognizers
 
 DEFAULT_BATCH_TIMEOUT = 300.0  # seconds a batch may take with workers (data.batch_timeout)
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
@@ -98,11 +98,6 @@ def _dist_info() -> tuple[int, int]:
     return 0, 1
 
 
-def _check_count(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
-
-
 def _raise_open_file_limit() -> None:
     if sys.platform == 'win32':
         return
@@ -161,9 +156,9 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
         a :class:`~actionkit.datasets.loader.ReportingDataLoader`: a worker that dies is
         reported (a ``DataError``) with the index and path of the sample it was loading.
     """
-    _check_count('videos_per_gpu', videos_per_gpu, 1)
-    _check_count('workers_per_gpu', workers_per_gpu, 0)
-    _check_count('num_gpus', num_gpus, 1)
+    check_positive_int(None, 'videos_per_gpu', videos_per_gpu, 1)
+    check_positive_int(None, 'workers_per_gpu', workers_per_gpu, 0)
+    check_positive_int(None, 'num_gpus', num_gpus, 1)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f'seed must be an int or None, got {seed!r}')
     if kwargs.pop('short_cycle', False):
@@ -206,3 +201,45 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=collate, pin_memory=pin_memory and torch.cuda.is_available(),
                       shuffle=shuffle, worker_init_fn=init_fn, drop_last=drop_last, **kwargs)
+
+
+
+def dataloader_args(cfg: Mapping[str, Any], kind: str, distributed: bool = False
+                    ) -> dict[str, Any]:
+    """The :func:`build_dataloader` arguments a config gives the ``train``/``val``/``test`` loader.
+
+    MMAction2 0.x's rule: ``data.videos_per_gpu``, ``data.workers_per_gpu`` and
+    ``data.persistent_workers`` (and actionkit's ``data.batch_timeout``), one process feeding
+    ``len(cfg.gpu_ids)`` GPUs (1 without
+    ``gpu_ids``) or a distributed sampler, the train loader seeded with ``cfg.seed`` and the
+    others unshuffled, then ``data.{kind}_dataloader`` overriding any of these.
+
+    Args:
+        cfg: the whole config (``data``, and ``gpu_ids`` / ``seed`` when present).
+        kind: ``'train'``, ``'val'`` or ``'test'``.
+        distributed: one loader per process with a distributed sampler.
+    """
+    if kind not in ('train', 'val', 'test'):
+        raise ValueError(f"kind must be 'train', 'val' or 'test', got {kind!r}")
+    data = cfg['data']
+    args = dict(videos_per_gpu=data.get('videos_per_gpu', 1),
+                workers_per_gpu=data.get('workers_per_gpu', 1),
+                persistent_workers=data.get('persistent_workers', False),
+                batch_timeout=data.get('batch_timeout', DEFAULT_BATCH_TIMEOUT),
+                num_gpus=1 if distributed else len(cfg.get('gpu_ids') or [0]),
+                dist=distributed)
+    if kind == 'train':
+        args['seed'] = cfg.get('seed')
+    else:
+        args['shuffle'] = False
+    args.update(data.get(f'{kind}_dataloader', {}) or {})
+    return args
+
+
+def __getattr__(name: str) -> Any:
+    # ``from mmaction.datasets.builder import BLENDINGS`` (MMAction2 0.x): the registry is the
+    # models' (actionkit.models.builder), loaded only when asked for
+    if name == 'BLENDINGS':
+        from ..models.builder import BLENDINGS
+        return BLENDINGS
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
+from ..utils.checks import check_positive_int
 from .builder import DATASETS, build_dataset
 
 __all__ = ['RepeatDataset', 'ConcatDataset']
@@ -43,8 +44,7 @@ class RepeatDataset(Dataset):
     """
 
     def __init__(self, dataset: Mapping | Dataset, times: int, test_mode: bool = False) -> None:
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ValueError(f'RepeatDataset times must be an int >= 1, got {times!r}')
+        check_positive_int('RepeatDataset', 'times', times)
         self.dataset = _build_child(dataset, test_mode)
         self.times = times
         self.test_mode = test_mode

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..evaluation.hvu import category_start_indices, hvu_category_map
-from .base import BaseDataset, _resolve_logger
+from .base import BaseDataset, log_function
 from .builder import DATASETS
 from .errors import AnnotationError
 
@@ -107,7 +107,7 @@ class HVUDataset(BaseDataset):
             raise KeyError(f"HVUDataset evaluates only 'mean_average_precision', got {metrics}")
         scores = hvu_category_map(results, [info['label'] for info in self.video_infos],
                                   self.tag_categories, self.tag_category_nums)
-        log = _resolve_logger(logger)
+        log = log_function(logger)
         for name, value in scores.items():
             log(f'{name}\t{value:.4f}')
         return scores

@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.checks import check_positive_int
 from ..evaluation.localization import eval_ap, temporal_iou
-from .base import BaseDataset
+from .base import BaseDataset, log_function
 from .builder import DATASETS
 from .errors import AnnotationError
 
@@ -180,15 +181,6 @@ def temporal_nms(detections: np.ndarray, threshold: float) -> np.ndarray:
     return detections[keep, :]
 
 
-def _log_to(target: logging.Logger | str | None, message: str) -> None:
-    """Log ``message`` to a logger, a logger name, nowhere ('silent') or this module's."""
-    if target == 'silent':
-        return
-    if isinstance(target, str):
-        target = logging.getLogger(target)
-    (target or logger).info(message)
-
-
 def _softmax(x: np.ndarray, dim: int = 1) -> np.ndarray:
     e_x = np.exp(x - np.max(x, axis=dim, keepdims=True))
     return e_x / e_x.sum(axis=dim, keepdims=True)
@@ -238,8 +230,7 @@ class SSNDataset(BaseDataset):
                  verbose: bool = False) -> None:
         for name, value in (('body_segments', body_segments), ('clip_len', clip_len),
                             ('frame_interval', frame_interval)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'SSNDataset: {name} must be a positive int, got {value!r}')
+            check_positive_int('SSNDataset', name, value)
         if len(aug_segments) != 2:
             raise ValueError(f'SSNDataset: aug_segments must be two ints, got {aug_segments!r}')
         aug_ratio = (aug_ratio, aug_ratio) if isinstance(aug_ratio, (int, float)) else aug_ratio
@@ -515,7 +506,8 @@ class SSNDataset(BaseDataset):
         return gts
 
     def evaluate(self, results: list, metrics: str | Sequence[str] = 'mAP',  # type: ignore
-                 metric_options: dict | None = dict(mAP=dict(eval_dataset='thumos14')),
+                 metric_options: Mapping[str, Any] | None = dict(
+                     mAP=dict(eval_dataset='thumos14')),
                  logger: logging.Logger | str | None = None,
                  **deprecated_kwargs: Any) -> OrderedDict:
         """Detection mAP at tIoU 0.1, 0.2, …, 0.9 (``mAP@0.10`` …), over the classes with
@@ -557,7 +549,8 @@ class SSNDataset(BaseDataset):
         map_ious = np.nanmean(ap_values, axis=0)
         eval_results = OrderedDict((f'mAP@{iou:.02f}', float(v))
                                    for iou, v in zip(iou_range, map_ious))
-        _log_to(logger, '\n'.join(f'{k}\t{v:.4f}' for k, v in eval_results.items()))
+        log = log_function(logger, default=logging.getLogger(__name__))
+        log('\n'.join(f'{k}\t{v:.4f}' for k, v in eval_results.items()))
         return eval_results
 
     def dump_results(self, results: Any, out: str | os.PathLike) -> None:  # type: ignore

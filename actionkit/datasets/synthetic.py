@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.checks import check_positive_int
+
 __all__ = ['SYNTHETIC_CLASSES', 'SYNTHETIC_TWINS', 'SyntheticDifficulty', 'DIFFICULTIES',
            'render_synthetic_clip', 'make_synthetic_dataset', 'make_synthetic_video',
            'synthetic_params', 'synthetic_dataset_status']
@@ -292,8 +294,8 @@ def render_synthetic_clip(label: int, rng: np.random.Generator | int, num_frames
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) \
             or not 0 <= label < len(SYNTHETIC_CLASSES):
         raise ValueError(f'label must be an int in [0, {len(SYNTHETIC_CLASSES)}), got {label!r}')
-    _check_positive_int('num_frames', num_frames, minimum=2)
-    _check_positive_int('size', size, minimum=8)
+    check_positive_int(None, 'num_frames', num_frames, minimum=2)
+    check_positive_int(None, 'size', size, minimum=8)
     knobs = _resolve_difficulty(difficulty)
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     pair, reverse = divmod(int(label), 2)
@@ -317,18 +319,13 @@ def make_synthetic_video(path: str | os.PathLike, frames: np.ndarray,
     Returns:
         str: ``path``.
     """
-    from ..utils.video_io import write_video
+    from .prep.video_io import write_video
 
     write_video(path, frames, fps=fps, gop=gop, crf=crf)
     return str(path)
 
 
 # ----------------------------------------------------------------------------- the dataset
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
 
 
 def synthetic_params(num_train: int = 2500, num_val: int = 500, num_frames: int = 32,
@@ -341,13 +338,13 @@ def synthetic_params(num_train: int = 2500, num_val: int = 500, num_frames: int 
                      gop: int = 8) -> dict[str, Any]:
     """Validate the arguments of :func:`make_synthetic_dataset` and return them as the
     JSON-serialisable dict stored in its ``manifest.json`` (knobs resolved)."""
-    _check_positive_int('num_train', num_train)
-    _check_positive_int('num_val', num_val, minimum=0)
-    _check_positive_int('num_frames', num_frames, minimum=2)
-    _check_positive_int('size', size, minimum=8)
-    _check_positive_int('fps', fps)
-    _check_positive_int('gop', gop)
-    _check_positive_int('seed', seed, minimum=0)
+    check_positive_int(None, 'num_train', num_train)
+    check_positive_int(None, 'num_val', num_val, minimum=0)
+    check_positive_int(None, 'num_frames', num_frames, minimum=2)
+    check_positive_int(None, 'size', size, minimum=8)
+    check_positive_int(None, 'fps', fps)
+    check_positive_int(None, 'gop', gop)
+    check_positive_int(None, 'seed', seed, minimum=0)
     if size % 2:
         raise ValueError(f'size must be even (H.264 yuv420p video), got {size}')
     if isinstance(layouts, str) or not layouts or any(x not in _LAYOUTS for x in layouts):
@@ -431,7 +428,7 @@ def _write_clips(root: str, params: dict[str, Any], jobs: list[tuple[Any, ...]])
     """Render and write a chunk of clips (runs in a worker process)."""
     import cv2
 
-    from ..utils.video_io import write_video
+    from .prep.video_io import write_video
 
     knobs = SyntheticDifficulty(**params['knobs'])
     for key, label, clip_id in jobs:

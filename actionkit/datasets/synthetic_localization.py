@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.checks import check_positive_int
+
 __all__ = ['SYNTHETIC_LOCALIZATION_CLASSES', 'synthetic_video', 'make_synthetic_localization']
 
 logger = logging.getLogger(__name__)
@@ -124,12 +126,9 @@ def make_synthetic_localization(out_dir: str | os.PathLike, num_videos: int,
         ``ann_file_full`` (paths), ``num_train``, ``num_val``, ``temporal_dim``,
         ``feat_dim``, ``classes``.
     """
-    if isinstance(num_videos, bool) or not isinstance(num_videos, int) or num_videos < 2:
-        raise ValueError(f'num_videos must be an int >= 2, got {num_videos!r}')
-    if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, int) or temporal_dim < 8:
-        raise ValueError(f'temporal_dim must be an int >= 8, got {temporal_dim!r}')
-    if isinstance(feat_dim, bool) or not isinstance(feat_dim, int) or feat_dim < 4:
-        raise ValueError(f'feat_dim must be an int >= 4, got {feat_dim!r}')
+    check_positive_int(None, 'num_videos', num_videos, minimum=2)
+    check_positive_int(None, 'temporal_dim', temporal_dim, minimum=8)
+    check_positive_int(None, 'feat_dim', feat_dim, minimum=4)
     if not 0 < val_fraction < 1:
         raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction!r}')
     out_dir = os.fspath(out_dir)

@@ -1,8 +1,9 @@
 """Training engine: the loop, optimizers, lr schedules, hooks, checkpoints, distribution, logs."""
-from . import (checkpoint, dist, hooks, logging, lr_schedules, multigrid, omnisource, optim,
-               precise_bn, trainer)
+from . import (checkpoint, dist, evaluate, hooks, logging, lr_schedules, multigrid, omnisource,
+               optim, precise_bn, trainer)
 from .checkpoint import *  # noqa: F401,F403
 from .dist import *  # noqa: F401,F403
+from .evaluate import *  # noqa: F401,F403
 from .hooks import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
 from .lr_schedules import *  # noqa: F401,F403
@@ -14,4 +15,4 @@ from .trainer import *  # noqa: F401,F403
 
 __all__ = [*optim.__all__, *hooks.__all__, *lr_schedules.__all__, *logging.__all__,
            *checkpoint.__all__, *dist.__all__, *trainer.__all__, *precise_bn.__all__,
-           *multigrid.__all__, *omnisource.__all__]
+           *multigrid.__all__, *omnisource.__all__, *evaluate.__all__]

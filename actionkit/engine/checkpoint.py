@@ -34,6 +34,9 @@ from torch import nn
 
 import actionkit
 
+from ..models.weights import unwrap_model
+from ..utils.atomic import TEMP_NAME_RE, write_atomic
+
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
     'find_latest_checkpoint', 'load_resume_checkpoint', 'prune_checkpoints', 'get_rng_state',
@@ -42,15 +45,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_TMP_RE = re.compile(r'^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$')
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The model inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper."""
-    while isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-        model = model.module
-    return model
-
 
 def weights_to_cpu(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:
     """A copy of ``state_dict`` with every tensor moved to the CPU."""
@@ -58,39 +52,12 @@ def weights_to_cpu(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:
                        for k, v in state_dict.items())
 
 
-def _temp_name(filename: str) -> str:
-    folder, base = os.path.split(os.path.abspath(filename))
-    return os.path.join(folder, f'.{base}.tmp-{os.getpid()}-{os.urandom(4).hex()}')
-
-
-def _fsync_dir(folder: str) -> None:
+def _write_checkpoint(filename: str, write: Callable[[str], None]) -> None:
+    """:func:`write_atomic` with fsync, a failed write turned into one line naming the file."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(filename: str, write: Callable[[str], None]) -> None:
-    folder = os.path.dirname(os.path.abspath(filename))
-    os.makedirs(folder, exist_ok=True)
-    tmp = _temp_name(filename)
-    try:
-        write(tmp)
-        os.replace(tmp, filename)
-    except BaseException as err:
-        # KeyboardInterrupt included: leave no partial file behind
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, (OSError, RuntimeError)):  # torch reports a failed write as either
-            raise _write_error(filename, err) from err
-        raise
-    _fsync_dir(folder)
+        write_atomic(filename, write, sync=True)
+    except (OSError, RuntimeError) as err:  # torch reports a failed write as either
+        raise _write_error(filename, err) from err
 
 
 def _write_error(filename: str, err: BaseException) -> OSError:
@@ -115,7 +82,7 @@ def atomic_save(obj: Any, filename: str) -> None:
             f.flush()
             os.fsync(f.fileno())
 
-    _write_atomic(filename, write)
+    _write_checkpoint(filename, write)
 
 
 def update_latest(src: str, dst: str) -> None:
@@ -133,7 +100,7 @@ def update_latest(src: str, dst: str) -> None:
                 fout.flush()
                 os.fsync(fout.fileno())
 
-    _write_atomic(dst, write)
+    _write_checkpoint(dst, write)
 
 
 def remove_stale_temp_files(folder: str) -> list[str]:
@@ -145,7 +112,7 @@ def remove_stale_temp_files(folder: str) -> list[str]:
     if not os.path.isdir(folder):
         return removed
     for entry in os.listdir(folder):
-        match = _TMP_RE.match(entry)
+        match = TEMP_NAME_RE.match(entry)
         if match is None:
             continue
         pid = int(match['pid'])

@@ -40,6 +40,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..models.layers import revert_sync_batchnorm
+
 __all__ = [
     'init_dist', 'get_dist_info', 'get_rank', 'get_world_size', 'get_local_rank',
     'is_main_process', 'barrier', 'all_gather', 'broadcast_object', 'collect_results_cpu',
@@ -246,34 +248,6 @@ def launch(fn: Callable[..., Any], nprocs: int, args: tuple = (), backend: str =
 
 
 # ----------------------------------------------------------------------------- model wrapping
-class _BatchNormXd(nn.modules.batchnorm._BatchNorm):
-    """Plain batch norm for inputs of any rank (what a ``SyncBatchNorm`` reverts to)."""
-
-    def _check_input_dim(self, input: torch.Tensor) -> None:
-        if input.dim() < 2:
-            raise ValueError(f'batch norm expects an input with at least 2 dims, got {input.dim()}')
-
-
-def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace every ``nn.SyncBatchNorm`` by a plain batch norm with the same state.
-
-    The state-dict keys do not change, so checkpoints still load either way.
-    """
-    if isinstance(module, nn.SyncBatchNorm):
-        plain = _BatchNormXd(module.num_features, module.eps, module.momentum, module.affine,
-                             module.track_running_stats)
-        plain.load_state_dict(module.state_dict())
-        plain.train(module.training)
-        for param, source in zip(plain.parameters(), module.parameters()):
-            param.requires_grad_(source.requires_grad)
-        return plain
-    for name, child in module.named_children():
-        new_child = revert_sync_batchnorm(child)
-        if new_child is not child:
-            setattr(module, name, new_child)
-    return module
-
-
 def wrap_model(model: nn.Module, device: torch.device, distributed: bool,
                find_unused_parameters: bool = False) -> nn.Module:
     """Move ``model`` to ``device`` and, when ``distributed``, wrap it in DDP.

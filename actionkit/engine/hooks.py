@@ -27,11 +27,12 @@ registered in :data:`HOOKS`.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -40,8 +41,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
 from ..registry import Registry
-from ..utils.progress import ProgressBar
+from ..utils.checks import check_positive_int
 from . import dist as comm
+from .evaluate import predict
 from .checkpoint import (get_rng_state, load_resume_checkpoint, prune_checkpoints, set_rng_state,
                          unwrap_model)
 
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     'HOOKS', 'PRIORITIES', 'HookBase', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook',
-    'get_priority', 'preserve_rng', 'predict',
+    'get_priority', 'preserve_rng', 'EVAL_HOOK_KEYS',
 ]
 
 logger = logging.getLogger(__name__)
@@ -161,50 +163,6 @@ def preserve_rng() -> Iterator[None]:
         set_rng_state(state)
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, data_loader: DataLoader, device: torch.device | None = None,
-            tmpdir: str | None = None, gpu_collect: bool = False,
-            show_progress: bool = False) -> list[Any] | None:
-    """Score every sample of ``data_loader`` with ``model(return_loss=False, **batch)``.
-
-    In a distributed run each rank scores its share and rank 0 gets all results in dataset
-    order (``tmpdir`` / ``gpu_collect`` as in :func:`~actionkit.engine.dist.collect_results_cpu`);
-    the other ranks get ``None``. The model is left in eval mode. ``device`` defaults to the
-    model's; ``show_progress`` draws a progress bar on rank 0.
-    """
-    model.eval()
-    if device is None:
-        device = next(model.parameters()).device
-    world_size = comm.get_world_size()
-    progress = ProgressBar(len(data_loader.dataset), desc='test ',
-                           enabled=show_progress and comm.is_main_process())
-    results: list[Any] = []
-    done, total = 0, len(data_loader.dataset)
-    for batch in data_loader:
-        batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-                 for k, v in batch.items() if k != 'bad_samples'}
-        output = model(return_loss=False, **batch)
-        results.extend(output)
-        # every rank scores about as many; the sampler's padding of the last batches is no
-        # sample of the dataset, so the bar stops at its size
-        step = min(len(output) * world_size, total - done)
-        progress.update(step)
-        done += step
-    if world_size == 1:
-        return results
-    size = len(data_loader.dataset)
-    if gpu_collect:
-        return comm.collect_results_gpu(results, size)
-    return comm.collect_results_cpu(results, size, tmpdir)
-
-
-def _check_positive_int(name: str, value: Any, allow_negative_one: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or \
-            (value <= 0 and not (allow_negative_one and value == -1)):
-        allowed = 'a positive int or -1' if allow_negative_one else 'a positive int'
-        raise ValueError(f'{name} must be {allowed}, got {value!r}')
-
-
 @HOOKS.register_module()
 class CheckpointHook(HookBase):
     """Save ``epoch_{N}.pth`` (or ``iter_{N}.pth``) and ``latest.pth`` (``checkpoint_config``).
@@ -230,9 +188,9 @@ class CheckpointHook(HookBase):
     def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
                  out_dir: str | None = None, max_keep_ckpts: int = -1, save_last: bool = True,
                  sync_buffer: bool = False, meta: Mapping[str, Any] | None = None) -> None:
-        _check_positive_int('checkpoint_config.interval', interval, allow_negative_one=True)
-        _check_positive_int('checkpoint_config.max_keep_ckpts', max_keep_ckpts,
-                            allow_negative_one=True)
+        for key, value in (('interval', interval), ('max_keep_ckpts', max_keep_ckpts)):
+            if not (type(value) is int and value == -1):  # -1: off / keep them all
+                check_positive_int(None, f'checkpoint_config.{key} (or -1)', value)
         if meta is not None and not isinstance(meta, Mapping):
             raise TypeError(f'checkpoint_config.meta must be a dict, got {type(meta).__name__}')
         self.interval, self.by_epoch = interval, bool(by_epoch)
@@ -299,6 +257,9 @@ class EvalHook(HookBase):
         tmpdir (str | None): shared directory for gathering results (``gpu_collect=False``);
             default ``{work_dir}/.eval_hook``. Default: None.
         gpu_collect (bool): gather results over the process group instead. Default: False.
+        greater_keys (Sequence[str] | None): metric name parts for which higher is better
+            (mmcv's argument; ``rule`` is inferred from them). Default: None (the class's).
+        less_keys (Sequence[str] | None): the same for lower is better. Default: None.
         eval_kwargs (dict | None): passed to ``dataset.evaluate`` (``metrics``,
             ``metric_options``, …). Default: None.
     """
@@ -310,11 +271,13 @@ class EvalHook(HookBase):
     def __init__(self, dataloader: DataLoader, start: int | None = None, interval: int = 1,
                  by_epoch: bool = True, save_best: str | None = 'auto', rule: str | None = None,
                  broadcast_bn_buffer: bool = True, tmpdir: str | None = None,
-                 gpu_collect: bool = False, eval_kwargs: Mapping[str, Any] | None = None) -> None:
+                 gpu_collect: bool = False, greater_keys: Sequence[str] | None = None,
+                 less_keys: Sequence[str] | None = None,
+                 eval_kwargs: Mapping[str, Any] | None = None) -> None:
         if not isinstance(dataloader, DataLoader):
             raise TypeError(f'EvalHook: dataloader must be a torch DataLoader, got '
                             f'{type(dataloader).__name__}')
-        _check_positive_int('evaluation.interval', interval)
+        check_positive_int(None, 'evaluation.interval', interval)
         if start is not None and (not isinstance(start, int) or start < 0):
             raise ValueError(f'evaluation.start must be a non-negative int or None, got {start!r}')
         if save_best is not None and not isinstance(save_best, str):
@@ -329,6 +292,11 @@ class EvalHook(HookBase):
         self.by_epoch, self.save_best, self.rule = bool(by_epoch), save_best, rule
         self.broadcast_bn_buffer, self.tmpdir = broadcast_bn_buffer, tmpdir
         self.gpu_collect, self.eval_kwargs = gpu_collect, eval_kwargs
+        for name, keys in (('greater_keys', greater_keys), ('less_keys', less_keys)):
+            if keys is not None:
+                if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
+                    raise TypeError(f'evaluation.{name} must be a list of strings, got {keys!r}')
+                setattr(self, name, tuple(keys))
         self.key_indicator: str | None = None
         if save_best not in (None, 'auto'):
             self._init_rule(save_best)
@@ -470,3 +438,8 @@ class EvalHook(HookBase):
 
 
 DistEvalHook = EvalHook  # 0.x's name; EvalHook itself handles distributed runs
+
+#: The keys of a config's ``evaluation`` dict that configure :class:`EvalHook` (its arguments);
+#: the others are ``dataset.evaluate`` arguments (``metrics``, ``metric_options`` ...).
+EVAL_HOOK_KEYS = tuple(name for name in inspect.signature(EvalHook.__init__).parameters
+                       if name not in ('self', 'dataloader', 'eval_kwargs'))

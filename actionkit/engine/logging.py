@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..utils.checks import check_positive_int
 from .dist import get_rank
 from .hooks import HOOKS, PRIORITIES, HookBase
 
@@ -185,8 +186,7 @@ class LoggerHook(HookBase):
 
     def __init__(self, interval: int = 10, ignore_last: bool = True, reset_flag: bool = False,
                  by_epoch: bool = True) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
-            raise ValueError(f'log_config.interval must be a positive int, got {interval!r}')
+        check_positive_int(None, 'log_config.interval', interval)
         self.interval, self.ignore_last = interval, bool(ignore_last)
         self.reset_flag, self.by_epoch = bool(reset_flag), bool(by_epoch)
 

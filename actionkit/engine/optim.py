@@ -28,6 +28,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from ..models.weights import unwrap_model
 from ..registry import Registry
 
 __all__ = [
@@ -47,11 +48,6 @@ for _name, _cls in inspect.getmembers(torch.optim, inspect.isclass):
 _PARAMWISE_KEYS = ('bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult', 'dwconv_decay_mult',
                    'bypass_duplicate', 'dcn_offset_lr_mult', 'custom_keys')
 _NORMS = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, 'module') and isinstance(model.module, nn.Module) \
-        else model
 
 
 @OPTIMIZER_BUILDERS.register_module()
@@ -104,7 +100,7 @@ class DefaultOptimizerConstructor:
                                      f'to be set')
 
     def __call__(self, model: nn.Module) -> torch.optim.Optimizer:
-        model = _unwrap(model)
+        model = unwrap_model(model)
         optimizer_cfg = dict(self.optimizer_cfg)
         if not self.paramwise_cfg:
             optimizer_cfg['params'] = model.parameters()

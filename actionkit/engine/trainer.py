@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..utils.checks import check_positive_int
 from ..models.recognizers.base import parse_losses
 from ..models.weights import load_checkpoint
 from . import dist as comm
@@ -160,8 +161,7 @@ class Trainer:
         if self.aux_loaders and self.workflow != [('train', 1)]:
             raise ValueError(f"OmniSource training runs the workflow [('train', 1)] only, got "
                              f'{self.workflow}')
-        if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs <= 0:
-            raise ValueError(f'total_epochs must be a positive int, got {max_epochs!r}')
+        check_positive_int(None, 'total_epochs', max_epochs)
         if grad_clip is not None and not isinstance(grad_clip, Mapping):
             raise TypeError(f'optimizer_config.grad_clip must be a dict or None, got {grad_clip!r}')
         self.model, self.optimizer = model, optimizer

@@ -19,13 +19,11 @@ file unless the model is over 2 GB (then they go to ``<output>.data`` beside it)
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import inspect
 import logging
 import os
-import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,21 +33,22 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models.layers import revert_sync_batchnorm
 from .runtime import (META_EXPORTER, META_INPUT_SHAPE, META_KIND, META_SOFTMAX, VERIFY_ATOL,
                       VERIFY_RTOL, VerifyResult, describe_test_pipeline, verify_onnx)
 
 __all__ = [
-    'DEFAULT_SHAPE', 'SHAPE_HELP', 'VERIFY_ATOL', 'VERIFY_RTOL', 'ExportResult', 'ExportWrapper',
-    'ModelKind', 'VerifyResult', 'build_parser', 'check_input_shape', 'convert_sync_batchnorm',
-    'add_arguments', 'graph_text', 'main', 'model_kind', 'pytorch2onnx', 'run',
-    'suggest_input_shape', 'verify_onnx',
+    'DEFAULT_SHAPE', 'EXPORTERS', 'KIND_WORDS', 'SHAPE_HELP', 'VERIFY_ATOL', 'VERIFY_RTOL',
+    'ExportResult', 'ExportWrapper', 'ModelKind', 'VerifyResult', 'check_input_shape',
+    'graph_text', 'model_kind', 'pytorch2onnx', 'suggest_input_shape',
+    'verify_onnx',
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SHAPE = (1, 1, 3, 224, 224)  # MMAction2 0.x's documented default
 _EXTERNAL_DATA_BYTES = 1_900_000_000  # protobuf files stop at 2 GB
-_EXPORTERS = ('auto', 'dynamo', 'torchscript')
+EXPORTERS = ('auto', 'dynamo', 'torchscript')
 _OUTPUT_NAMES = {'BMN': ('confidence_map', 'start', 'end'), 'TEM': ('tem_output',),
                  'PEM': ('pem_score',)}
 
@@ -73,7 +72,7 @@ class ModelKind(str, Enum):
 
 
 _LAYOUTS = {ModelKind.RECOGNIZER_2D: 'N S C H W', ModelKind.RECOGNIZER_3D: 'N V C T H W'}
-_KIND_WORDS = {ModelKind.RECOGNIZER_2D: '2D recognizer', ModelKind.RECOGNIZER_3D: '3D recognizer',
+KIND_WORDS = {ModelKind.RECOGNIZER_2D: '2D recognizer', ModelKind.RECOGNIZER_3D: '3D recognizer',
                ModelKind.LOCALIZER: 'localizer'}
 
 
@@ -117,32 +116,6 @@ class ExportWrapper(nn.Module):
         else:
             outs = self.model.forward_dummy(x, softmax=self.softmax)
         return tuple(outs) if isinstance(outs, (tuple, list)) else (outs,)
-
-
-class _AnyDimBatchNorm(nn.modules.batchnorm._BatchNorm):
-    """A BatchNorm for inputs of any rank (what a SyncBatchNorm does in eval mode)."""
-
-    def _check_input_dim(self, input: torch.Tensor) -> None:
-        if input.dim() < 2:
-            raise ValueError(f'BatchNorm takes (N, C, ...) inputs, got {tuple(input.shape)}')
-
-
-def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace every ``nn.SyncBatchNorm`` with a plain BatchNorm holding the same statistics.
-
-    SyncBatchNorm needs a process group and exports badly; in eval mode it computes the
-    same thing as a BatchNorm. The module is changed in place and returned.
-    """
-    for name, child in module.named_children():
-        if isinstance(child, nn.SyncBatchNorm):
-            plain = _AnyDimBatchNorm(child.num_features, child.eps, child.momentum,
-                                     child.affine, child.track_running_stats)
-            plain.load_state_dict(child.state_dict())
-            plain.train(child.training)
-            setattr(module, name, plain)
-        else:
-            convert_sync_batchnorm(child)
-    return module
 
 
 # ---- shapes -----------------------------------------------------------------------------------
@@ -206,7 +179,7 @@ def _shape_problems(model: nn.Module, kind: ModelKind, shape: tuple[int, ...]) -
         return []
     rank = 5 if kind is ModelKind.RECOGNIZER_2D else 6
     if len(shape) != rank:
-        return [f'{len(shape)} numbers given; a {_KIND_WORDS[kind]} takes {rank}: '
+        return [f'{len(shape)} numbers given; a {KIND_WORDS[kind]} takes {rank}: '
                 f'{_LAYOUTS[kind]}']
     problems = []
     channels = getattr(getattr(model, 'backbone', None), 'in_channels', None)
@@ -437,13 +410,13 @@ def pytorch2onnx(model: nn.Module, input_shape: Sequence[int], opset_version: in
         >>> result.exporter, result.verification.passed
         ('dynamo', True)
     """
-    if exporter not in _EXPORTERS:
-        raise ValueError(f'exporter must be one of {_EXPORTERS}, got {exporter!r}')
+    if exporter not in EXPORTERS:
+        raise ValueError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
     if opset_version is not None and (not isinstance(opset_version, int) or opset_version < 7):
         raise ValueError(f'opset_version must be an int >= 7 or None, got {opset_version!r}')
     model.eval()
     if any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
-        model = convert_sync_batchnorm(copy.deepcopy(model))
+        model = revert_sync_batchnorm(copy.deepcopy(model))
     kind = model_kind(model)
     with _fixed_random_choices(model):
         return _export(model, kind, input_shape, opset_version, show, output_file, verify,
@@ -522,123 +495,3 @@ def graph_text(path: str) -> str:
     with warnings.catch_warnings():  # onnx.printer.to_text would print every weight
         warnings.simplefilter('ignore', DeprecationWarning)
         return onnx.helper.printable_graph(graph)
-
-
-# ---- command line -----------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``tools/deployment/pytorch2onnx.py``."""
-    parser = argparse.ArgumentParser(
-        prog='tools/deployment/pytorch2onnx.py',
-        description='Export a recognizer or localizer (its forward_dummy) to ONNX.')
-    add_arguments(parser)
-    return parser
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the export options to ``parser`` (also used by ``actionkit export``)."""
-    from ..config import DictAction
-
-    parser.add_argument('config', help='config file of the model')
-    parser.add_argument('checkpoint', help='checkpoint file (.pth / .safetensors)')
-    parser.add_argument('--shape', type=int, nargs='+', default=None, help=SHAPE_HELP)
-    parser.add_argument('--output-file', default='tmp.onnx', help='the ONNX file to write')
-    parser.add_argument('--opset-version', type=int, default=None,
-                        help='ONNX opset (default: the exporter\'s own, 20 for torch 2.13\'s '
-                        'dynamo exporter; an opset it cannot give, e.g. 11, uses the '
-                        'TorchScript exporter)')
-    parser.add_argument('--verify', action='store_true',
-                        help='compare onnxruntime with PyTorch on a random input; exit 1 when '
-                        f'an output differs by more than {VERIFY_ATOL:g} + {VERIFY_RTOL:g} x '
-                        '|torch|')
-    parser.add_argument('--show', action='store_true', help='print the exported graph')
-    parser.add_argument('--softmax', action='store_true',
-                        help='recognizers: append a softmax (the file returns probabilities)')
-    parser.add_argument('--is-localizer', action='store_true',
-                        help='the model is a localizer (BMN, BSN TEM/PEM)')
-    parser.add_argument('--dynamic-export', action='store_true',
-                        help='make the batch axis dynamic (any batch size at run time)')
-    parser.add_argument('--exporter', choices=_EXPORTERS, default='auto',
-                        help='auto: torch\'s default (dynamo) exporter, falling back to the '
-                        'TorchScript one when it fails')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.cls_head.num_classes=10')
-    parser.add_argument('--allow-pickle', action='store_true',
-                        help='load a legacy checkpoint that needs full unpickling (runs code '
-                        'from the file: only for files you trust)')
-
-
-def _build(args: argparse.Namespace) -> tuple[nn.Module, Any]:
-    from ..config import Config
-    from ..models.builder import build_model, turn_off_pretrained
-    from ..models.weights import load_checkpoint
-
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
-    turn_off_pretrained(cfg.model)  # the checkpoint brings every weight
-    test_cfg = cfg.get('test_cfg') if 'test_cfg' not in cfg.model else None
-    model = build_model(cfg.model, test_cfg=test_cfg)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
-                    allow_pickle=args.allow_pickle)
-    return model.eval(), cfg
-
-
-def _resolve_shape(args: argparse.Namespace, model: nn.Module, kind: ModelKind) -> list[int]:
-    if args.shape is not None:
-        return args.shape
-    if kind is ModelKind.LOCALIZER:
-        shape = _localizer_shape(model)
-        if shape is None:
-            raise ValueError(f'give --shape for {type(model).__name__}: {SHAPE_HELP}')
-        return list(shape)
-    return list(DEFAULT_SHAPE)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``tools/deployment/pytorch2onnx.py``; 0 on success, 1 when ``--verify`` fails."""
-    return run(build_parser().parse_args(argv))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Export with parsed arguments (the ``actionkit export`` entry point)."""
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
-    try:
-        model, cfg = _build(args)
-        kind = model_kind(model)
-        if args.is_localizer and kind is not ModelKind.LOCALIZER:
-            raise ValueError(f'--is-localizer was given but {type(model).__name__} is a '
-                             f'{_KIND_WORDS[kind]}')
-        if kind is ModelKind.LOCALIZER and not args.is_localizer:
-            logger.info('%s is a localizer (--is-localizer assumed)', type(model).__name__)
-        if args.softmax and kind is ModelKind.LOCALIZER:
-            raise ValueError('--softmax is for recognizers; localizers already output '
-                             'probabilities')
-        result = pytorch2onnx(model, _resolve_shape(args, model, kind), args.opset_version,
-                              show=False, output_file=args.output_file, verify=args.verify,
-                              softmax=args.softmax, dynamic_export=args.dynamic_export,
-                              exporter=args.exporter, cfg=cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError,
-            RuntimeError) as err:  # a checkpoint that does not match is a RuntimeError
-        logger.debug('export failed', exc_info=True)
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    if args.show:
-        print(graph_text(result.output_file))
-    print(_summary(result))
-    return 0 if result.verification is None or result.verification.passed else 1
-
-
-def _summary(result: ExportResult) -> str:
-    lines = [f'Exported ONNX model: {result.output_file}',
-             f'  exporter: {result.exporter} (opset {result.opset_version})'
-             + (f'; fell back because {result.fallback_reason}' if result.fallback_reason
-                else ''),
-             f'  input {result.input_names[0]}: {list(result.input_shape)}',
-             f'  outputs: {", ".join(result.output_names)}',
-             f'  weights: {result.external_data or "inside the .onnx file"}']
-    check = result.verification
-    if check is not None:
-        verdict = 'PASSED' if check.passed else f'FAILED ({check.message})'
-        lines.append(f'  verify: max abs diff {check.max_abs_diff:.3g} at batch sizes '
-                     f'{list(check.batch_sizes)} (tolerance {check.atol:g} + {check.rtol:g} x '
-                     f'|torch|): {verdict}')
-    return '\n'.join(lines)

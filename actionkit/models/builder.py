@@ -9,7 +9,8 @@ from torch import nn
 from ..registry import Registry
 
 __all__ = [
-    'BACKBONES', 'NECKS', 'HEADS', 'RECOGNIZERS', 'LOCALIZERS', 'LOSSES', 'build_backbone',
+    'BACKBONES', 'NECKS', 'HEADS', 'RECOGNIZERS', 'LOCALIZERS', 'LOSSES', 'BLENDINGS',
+    'build_backbone',
     'build_neck', 'build_head', 'build_recognizer', 'build_localizer', 'build_loss', 'build_model',
     'turn_off_pretrained',
 ]
@@ -20,6 +21,7 @@ HEADS = Registry('head')
 RECOGNIZERS = Registry('recognizer')
 LOCALIZERS = Registry('localizer')
 LOSSES = Registry('loss')
+BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix) a recognizer applies
 
 
 def build_backbone(cfg: Any) -> nn.Module:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..utils.checks import check_positive_int
 from .sub_batchnorm3d import SubBatchNorm3D
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     'build_norm_layer',
     'build_activation_layer', 'ConvModule', 'Swish', 'HSigmoid', 'constant_init', 'kaiming_init',
     'normal_init', 'trunc_normal_init', 'xavier_init', 'check_positive_int', 'freeze',
+    'revert_sync_batchnorm',
 ]
 
 
@@ -199,14 +201,6 @@ def freeze(*modules: nn.Module) -> None:
             param.requires_grad = False
 
 
-def check_positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
-    """Raise ``ValueError`` naming ``owner`` and ``name`` unless ``value`` is an int (not a
-    bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        wanted = 'a positive int' if minimum == 1 else f'an int >= {minimum}'
-        raise ValueError(f'{owner}: {name} must be {wanted}, got {value!r}')
-
-
 def constant_init(module: nn.Module, val: float, bias: float = 0.0) -> None:
     if getattr(module, 'weight', None) is not None:
         nn.init.constant_(module.weight, val)
@@ -252,3 +246,32 @@ def xavier_init(module: nn.Module, gain: float = 1.0, bias: float = 0.0,
         nn.init.constant_(module.bias, bias)
 
 
+class _BatchNormXd(nn.modules.batchnorm._BatchNorm):
+    """Plain batch norm for inputs of any rank (what a ``SyncBatchNorm`` reverts to)."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f'batch norm expects an input with at least 2 dims, got {input.dim()}')
+
+
+def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace every ``nn.SyncBatchNorm`` by a plain batch norm with the same state.
+
+    SyncBatchNorm needs CUDA and a process group (training on CPU, one process) and exports
+    badly (ONNX); in eval mode both compute the same thing. Children are replaced in place;
+    the module (a new one if ``module`` itself is a SyncBatchNorm) is returned. The
+    state-dict keys do not change, so checkpoints still load either way.
+    """
+    if isinstance(module, nn.SyncBatchNorm):
+        plain = _BatchNormXd(module.num_features, module.eps, module.momentum, module.affine,
+                             module.track_running_stats)
+        plain.load_state_dict(module.state_dict())
+        plain.train(module.training)
+        for param, source in zip(plain.parameters(), module.parameters()):
+            param.requires_grad_(source.requires_grad)
+        return plain
+    for name, child in module.named_children():
+        new_child = revert_sync_batchnorm(child)
+        if new_child is not child:
+            setattr(module, name, new_child)
+    return module

@@ -1,15 +1,24 @@
 """Writing outputs atomically: a temporary file or folder beside the target, then a rename.
 
 A reader (or a run killed half-way) sees the old output or the whole new one, never a part;
-``os.replace`` is atomic on one file system.
+``os.replace`` is atomic on one file system. Every atomic write of the package goes through
+:func:`write_atomic` (files: checkpoints, results, lists) or :func:`temp_path` (folders and
+files another library writes, such as videos).
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ['temp_path', 'write_text_atomic']
+__all__ = ['TEMP_NAME_RE', 'fsync_dir', 'temp_name', 'temp_path', 'write_atomic',
+           'write_text_atomic']
+
+# the temporary names of write_atomic: .<target name>.tmp-<pid>-<8 hex digits>; the pid lets
+# a later run tell a killed writer's leftovers from a live writer's file
+TEMP_NAME_RE = re.compile(r'^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$')
 
 
 def temp_path(target: Path, directory: bool) -> Path:
@@ -32,13 +41,53 @@ def temp_path(target: Path, directory: bool) -> Path:
     return Path(name)
 
 
+def temp_name(filename: str | os.PathLike) -> str:
+    """A temporary name beside ``filename`` that no one uses (the file is not created)."""
+    folder, base = os.path.split(os.path.abspath(filename))
+    return os.path.join(folder, f'.{base}.tmp-{os.getpid()}-{os.urandom(4).hex()}')
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries to disk (best effort: some file systems refuse)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(filename: str | os.PathLike, write: Callable[[str], None],
+                 sync: bool = False) -> None:
+    """Call ``write(temp)`` on a :func:`temp_name` beside ``filename``, then rename it there.
+
+    Any failure, ``KeyboardInterrupt`` included, removes the temporary file and leaves the old
+    ``filename`` as it was.
+
+    Args:
+        filename: the target; its folder is created.
+        write: writes the whole content to the path it is given.
+        sync: also flush the folder entry after the rename (``write`` fsyncs its own file),
+            so the new file survives a power cut (checkpoints).
+    """
+    folder = os.path.dirname(os.path.abspath(filename))
+    os.makedirs(folder, exist_ok=True)
+    temp = temp_name(filename)
+    try:
+        write(temp)
+        os.replace(temp, filename)
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        raise
+    if sync:
+        fsync_dir(folder)
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
-    target = Path(path)
-    temp = temp_path(target, directory=False)
-    try:
-        temp.write_text(text, encoding='utf-8')
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda temp: Path(temp).write_text(text, encoding='utf-8'))

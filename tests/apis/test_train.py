@@ -219,6 +219,21 @@ def test_auto_scale_lr(tmp_path: Path) -> None:
     assert trainer.optimizer.param_groups[0]['lr'] == pytest.approx(0.1 * 4 / 16)
 
 
+def test_the_api_decides_auto_scale_lr_base_and_checkpoint_config(tmp_path: Path) -> None:
+    # no base_batch_size: 8 GPUs x videos_per_gpu (4) = 32, whoever calls train_model
+    cfg = _cfg(tmp_path, total_epochs=1, auto_scale_lr=dict(enable=True), lr_config=None)
+    trainer = train_model(ToyRecognizer(), _datasets(cfg), cfg)
+    assert trainer.optimizer.param_groups[0]['lr'] == pytest.approx(0.1 * 4 / 32)
+    meta = torch.load(tmp_path / 'latest.pth', weights_only=True)['meta']
+    assert 'ToyRecognizer' in meta['config'] and 'auto_scale_lr' in meta['config']
+    # the config's own checkpoint_config.meta wins
+    cfg = _cfg(tmp_path / 'b', total_epochs=1, checkpoint_config=dict(
+        interval=1, meta=dict(config='mine', note='n')))
+    train_model(ToyRecognizer(), _datasets(cfg), cfg)
+    meta = torch.load(tmp_path / 'b' / 'latest.pth', weights_only=True)['meta']
+    assert meta['config'] == 'mine' and meta['note'] == 'n'
+
+
 def _run_tool(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='-1', OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([str(TOYS), str(REPO), os.environ.get('PYTHONPATH',

@@ -364,7 +364,7 @@ def test_repeat_dataset(tmp_path):
     assert cfg == original  # the config is not changed
     with pytest.raises(IndexError):
         dataset[6]
-    with pytest.raises(ValueError, match='times must be an int >= 1'):
+    with pytest.raises(ValueError, match='RepeatDataset: times must be a positive int'):
         RepeatDataset(cfg['dataset'], times=0)
 
 

@@ -138,7 +138,7 @@ def test_worker_init_fn_formula():
 
 def test_loader_argument_checks(tmp_path):
     dataset = _dataset(tmp_path, 2, _ToSample())
-    with pytest.raises(ValueError, match='videos_per_gpu must be an int >= 1, got 0'):
+    with pytest.raises(ValueError, match='videos_per_gpu must be a positive int, got 0'):
         build_dataloader(dataset, 0, 1)
     with pytest.raises(ValueError, match='workers_per_gpu must be an int >= 0'):
         build_dataloader(dataset, 1, -1)
@@ -243,3 +243,23 @@ def test_collate_keeps_nostack_values_and_meta_dicts_per_sample():
     assert [b.shape for b in batch['gt_bbox']] == [(1, 2), (3, 2)]
     assert batch['video_meta'] == [{'video_name': 'v1', 'duration_second': 1.0},
                                    {'video_name': 'v3', 'duration_second': 3.0}]
+
+
+def test_dataloader_args_follow_mmaction_rule_and_loader_overrides():
+    from actionkit.datasets.builder import dataloader_args
+    cfg = dict(seed=3, gpu_ids=[0, 1],
+               data=dict(videos_per_gpu=4, workers_per_gpu=2,
+                         val_dataloader=dict(videos_per_gpu=1),
+                         test_dataloader=dict(workers_per_gpu=0)))
+    assert dataloader_args(cfg, 'train') == dict(
+        videos_per_gpu=4, workers_per_gpu=2, persistent_workers=False, num_gpus=2, dist=False,
+        seed=3)
+    assert dataloader_args(cfg, 'val', distributed=True) == dict(
+        videos_per_gpu=1, workers_per_gpu=2, persistent_workers=False, num_gpus=1, dist=True,
+        shuffle=False)
+    test = dataloader_args(dict(data=dict()), 'test')  # no gpu_ids: one GPU, 1 video, 1 worker
+    assert test == dict(videos_per_gpu=1, workers_per_gpu=1, persistent_workers=False,
+                        num_gpus=1, dist=False, shuffle=False)
+    assert dataloader_args(cfg, 'test')['workers_per_gpu'] == 0
+    with pytest.raises(ValueError, match="'tets'"):
+        dataloader_args(cfg, 'tets')

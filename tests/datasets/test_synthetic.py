@@ -13,7 +13,7 @@ from actionkit.datasets.synthetic import (DIFFICULTIES, SYNTHETIC_CLASSES, SYNTH
                                           SyntheticDifficulty, make_synthetic_dataset,
                                           make_synthetic_video, render_synthetic_clip,
                                           synthetic_dataset_status, synthetic_params)
-from actionkit.utils.video_io import read_video
+from actionkit.datasets.prep.video_io import read_video
 
 TINY = dict(num_train=20, num_val=10, num_frames=8, size=32, workers=1)
 
@@ -178,7 +178,7 @@ def test_videos_decode_and_match_rawframes(synthetic_data):
     videos = _lines(synthetic_data['val_list_videos'])[:3]
     frames = _lines(synthetic_data['val_list_rawframes'])[:3]
     clips = []
-    for (path, label), (frame_dir, _, _) in zip(videos, frames):
+    for (path, _label), (frame_dir, _, _) in zip(videos, frames):
         video_path = Path(synthetic_data['videos_root'], path)
         with av.open(str(video_path)) as container:
             stream = container.streams.video[0]

@@ -10,7 +10,7 @@ import pytest
 from actionkit.apis import inference_skeleton, init_recognizer, load_pose_file
 from actionkit.datasets.synthetic import make_synthetic_video
 from actionkit.datasets.synthetic_pose import render_pose_clip
-from actionkit.utils.video_io import read_video
+from actionkit.datasets.prep.video_io import read_video
 
 GCN_CONFIG = """
 model = dict(

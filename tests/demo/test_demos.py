@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from actionkit.analysis.windows import sliding_windows, window_pipeline
-from actionkit.utils.video_io import read_video, write_video
+from actionkit.datasets.prep.video_io import read_video, write_video
 from actionkit.visualization import resize_frame
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,7 +156,7 @@ def test_sliding_windows_keeps_only_the_window():
 
 def _peak_memory(demo, video: str, tmp_path: Path) -> tuple[int, int]:
     """Peak traced memory of a JSON-only run over ``video`` with a constant scorer."""
-    from actionkit.utils.video_io import iter_video_frames
+    from actionkit.datasets.prep.video_io import iter_video_frames
 
     segments = demo.SegmentWriter(tmp_path / f'{Path(video).stem}.json', dict(video=video))
     scores = np.linspace(0, 1, 10)

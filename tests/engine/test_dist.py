@@ -183,10 +183,11 @@ def _run_ranks(mode: str, tmp_path: Path) -> tuple[list[subprocess.CompletedProc
     for proc in procs:
         try:
             out, err = proc.communicate(timeout=150)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as err:
             for other in procs:
                 other.kill()
-            raise AssertionError(f'rank {procs.index(proc)} is still running after 150 s')
+            raise AssertionError(f'rank {procs.index(proc)} is still running after 150 s') \
+                from err
         done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     return done, time.monotonic() - start
 

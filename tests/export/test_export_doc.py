@@ -7,7 +7,8 @@ import sys
 import pytest
 from export_models import REPO, TSM_CONFIG, build_small
 
-from actionkit.export.onnx import ExportResult, _summary, build_parser, check_input_shape
+from actionkit.commands.export import _summary, build_parser
+from actionkit.export.onnx import ExportResult, check_input_shape
 from actionkit.export.runtime import VerifyResult
 
 DOC = REPO / 'docs' / 'tutorials' / '6_export_model.md'

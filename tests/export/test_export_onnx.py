@@ -12,10 +12,11 @@ from torch import nn
 
 from actionkit.export import onnx as export_onnx
 from actionkit.export.onnx import (ExportWrapper, ModelKind, check_input_shape,
-                                   convert_sync_batchnorm, pytorch2onnx, suggest_input_shape,
+                                   pytorch2onnx, suggest_input_shape,
                                    verify_onnx)
 from actionkit.export.runtime import META_EXPORTER, META_KIND, META_SOFTMAX
 from actionkit.models import build_model
+from actionkit.models.layers import revert_sync_batchnorm
 
 
 def _metadata(path) -> dict:
@@ -150,7 +151,7 @@ def test_sync_batchnorm_is_exported_as_batchnorm():
         net[0](x) - net[1].running_mean[None, :, None, None, None]) / torch.sqrt(
         net[1].running_var[None, :, None, None, None] + net[1].eps) + \
         net[1].bias[None, :, None, None, None]
-    converted = convert_sync_batchnorm(net)
+    converted = revert_sync_batchnorm(net)
     assert not any(isinstance(m, nn.SyncBatchNorm) for m in converted.modules())
     torch.testing.assert_close(converted(x), expected, rtol=1e-5, atol=1e-5)
 

@@ -10,7 +10,7 @@ import torch
 from export_models import REPO, SMALL_2D, TINY_MODELS, TSM_CONFIG, build_small, ort_outputs
 
 from actionkit.engine.checkpoint import save_checkpoint
-from actionkit.export.onnx import main
+from actionkit.commands.export import main
 from actionkit.models.builder import build_model
 
 _OPTIONS = ['--cfg-options'] + [f'{k}={v}' for k, v in SMALL_2D.items()]

@@ -51,7 +51,7 @@ def expected_keys(widen=1.0, shifted=False):
 
     in_c = width(32)
     keys = conv_module('conv1', (in_c, 3, 3, 3))
-    for stage, (t, c, n, s) in enumerate(PAPER_TABLE):
+    for stage, (t, c, n, _s) in enumerate(PAPER_TABLE):
         out_c = width(c)
         for b in range(n):
             p = f'layer{stage + 1}.{b}.conv'

@@ -1,5 +1,5 @@
 """Tests of tools/analysis/*.py, the package logic behind them (actionkit/analysis/) and the
-FLOPs counter (actionkit/utils/flops.py)."""
+FLOPs counter (actionkit/analysis/flops.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -19,9 +19,9 @@ from actionkit.analysis.logs import curve_panels, load_json_log, train_time_stat
 from actionkit.analysis.results import load_results, score_matrix
 from actionkit.analysis.videos import ProbeFrames, check_dataset, write_clean_list
 from actionkit.config import Config
-from actionkit.utils.flops import (count_complexity, flops_to_string, get_model_complexity_info,
+from actionkit.analysis.flops import (count_complexity, flops_to_string, get_model_complexity_info,
                                    params_to_string)
-from actionkit.utils.video_io import write_video
+from actionkit.datasets.prep.video_io import write_video
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'

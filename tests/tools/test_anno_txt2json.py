@@ -1,4 +1,4 @@
-"""Tests of tools/data/anno_txt2json.py and actionkit/utils/annotations_json.py."""
+"""Tests of tools/data/anno_txt2json.py and actionkit/datasets/prep/annotations_json.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +10,7 @@ import pytest
 
 from actionkit.datasets.rawframe_dataset import RawframeDataset
 from actionkit.datasets.video_dataset import VideoDataset
-from actionkit.utils.annotations_json import annotation_list_records, default_json_path
+from actionkit.datasets.prep.annotations_json import annotation_list_records, default_json_path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / 'shared' / 'data' / 'mmaction2' / 'tests' / 'data' / 'annotations'

@@ -20,7 +20,7 @@ def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_help_states_the_defaults_it_uses():
-    from actionkit.utils import data_commands
+    from actionkit.commands import data as data_commands
     import argparse
 
     for name, add, task, ext in [

@@ -1,4 +1,4 @@
-"""Tests of tools/data/build_videos.py and actionkit/utils/build_videos.py."""
+"""Tests of tools/data/build_videos.py and actionkit/datasets/prep/build_videos.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from actionkit.utils.build_videos import build_video, build_videos_batch, find_frame_sequence
-from actionkit.utils.video_io import read_video, video_info
+from actionkit.datasets.prep.build_videos import (build_video, build_videos_batch,
+                                                 find_frame_sequence)
+from actionkit.datasets.prep.video_io import read_video, video_info
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_IMGS = REPO.parent / 'shared' / 'data' / 'mmaction2' / 'tests' / 'data' / 'imgs'

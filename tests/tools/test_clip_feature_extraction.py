@@ -22,7 +22,7 @@ from actionkit.datasets.builder import build_dataset
 from actionkit.engine.checkpoint import save_checkpoint
 from actionkit.models.builder import build_model
 from actionkit.models.weights import CheckpointError
-from actionkit.utils.video_io import write_video
+from actionkit.datasets.prep.video_io import write_video
 
 REPO = Path(__file__).resolve().parents[2]
 MISC = REPO / 'tools' / 'misc'

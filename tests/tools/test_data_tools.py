@@ -1,5 +1,5 @@
 """Tests of the data-preparation tools: tools/data/*.py, ``actionkit data …`` and the package
-functions behind them (actionkit/utils/data_prep.py)."""
+functions behind them (actionkit/datasets/prep/batches.py)."""
 from __future__ import annotations
 
 import json
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from actionkit.cli import main
-from actionkit.utils.data_commands import build_rawframes_main
-from actionkit.utils.data_prep import (build_file_list, extract_frames_batch, find_frame_dirs,
+from actionkit.commands.data import build_rawframes_main
+from actionkit.datasets.prep.batches import (build_file_list, extract_frames_batch, find_frame_dirs,
                                        find_videos, resize_videos_batch, split_train_val)
-from actionkit.utils.video_io import read_video, write_video
+from actionkit.datasets.prep.video_io import read_video, write_video
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES, HEIGHT, WIDTH = 6, 32, 48

@@ -1,4 +1,5 @@
-"""Tests of tools/data/denormalize_proposal_file.py and actionkit/utils/proposal_files.py."""
+"""Tests of tools/data/denormalize_proposal_file.py and
+actionkit/datasets/prep/proposal_files.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from actionkit.datasets.ssn_dataset import load_localize_proposal_file
-from actionkit.utils.proposal_files import denormalize_proposal_file, denormalized_path
+from actionkit.datasets.prep.proposal_files import denormalize_proposal_file, denormalized_path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / 'shared' / 'data' / 'mmaction2' / 'tests' / 'data' / 'annotations'

@@ -115,7 +115,7 @@ def test_tools_train_mistakes_are_one_line(config: Path):
 
 def test_eval_options_take_the_deprecated_and_the_dotted_forms():
     from actionkit.commands.test import _check_args, build_parser
-    from actionkit.config_options import merge_dotted
+    from actionkit.config.options import merge_dotted
 
     parser = build_parser()
     args = parser.parse_args(['c.py', 'k.pth', '--eval-options', 'topk=1,3',

@@ -17,7 +17,7 @@ import logging
 import sys
 
 from actionkit.analysis.data_benchmark import benchmark_dataloading
-from actionkit.config import Config, DictAction
+from actionkit.config import add_config_args, load_config
 from actionkit.utils.cli_main import report_error, run_main
 
 
@@ -29,8 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='records of the training list to load (MMAction2: 256)')
     parser.add_argument('--workers', type=int, default=0,
                         help='data loader workers (MMAction2: 0, loading in this process)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.videos_per_gpu=4')
+    add_config_args(parser, example='data.videos_per_gpu=4')
     return parser.parse_args(argv)
 
 
@@ -39,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args)
         result = benchmark_dataloading(cfg, args.num_videos, args.workers)
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:
         return report_error(err, 'bench_processing')

@@ -17,7 +17,7 @@ import sys
 import torch
 
 from actionkit.analysis.benchmark import benchmark_inference
-from actionkit.config import Config, DictAction
+from actionkit.config import add_config_args, load_config
 from actionkit.utils.cli_main import report_error, run_main
 
 
@@ -39,8 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='data loader workers (default: data.workers_per_gpu)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s choice, one per core)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.test.ann_file=list.txt')
+    add_config_args(parser, example='data.test.ann_file=list.txt')
     return parser.parse_args(argv)
 
 
@@ -59,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         torch.set_num_threads(args.threads)
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args)
         result = benchmark_inference(cfg, args.checkpoint, args.num_iters, args.num_warmup,
                                      args.device, args.fuse_conv_bn, args.workers,
                                      args.log_interval, report)

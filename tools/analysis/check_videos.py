@@ -18,10 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 
 from actionkit.analysis.videos import DECODERS, check_dataset, write_bad_list, write_clean_list
-from actionkit.config import Config, DictAction
+from actionkit.config import add_config_args, load_config
 from actionkit.utils.progress import ProgressBar
 from actionkit.utils.cli_main import report_error, run_main
 
@@ -45,22 +44,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              '(default: clean_<list name>)')
     parser.add_argument('--invalid-file', default='invalid-video.txt',
                         help='where to list the bad samples with the reasons')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.train.ann_file=list.txt')
-    parser.add_argument('--options', nargs='+', action=DictAction, default={},
-                        help='deprecated spelling of --cfg-options')
+    add_config_args(parser, example='data.train.ann_file=list.txt', deprecated_options=True)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Check the split; return 0 (all readable), 3 (some are not) or 1 (error)."""
     args = parse_args(argv)
-    if args.options:
-        warnings.warn('--options is deprecated; use --cfg-options', DeprecationWarning,
-                      stacklevel=2)
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict({**args.options, **args.cfg_options})
+        cfg = load_config(args)
         bar: ProgressBar | None = None
 
         def progress(done: int, total: int) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from actionkit.analysis.evaluate import (build_split_dataset, read_label_names,
                                          results_confusion_matrix)
 from actionkit.analysis.results import load_results
-from actionkit.config import Config, DictAction
+from actionkit.config import add_config_args, load_config
 from actionkit.utils.cli_main import report_error, run_main
 
 
@@ -39,8 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'],
                         help='the data section holding the labels')
     parser.add_argument('--title', default=None, help='figure title')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.test.ann_file=list.txt')
+    add_config_args(parser, example='data.test.ann_file=list.txt')
     parser.add_argument('--allow-pickle', action='store_true',
                         help='unpickle any object in a .pkl results file (trusted files only)')
     return parser.parse_args(argv)
@@ -50,8 +49,7 @@ def run(args: argparse.Namespace) -> None:
     """Compute the matrix and write the image (and the CSV)."""
     from actionkit.visualization import plot_confusion_matrix
 
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     results = load_results(args.results, allow_pickle=args.allow_pickle)
     labels = build_split_dataset(cfg, args.split).gt_labels()
     matrix, classes = results_confusion_matrix(results, labels, args.normalize, args.results)

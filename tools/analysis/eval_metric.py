@@ -17,8 +17,8 @@ import sys
 
 from actionkit.analysis.evaluate import evaluate_results
 from actionkit.analysis.results import load_results
-from actionkit.config import Config, DictAction
-from actionkit.config_options import merge_dotted
+from actionkit.config import DictAction, add_config_args, load_config
+from actionkit.config.options import merge_dotted
 from actionkit.utils.cli_main import report_error, run_main
 
 
@@ -31,8 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--eval', nargs='+', metavar='METRIC',
                         help='metrics, e.g. top_k_accuracy mean_class_accuracy '
                              '(default: the config\'s evaluation.metrics)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. data.test.ann_file=list.txt')
+    add_config_args(parser, example='data.test.ann_file=list.txt')
     parser.add_argument('--eval-options', nargs='+', action=DictAction, default={},
                         help='keyword arguments of dataset.evaluate(), e.g. '
                              'metric_options.top_k_accuracy.topk="(1,3)"')
@@ -45,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the metrics; return the exit status (1 with a message on stderr on error)."""
     args = parse_args(argv)
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args)
         results = load_results(args.results, allow_pickle=args.allow_pickle)
         metrics = evaluate_results(cfg, results, args.eval, merge_dotted({}, args.eval_options))
     except (OSError, ValueError, TypeError, KeyError, ImportError) as err:

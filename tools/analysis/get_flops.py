@@ -13,7 +13,7 @@ whatever the input size); a model that cannot run there is run on the CPU instea
 
 The counting rules are those of mmcv's counter, which MMAction2's model-zoo tables used, plus
 the functional matrix products of attention and non-local blocks; ``--modules-only`` leaves
-those out and reproduces the tables' numbers exactly. See ``actionkit/utils/flops.py``.
+those out and reproduces the tables' numbers exactly. See ``actionkit/analysis/flops.py``.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from actionkit.config import Config, DictAction
-from actionkit.utils.flops import count_complexity, flops_to_string, params_to_string
+from actionkit.config import add_config_args, load_config
+from actionkit.analysis.flops import count_complexity, flops_to_string, params_to_string
 from actionkit.utils.cli_main import report_error, run_main
 
 _CLIP_LEN_3D = 32
@@ -43,8 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "mmcv's counter behind MMAction2's model-zoo tables does")
     parser.add_argument('--device', default='meta', choices=['meta', 'cpu', 'cuda'],
                         help='where to run the model (meta: shapes only, no computation)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.backbone.depth=18')
+    add_config_args(parser)
     return parser.parse_args(argv)
 
 
@@ -83,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args)
         turn_off_pretrained(cfg.model)
         model = build_model(cfg.model, test_cfg=cfg.get('test_cfg')).eval()
         if not hasattr(model, 'forward_dummy'):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from actionkit.config import Config, DictAction
+from actionkit.config import add_config_args, load_config
 from actionkit.utils.cli_main import report_error, run_main
 
 
@@ -16,11 +16,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
     parser = argparse.ArgumentParser(description='Print the whole config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override settings, e.g. model.backbone.depth=101 '
-                             'data.train.pipeline.2.scale="(1,2)"')
-    parser.add_argument('--options', nargs='+', action=DictAction, default={},
-                        help='deprecated spelling of --cfg-options (MMAction2 0.x)')
+    add_config_args(parser, example='model.backbone.depth=101 data.train.pipeline.2.scale="(1,2)"',
+                    deprecated_options=True)
     return parser.parse_args(argv)
 
 
@@ -28,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the config; return the exit status (1 with a message on stderr on error)."""
     args = parse_args(argv)
     try:
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict({**args.options, **args.cfg_options})
+        cfg = load_config(args)
     except (OSError, ValueError, TypeError, KeyError, ImportError, SyntaxError) as err:
         return report_error(err, 'print_config')
     print(f'Config:\n{cfg.pretty_text}')

@@ -6,14 +6,14 @@ Usage:
 ``frame_dir total_frames label [label ...]`` (rawframes) or ``path label [label ...]`` (videos)
 lines become ``{"frame_dir", "total_frames", "label": [...]}`` / ``{"filename", "label": [...]}``
 records; the output defaults to ANNOFILE with ``.txt`` replaced by ``.json``. The logic is in
-actionkit.utils.annotations_json.
+actionkit.datasets.prep.annotations_json.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from actionkit.utils.annotations_json import FORMATS, convert_annotation_list
+from actionkit.datasets.prep.annotations_json import FORMATS, convert_annotation_list
 from actionkit.utils.cli_main import report_error, run_main
 
 

@@ -6,7 +6,7 @@
 """
 import sys
 
-from actionkit.utils.data_commands import build_rawframes_main
+from actionkit.commands.data import build_rawframes_main
 from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ Usage:
 
 MMAction2's command line (``--num-gpu`` is accepted and ignored). Encoding uses PyAV, not the
 ffmpeg executable; ``--vcodec libx264`` gives H.264. Prints a summary and the folders that
-failed; exit status 1 when one did. The logic is in actionkit.utils.build_videos.
+failed; exit status 1 when one did. The logic is in actionkit.datasets.prep.build_videos.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 
-from actionkit.utils.build_videos import IN_FORMATS, VIDEO_EXTS, build_videos_batch
+from actionkit.datasets.prep.build_videos import IN_FORMATS, VIDEO_EXTS, build_videos_batch
 from actionkit.utils.cli_main import report_error, run_main
 
 

@@ -7,14 +7,14 @@ Usage:
 
 Writes the list beside the input, with ``normalized_`` removed from its name, as SSN's
 configs expect. The frame count of each video is the number of ``img_*`` frames in
-``DATA_PREFIX/<video id>/``. The logic is in actionkit.utils.proposal_files.
+``DATA_PREFIX/<video id>/``. The logic is in actionkit.datasets.prep.proposal_files.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from actionkit.utils.proposal_files import denormalize_proposal_file
+from actionkit.datasets.prep.proposal_files import denormalize_proposal_file
 from actionkit.utils.cli_main import report_error, run_main
 
 

@@ -3,12 +3,12 @@
 
     python tools/data/extract_frames.py data/videos data/rawframes --task both --flow-type farneback
 
-A thin wrapper over actionkit.utils.data_commands (the logic is in actionkit.utils.data_prep
-and actionkit.utils.flow). Run with --help for the options.
+A thin wrapper over actionkit.commands.data (the logic is in actionkit.datasets.prep.batches
+and actionkit.datasets.prep.flow). Run with --help for the options.
 """
 import sys
 
-from actionkit.utils.data_commands import extract_frames_main
+from actionkit.commands.data import extract_frames_main
 from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':

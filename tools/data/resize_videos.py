@@ -2,7 +2,7 @@
 
 Parallel and resumable; unreadable videos are reported, not fatal.
 
-A thin wrapper over ``actionkit data resize-videos`` (the logic is in actionkit.utils.data_prep).
+A thin wrapper over ``actionkit data resize-videos`` (the logic is in actionkit.datasets.prep.batches).
 Run with --help for the options.
 """
 import sys

@@ -6,7 +6,7 @@
 """
 import sys
 
-from actionkit.export.onnx import main
+from actionkit.commands.export import main
 from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':

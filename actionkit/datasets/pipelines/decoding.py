@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...utils.checks import check_positive_int
 from ..builder import PIPELINES
 from ..errors import DataError
 from .decoders import VideoReader, get_reader_class
@@ -48,8 +49,7 @@ def _check_mode(mode: str, owner: str) -> str:
 def _check_threads(num_threads: Any, owner: str, allow_none: bool = False) -> Any:
     if num_threads is None and allow_none:
         return None
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
-        raise ValueError(f'{owner}: num_threads must be an int >= 0, got {num_threads!r}')
+    check_positive_int(owner, 'num_threads', num_threads, minimum=0)
     return num_threads
 
 

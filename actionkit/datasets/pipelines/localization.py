@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.checks import check_positive_int
 from ..builder import PIPELINES
 from ..errors import DataError
 
@@ -142,8 +143,7 @@ class LoadProposals:
 
     def __init__(self, top_k: int, pgm_proposals_dir: str, pgm_features_dir: str,
                  proposal_ext: str = '.csv', feature_ext: str = '.npy') -> None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0:
-            raise ValueError(f'LoadProposals: top_k must be a positive int, got {top_k!r}')
+        check_positive_int('LoadProposals', 'top_k', top_k)
         if proposal_ext != '.csv':
             raise ValueError(f"LoadProposals: proposal_ext must be '.csv', got {proposal_ext!r}")
         if feature_ext != '.npy':

@@ -24,7 +24,8 @@ import numpy as np
 
 from ..builder import PIPELINES
 from ..errors import DataError
-from .sampling import _check_positive_int, _total_frames
+from ...utils.checks import check_positive_int
+from .sampling import _total_frames
 
 __all__ = ['PoseDecode', 'PoseCompact', 'PaddingWithLoop', 'PoseNormalize', 'JointToBone',
            'FormatGCNInput', 'clip_name', 'check_keypoint']
@@ -188,8 +189,8 @@ class PaddingWithLoop:
     """
 
     def __init__(self, clip_len: int, num_clips: int = 1) -> None:
-        self.clip_len = _check_positive_int('clip_len', clip_len, type(self).__name__)
-        self.num_clips = _check_positive_int('num_clips', num_clips, type(self).__name__)
+        self.clip_len = check_positive_int(type(self).__name__, 'clip_len', clip_len)
+        self.num_clips = check_positive_int(type(self).__name__, 'num_clips', num_clips)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         total = _total_frames(dict(results, start_index=0), type(self).__name__)
@@ -323,7 +324,7 @@ class FormatGCNInput:
             raise ValueError(f"FormatGCNInput: input_format must be 'NCTVM', got "
                              f'{input_format!r}')
         self.input_format = input_format
-        self.num_person = _check_positive_int('num_person', num_person, type(self).__name__)
+        self.num_person = check_positive_int(type(self).__name__, 'num_person', num_person)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         kp = check_keypoint(results, 'FormatGCNInput')

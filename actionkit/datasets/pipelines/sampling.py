@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..builder import PIPELINES
+from ...utils.checks import check_positive_int
 from ..errors import DataError
 
 __all__ = ['SampleFrames', 'DenseSampleFrames', 'UntrimmedSampleFrames', 'UniformSampleFrames']
@@ -24,12 +25,6 @@ __all__ = ['SampleFrames', 'DenseSampleFrames', 'UntrimmedSampleFrames', 'Unifor
 logger = logging.getLogger(__name__)
 
 _OUT_OF_BOUND_OPTS = ('loop', 'repeat_last')
-
-
-def _check_positive_int(name: str, value: Any, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f'{owner}: {name} must be an int >= 1, got {value!r}')
-    return int(value)
 
 
 def _warn_start_index(start_index: Any, owner: str) -> None:
@@ -82,9 +77,9 @@ class SampleFrames:
                  out_of_bound_opt: str = 'loop', test_mode: bool = False,
                  start_index: None = None, keep_tail_frames: bool = False) -> None:
         name = type(self).__name__
-        self.clip_len = _check_positive_int('clip_len', clip_len, name)
-        self.frame_interval = _check_positive_int('frame_interval', frame_interval, name)
-        self.num_clips = _check_positive_int('num_clips', num_clips, name)
+        self.clip_len = check_positive_int(name, 'clip_len', clip_len)
+        self.frame_interval = check_positive_int(name, 'frame_interval', frame_interval)
+        self.num_clips = check_positive_int(name, 'num_clips', num_clips)
         if out_of_bound_opt not in _OUT_OF_BOUND_OPTS:
             raise ValueError(f'{name}: out_of_bound_opt must be one of {_OUT_OF_BOUND_OPTS}, '
                              f'got {out_of_bound_opt!r}')
@@ -193,9 +188,9 @@ class DenseSampleFrames(SampleFrames):
                          out_of_bound_opt=out_of_bound_opt, test_mode=test_mode,
                          start_index=start_index, keep_tail_frames=keep_tail_frames)
         name = type(self).__name__
-        self.sample_range = _check_positive_int('sample_range', sample_range, name)
-        self.num_sample_positions = _check_positive_int('num_sample_positions',
-                                                        num_sample_positions, name)
+        self.sample_range = check_positive_int(name, 'sample_range', sample_range)
+        self.num_sample_positions = check_positive_int(name, 'num_sample_positions',
+                                                        num_sample_positions)
 
     def _get_train_clips(self, num_frames: int) -> np.ndarray:
         positions = max(1, 1 + num_frames - self.sample_range)
@@ -238,8 +233,8 @@ class UntrimmedSampleFrames:
     def __init__(self, clip_len: int = 1, frame_interval: int = 16,
                  start_index: None = None) -> None:
         name = type(self).__name__
-        self.clip_len = _check_positive_int('clip_len', clip_len, name)
-        self.frame_interval = _check_positive_int('frame_interval', frame_interval, name)
+        self.clip_len = check_positive_int(name, 'clip_len', clip_len)
+        self.frame_interval = check_positive_int(name, 'frame_interval', frame_interval)
         _warn_start_index(start_index, name)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
@@ -284,8 +279,8 @@ class UniformSampleFrames:
     def __init__(self, clip_len: int, num_clips: int = 1, test_mode: bool = False,
                  seed: int = 255) -> None:
         name = type(self).__name__
-        self.clip_len = _check_positive_int('clip_len', clip_len, name)
-        self.num_clips = _check_positive_int('num_clips', num_clips, name)
+        self.clip_len = check_positive_int(name, 'clip_len', clip_len)
+        self.num_clips = check_positive_int(name, 'num_clips', num_clips)
         if not test_mode and num_clips != 1:
             raise ValueError(f'{name}: train mode samples one clip (num_clips=1), got '
                              f'num_clips={num_clips}; set test_mode=True for several')

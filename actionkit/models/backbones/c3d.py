@@ -15,7 +15,7 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import ConvModule, constant_init, kaiming_init, normal_init
-from .resnet3d import load_3d_state_dict
+from .weights3d import load_3d_state_dict
 
 __all__ = ['C3D']
 

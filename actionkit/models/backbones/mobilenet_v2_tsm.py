@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import BACKBONES
 from .mobilenet_v2 import InvertedResidual, MobileNetV2
 from .resnet_tsm import TemporalShift
@@ -48,9 +49,7 @@ class MobileNetV2TSM(MobileNetV2):
                  act_cfg: Mapping[str, Any] = dict(type='ReLU6', inplace=True),
                  norm_eval: bool = False, with_cp: bool = False) -> None:
         for name, value in (('num_segments', num_segments), ('shift_div', shift_div)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'MobileNetV2TSM: {name} must be a positive int, '
-                                 f'got {value!r}')
+            check_positive_int('MobileNetV2TSM', name, value)
         if not isinstance(is_shift, bool):
             raise TypeError(f'MobileNetV2TSM: is_shift must be True or False, got {is_shift!r}')
         # read by _make_block, which MobileNetV2.__init__ calls

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..layers import ConvModule, constant_init, normal_init
 
 __all__ = ['NonLocal2d', 'NonLocal3d']
@@ -48,8 +49,7 @@ class _NonLocalNd(nn.Module):
         name = type(self).__name__
         if mode not in _MODES:
             raise ValueError(f'{name}: mode must be one of {_MODES}, got {mode!r}')
-        if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction <= 0:
-            raise ValueError(f'{name}: reduction must be a positive int, got {reduction!r}')
+        check_positive_int(name, 'reduction', reduction)
         self.in_channels = in_channels
         self.reduction = reduction
         self.use_scale = use_scale

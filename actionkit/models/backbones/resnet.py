@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils import checkpoint as cp
 
+from ...utils.checks import check_positive_int
 from ..builder import BACKBONES
 from ..layers import ConvModule, constant_init, freeze, kaiming_init
 
@@ -281,8 +282,7 @@ class ResNet(nn.Module):
                              f'got {depth!r}')
         if pretrained is not None and not isinstance(pretrained, str):
             raise TypeError(f'{name}: pretrained must be a str or None, got {pretrained!r}')
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
-            raise ValueError(f'{name}: in_channels must be a positive int, got {in_channels!r}')
+        check_positive_int(name, 'in_channels', in_channels)
         if num_stages not in (1, 2, 3, 4):
             raise ValueError(f'{name}: num_stages must be 1, 2, 3 or 4, got {num_stages!r}')
         out_indices = tuple(out_indices)
@@ -293,10 +293,7 @@ class ResNet(nn.Module):
             raise ValueError(f'{name}: strides and dilations need num_stages={num_stages} '
                              f'entries, got strides={strides!r}, dilations={dilations!r}')
         _check_style(name, style)
-        if isinstance(base_channels, bool) or not isinstance(base_channels, int) \
-                or base_channels <= 0:
-            raise ValueError(f'{name}: base_channels must be a positive int, '
-                             f'got {base_channels!r}')
+        check_positive_int(name, 'base_channels', base_channels)
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'{name}: frozen_stages must be in [-1, {num_stages}], '
                              f'got {frozen_stages!r}')

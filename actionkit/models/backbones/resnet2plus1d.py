@@ -17,7 +17,7 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import build_norm_layer, constant_init, kaiming_init, register_conv_layer
-from .resnet3d import ResNet3d, resnet3d_args
+from .resnet3d import ResNet3d
 
 __all__ = ['Conv2plus1d', 'ResNet2Plus1d']
 
@@ -119,4 +119,14 @@ class ResNet2Plus1d(ResNet3d):
             raise ValueError(f"ResNet2Plus1d: conv_cfg must be dict(type='Conv2plus1d'), "
                              f'got {conv_cfg!r}')
         with_pool2 = False  # R(2+1)D never pools time after the first stage
-        super().__init__(**resnet3d_args(locals()))
+        super().__init__(
+            depth=depth, pretrained=pretrained, stage_blocks=stage_blocks,
+            pretrained2d=pretrained2d, in_channels=in_channels, num_stages=num_stages,
+            base_channels=base_channels, out_indices=out_indices, spatial_strides=spatial_strides,
+            temporal_strides=temporal_strides, dilations=dilations, conv1_kernel=conv1_kernel,
+            conv1_stride_s=conv1_stride_s, conv1_stride_t=conv1_stride_t,
+            pool1_stride_s=pool1_stride_s, pool1_stride_t=pool1_stride_t, with_pool1=with_pool1,
+            with_pool2=with_pool2, style=style, frozen_stages=frozen_stages, inflate=inflate,
+            inflate_style=inflate_style, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            norm_eval=norm_eval, with_cp=with_cp, non_local=non_local, non_local_cfg=non_local_cfg,
+            zero_init_residual=zero_init_residual)

@@ -5,15 +5,12 @@ https://arxiv.org/abs/1705.07750; Hara et al., "Can Spatiotemporal 3D CNNs Retra
 of 2D CNNs and ImageNet?", https://arxiv.org/abs/1711.09577.
 
 Module names follow MMAction2 0.x (``conv1.conv``, ``layer1.0.conv2.bn``,
-``layer1.0.downsample.conv`` …) so its checkpoints load with ``strict=True``. This file also holds
-the checkpoint helpers the other 3D backbones share: reading a state dict (through
-``actionkit.models.weights``, which downloads named / URL checkpoints into the hub cache),
-inflating a 2D ResNet state dict, and loading a 3D one with a clear error when it holds 2D
-weights.
+``layer1.0.downsample.conv`` …) so its checkpoints load with ``strict=True``. A 2D ResNet state
+dict is inflated here (:meth:`ResNet3d.inflate_weights`); reading a state dict and loading a 3D
+one are in :mod:`.weights3d`, shared with the other 3D backbones.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -24,8 +21,8 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import ConvModule, build_activation_layer, constant_init, freeze, kaiming_init
-from ..weights import read_checkpoint, load_state_dict
 from .non_local import NonLocal3d
+from .weights3d import load_3d_state_dict, read_state_dict, strip_prefix
 
 __all__ = ['BasicBlock3d', 'Bottleneck3d', 'ResNet3d']
 
@@ -496,7 +493,7 @@ class ResNet3d(nn.Module):
         with or without a ``backbone.`` prefix. A 2D conv weight ``[O, I, h, w]`` becomes
         ``[O, I, t, h, w]`` repeated over ``t`` and divided by ``t``; BN layers are copied.
         """
-        sd = _strip_prefix(state_dict_2d, 'backbone.')
+        sd = strip_prefix(state_dict_2d, 'backbone.')
         loaded: set[str] = set()
         for name, module in self.named_modules():
             if not isinstance(module, ConvModule) or self._inflation_skips(name):
@@ -565,18 +562,6 @@ class ResNet3d(nn.Module):
         return self
 
 
-def resnet3d_args(local_vars: Mapping[str, Any]) -> dict[str, Any]:
-    """The :class:`ResNet3d` arguments among a subclass constructor's ``locals()``.
-
-    Subclasses spell out their full signature (so configs are checked against it) and forward
-    the shared part with ``super().__init__(**resnet3d_args(locals()))``.
-    """
-    return {name: local_vars[name] for name in _RESNET3D_PARAMS if name in local_vars}
-
-
-_RESNET3D_PARAMS = tuple(inspect.signature(ResNet3d.__init__).parameters)[1:]
-
-
 # -------------------------------------------------------------------- checkpoint helpers
 def _copy_norm(norm: nn.Module, sd: Mapping[str, torch.Tensor], name_2d: str,
                loaded: set[str]) -> None:
@@ -591,52 +576,3 @@ def _copy_norm(norm: nn.Module, sd: Mapping[str, torch.Tensor], name_2d: str,
         with torch.no_grad():
             tensor.copy_(source)
         loaded.add(f'{name_2d}.{key}')
-
-
-def _strip_prefix(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    if not any(k.startswith(prefix) for k in sd):
-        return dict(sd)
-    return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-
-
-def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """Read a state dict from a checkpoint (local path, ``torchvision://NAME`` or a URL, from the
-    torch hub cache or downloaded there: see ``actionkit.models.weights.resolve_pretrained``).
-
-    Unwraps ``{'state_dict': …}`` (MMAction2) and ``{'model': …}`` (Swin, DeiT) and removes a
-    ``module.`` prefix left by DataParallel.
-    """
-    ckpt: Any = read_checkpoint(path, map_location='cpu')
-    for key in ('state_dict', 'model'):
-        if key in ckpt and isinstance(ckpt[key], Mapping):
-            ckpt = ckpt[key]
-            break
-    return _strip_prefix(ckpt, 'module.')
-
-
-def load_3d_state_dict(module: nn.Module, path: str, strict: bool = False) -> None:
-    """Load a checkpoint of this very architecture into ``module``.
-
-    A full recognizer checkpoint works too: its ``backbone.`` keys are used. Missing,
-    unexpected and mis-shaped keys are reported and skipped (``strict=False``), as by
-    ``actionkit.models.weights.load_state_dict``.
-
-    Raises:
-        ValueError: the checkpoint holds 2D conv weights (4-D) where this model has 3D convs
-            (5-D), or only 2D convs (e.g. torchvision's ResNet), i.e. a 2D checkpoint that
-            needs ``pretrained2d=True``.
-        RuntimeError: ``strict`` and the keys or shapes do not match.
-    """
-    sd = _strip_prefix(read_state_dict(path), 'backbone.')
-    own = module.state_dict()
-    conv4 = [k for k, v in sd.items() if v.dim() == 4]
-    flat = [k for k in conv4 if k in own and own[k].dim() == 5]
-    only_2d = conv4 and not any(v.dim() == 5 for v in sd.values())
-    if any(v.dim() == 5 for v in own.values()) and (flat or only_2d):
-        key = (flat or conv4)[0]
-        need = f', the 3D model needs {tuple(own[key].shape)}' if key in own else ''
-        raise ValueError(
-            f'{path} holds 2D conv weights ({key}: shape {tuple(sd[key].shape)}{need}) but '
-            f'pretrained2d is False; set pretrained2d=True to inflate a 2D checkpoint into '
-            f'{type(module).__name__}')
-    load_state_dict(module, sd, strict=strict, logger=logger)

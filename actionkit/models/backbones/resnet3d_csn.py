@@ -18,7 +18,7 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import ConvModule
-from .resnet3d import Bottleneck3d, ResNet3d, make_res_layer, resnet3d_args
+from .resnet3d import Bottleneck3d, ResNet3d, make_res_layer
 
 __all__ = ['CSNBottleneck3d', 'ResNet3dCSN']
 
@@ -110,7 +110,17 @@ class ResNet3dCSN(ResNet3d):
                              f'got {bottleneck_mode!r}')
         # Plain attributes may be set before nn.Module.__init__; _make_stage reads them.
         self.bottleneck_mode, self.bn_frozen = bottleneck_mode, bn_frozen
-        super().__init__(**resnet3d_args(locals()))
+        super().__init__(
+            depth=depth, pretrained=pretrained, stage_blocks=stage_blocks,
+            pretrained2d=pretrained2d, in_channels=in_channels, num_stages=num_stages,
+            base_channels=base_channels, out_indices=out_indices, spatial_strides=spatial_strides,
+            temporal_strides=temporal_strides, dilations=dilations, conv1_kernel=conv1_kernel,
+            conv1_stride_s=conv1_stride_s, conv1_stride_t=conv1_stride_t,
+            pool1_stride_s=pool1_stride_s, pool1_stride_t=pool1_stride_t, with_pool1=with_pool1,
+            with_pool2=with_pool2, style=style, frozen_stages=frozen_stages, inflate=inflate,
+            inflate_style=inflate_style, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            norm_eval=norm_eval, with_cp=with_cp, non_local=non_local, non_local_cfg=non_local_cfg,
+            zero_init_residual=zero_init_residual)
 
     def _make_stage(self, i: int, inplanes: int, planes: int, num_blocks: int) -> nn.Sequential:
         block = functools.partial(CSNBottleneck3d, bottleneck_mode=self.bottleneck_mode)

@@ -18,7 +18,8 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import ConvModule, freeze, kaiming_init
-from .resnet3d import ResNet3d, load_3d_state_dict, resnet3d_args
+from .resnet3d import ResNet3d
+from .weights3d import load_3d_state_dict
 
 __all__ = ['ResNet3dPathway', 'ResNet3dSlowFast']
 
@@ -65,7 +66,17 @@ class ResNet3dPathway(ResNet3d):
         self.lateral, self.lateral_norm = lateral, lateral_norm
         self.speed_ratio, self.channel_ratio = speed_ratio, channel_ratio
         self.fusion_kernel = fusion_kernel
-        super().__init__(**resnet3d_args(locals()))
+        super().__init__(
+            depth=depth, pretrained=pretrained, stage_blocks=stage_blocks,
+            pretrained2d=pretrained2d, in_channels=in_channels, num_stages=num_stages,
+            base_channels=base_channels, out_indices=out_indices, spatial_strides=spatial_strides,
+            temporal_strides=temporal_strides, dilations=dilations, conv1_kernel=conv1_kernel,
+            conv1_stride_s=conv1_stride_s, conv1_stride_t=conv1_stride_t,
+            pool1_stride_s=pool1_stride_s, pool1_stride_t=pool1_stride_t, with_pool1=with_pool1,
+            with_pool2=with_pool2, style=style, frozen_stages=frozen_stages, inflate=inflate,
+            inflate_style=inflate_style, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            norm_eval=norm_eval, with_cp=with_cp, non_local=non_local, non_local_cfg=non_local_cfg,
+            zero_init_residual=zero_init_residual)
         self.lateral_connections: list[str] = []
         if not lateral:
             return

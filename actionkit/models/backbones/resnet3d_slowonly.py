@@ -52,5 +52,15 @@ class ResNet3dSlowOnly(ResNet3dPathway):
         if lateral:
             raise ValueError('ResNet3dSlowOnly: lateral must be False (SlowOnly has no fast '
                              'pathway); use ResNet3dSlowFast for lateral connections')
-        args = {k: v for k, v in locals().items() if k not in ('self', '__class__')}
-        super().__init__(**args)
+        super().__init__(
+            depth=depth, pretrained=pretrained, stage_blocks=stage_blocks,
+            pretrained2d=pretrained2d, in_channels=in_channels, num_stages=num_stages,
+            base_channels=base_channels, out_indices=out_indices, spatial_strides=spatial_strides,
+            temporal_strides=temporal_strides, dilations=dilations, conv1_kernel=conv1_kernel,
+            conv1_stride_s=conv1_stride_s, conv1_stride_t=conv1_stride_t,
+            pool1_stride_s=pool1_stride_s, pool1_stride_t=pool1_stride_t, with_pool1=with_pool1,
+            with_pool2=with_pool2, style=style, frozen_stages=frozen_stages, inflate=inflate,
+            inflate_style=inflate_style, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            norm_eval=norm_eval, with_cp=with_cp, non_local=non_local, non_local_cfg=non_local_cfg,
+            zero_init_residual=zero_init_residual, lateral=lateral, lateral_norm=lateral_norm,
+            speed_ratio=speed_ratio, channel_ratio=channel_ratio, fusion_kernel=fusion_kernel)

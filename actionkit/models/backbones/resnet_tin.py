@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import BACKBONES
 from .resnet import make_downsample
 from .resnet_tsm import NL3DWrapper, ResNetTSM
@@ -173,9 +174,7 @@ class TemporalInterlace(nn.Module):
         super().__init__()
         for arg, value in (('in_channels', in_channels), ('num_segments', num_segments),
                            ('shift_div', shift_div)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'TemporalInterlace: {arg} must be a positive int, '
-                                 f'got {value!r}')
+            check_positive_int('TemporalInterlace', arg, value)
         num_folds = in_channels // shift_div
         if num_folds == 0 or num_folds % (2 * _DEFORM_GROUPS) != 0:
             raise ValueError(f'TemporalInterlace: in_channels // shift_div = {in_channels} // '

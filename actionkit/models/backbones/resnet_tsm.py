@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import BACKBONES
 from .non_local import NonLocal3d
 from .resnet import ResNet, make_downsample
@@ -190,15 +191,11 @@ class ResNetTSM(ResNet):
                  act_cfg: Mapping[str, Any] = dict(type='ReLU', inplace=True),
                  norm_eval: bool = False, partial_bn: bool = False,
                  with_cp: bool = False, base_channels: int = 64) -> None:
-        if isinstance(num_segments, bool) or not isinstance(num_segments, int) \
-                or num_segments <= 0:
-            raise ValueError(f'ResNetTSM: num_segments must be a positive int, '
-                             f'got {num_segments!r}')
+        check_positive_int('ResNetTSM', 'num_segments', num_segments)
         if shift_place not in _SHIFT_PLACES:
             raise ValueError(f"ResNetTSM: shift_place must be 'block' or 'blockres', "
                              f'got {shift_place!r}')
-        if isinstance(shift_div, bool) or not isinstance(shift_div, int) or shift_div <= 0:
-            raise ValueError(f'ResNetTSM: shift_div must be a positive int, got {shift_div!r}')
+        check_positive_int('ResNetTSM', 'shift_div', shift_div)
         if temporal_pool and num_segments // 2 <= 0:
             raise ValueError(f'ResNetTSM: temporal_pool halves num_segments={num_segments}; '
                              'it must be at least 2')

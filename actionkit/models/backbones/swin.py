@@ -24,7 +24,7 @@ from torch import nn
 from ..builder import BACKBONES
 from ..layers import (build_activation_layer, build_norm_layer, constant_init, freeze,
                       trunc_normal_init)
-from .resnet3d import load_3d_state_dict, read_state_dict
+from .weights3d import load_3d_state_dict, read_state_dict
 from .timesformer import DropPath, _linspace
 
 __all__ = ['SwinTransformer3D']

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils import checkpoint as cp
 
+from ...utils.checks import check_positive_int
 from ..builder import BACKBONES
 from ..tam import TAM
 from .resnet import Bottleneck, ResNet, make_res_layer
@@ -103,9 +104,7 @@ class TANet(ResNet):
             bottlenecks = sorted(d for d, (b, _) in self.arch_settings.items() if b is Bottleneck)
             raise ValueError(f'TANet: depth must be one of {bottlenecks} (TA-blocks are '
                              f'bottlenecks), got {depth!r}')
-        if isinstance(num_segments, bool) or not isinstance(num_segments, int) \
-                or num_segments < 3:
-            raise ValueError(f'TANet: num_segments must be an int >= 3, got {num_segments!r}')
+        check_positive_int('TANet', 'num_segments', num_segments, minimum=3)
         if not isinstance(tam_cfg, Mapping):
             raise TypeError(f'TANet: tam_cfg must be a dict, got {tam_cfg!r}')
         unknown = sorted(set(tam_cfg) - set(_TAM_ARGS))

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..layers import build_norm_layer, kaiming_init
-from .resnet3d import read_state_dict
+from .weights3d import read_state_dict
 
 __all__ = ['DropPath', 'TimeSformer']
 

@@ -19,7 +19,7 @@ from torch import nn
 from ..builder import BACKBONES
 from ..layers import (ConvModule, Swish, build_activation_layer, constant_init, freeze,
                       kaiming_init)
-from .resnet3d import load_3d_state_dict
+from .weights3d import load_3d_state_dict
 
 __all__ = ['BlockX3D', 'X3D']
 

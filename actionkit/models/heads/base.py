@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import LOSSES
 
 __all__ = ['AvgConsensus', 'BaseHead', 'build_consensus', 'top_k_accuracy_torch']
@@ -104,8 +105,7 @@ class BaseHead(nn.Module, metaclass=ABCMeta):
         super().__init__()
         name = type(self).__name__
         for arg, value in (('num_classes', num_classes), ('in_channels', in_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'{name}: {arg} must be a positive int, got {value!r}')
+            check_positive_int(name, arg, value)
         if isinstance(topk, int):
             topk = (topk,)
         if not isinstance(topk, tuple) or not all(isinstance(k, int) and k > 0 for k in topk):

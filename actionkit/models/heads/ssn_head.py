@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import HEADS
 from ..layers import normal_init
 
@@ -239,8 +240,7 @@ class SSNHead(nn.Module):
         if not 0 <= dropout_ratio < 1:
             raise ValueError(f'SSNHead: dropout_ratio must be in [0, 1), got {dropout_ratio!r}')
         for name, value in (('in_channels', in_channels), ('num_classes', num_classes)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'SSNHead: {name} must be a positive int, got {value!r}')
+            check_positive_int('SSNHead', name, value)
         self.dropout_ratio = dropout_ratio
         self.num_classes = num_classes
         self.use_regression = use_regression

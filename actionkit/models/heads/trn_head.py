@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import HEADS
 from ..layers import normal_init
 from .base import BaseHead
@@ -167,8 +168,7 @@ class TRNHead(BaseHead):
                          label_smooth_eps=label_smooth_eps, topk=topk)
         _check_head_args('TRNHead', spatial_type, dropout_ratio)
         for name, value in (('num_segments', num_segments), ('hidden_dim', hidden_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'TRNHead: {name} must be a positive int, got {value!r}')
+            check_positive_int('TRNHead', name, value)
         if relation_type not in _RELATION_TYPES:
             raise ValueError(f"TRNHead: relation_type must be 'TRN' or 'TRNMultiScale', "
                              f'got {relation_type!r}')

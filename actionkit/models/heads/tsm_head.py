@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import HEADS
 from ..layers import normal_init
 from .base import BaseHead, build_consensus
@@ -50,10 +51,7 @@ class TSMHead(BaseHead):
         super().__init__(num_classes, in_channels, loss_cls=loss_cls, multi_class=multi_class,
                          label_smooth_eps=label_smooth_eps, topk=topk)
         _check_head_args('TSMHead', spatial_type, dropout_ratio)
-        if isinstance(num_segments, bool) or not isinstance(num_segments, int) \
-                or num_segments <= 0:
-            raise ValueError(f'TSMHead: num_segments must be a positive int, '
-                             f'got {num_segments!r}')
+        check_positive_int('TSMHead', 'num_segments', num_segments)
         self.spatial_type = spatial_type
         self.dropout_ratio = dropout_ratio
         self.num_segments = num_segments

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import LOCALIZERS, LOSSES
 from ..losses.ssn_loss import get_cfg_value
 from .base import BaseTAGClassifier
@@ -47,8 +48,7 @@ class SSN(BaseTAGClassifier):
                              f'{spatial_type!r}')
         if not 0 <= dropout_ratio < 1:
             raise ValueError(f'SSN: dropout_ratio must be in [0, 1), got {dropout_ratio!r}')
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
-            raise ValueError(f'SSN: in_channels must be a positive int, got {in_channels!r}')
+        check_positive_int('SSN', 'in_channels', in_channels)
         super().__init__(backbone, cls_head, train_cfg, test_cfg)
         self.in_channels = in_channels
         self.spatial_type = spatial_type

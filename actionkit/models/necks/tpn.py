@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...utils.checks import check_positive_int
 from ..builder import LOSSES, NECKS
 from ..layers import ConvModule, constant_init, normal_init, xavier_init
 
@@ -268,9 +269,7 @@ class TPN(nn.Module):
                 or not all(isinstance(c, int) and c > 0 for c in in_channels)):
             raise ValueError(f'TPN: in_channels must be a tuple of at least 2 positive ints, '
                              f'got {in_channels!r}')
-        if isinstance(out_channels, bool) or not isinstance(out_channels, int) \
-                or out_channels <= 0:
-            raise ValueError(f'TPN: out_channels must be a positive int, got {out_channels!r}')
+        check_positive_int('TPN', 'out_channels', out_channels)
         if flow_type not in _FLOW_TYPES:
             raise ValueError(f"TPN: flow_type must be 'cascade' or 'parallel', "
                              f'got {flow_type!r}')

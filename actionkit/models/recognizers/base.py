@@ -20,7 +20,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ..builder import BACKBONES, HEADS, NECKS
+from ..builder import BACKBONES, BLENDINGS, HEADS, NECKS
 from .foreign import build_foreign_backbone, foreign_features, is_foreign
 
 __all__ = ['BaseRecognizer', 'parse_losses']
@@ -116,21 +116,10 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         if test_cfg.get('average_clips') not in _AVERAGE_CLIPS:
             raise ValueError(f"{name}: test_cfg.average_clips must be 'score', 'prob' or None, "
                              f"got {test_cfg.get('average_clips')!r}")
-        self.blending = self._build_blending(train_cfg.get('blending'))
+        blending = train_cfg.get('blending')
+        self.blending = None if blending is None else BLENDINGS.build(blending)
         self.fp16_enabled = False
         self.init_weights()
-
-    @staticmethod
-    def _build_blending(cfg: Mapping[str, Any] | None) -> Any:
-        if cfg is None:
-            return None
-        from ...datasets import builder as data_builder  # the datasets package registers them
-        registry = getattr(data_builder, 'BLENDINGS', None)
-        if registry is None:
-            raise ValueError(f'train_cfg.blending={dict(cfg)!r}: this actionkit has no BLENDINGS '
-                             'registry (actionkit.datasets.builder), so mixup / cutmix blending '
-                             'is not available')
-        return registry.build(cfg)
 
     @property
     def with_neck(self) -> bool:

@@ -70,9 +70,11 @@ class VideoReader(ABC):
         Backends with options override this with keyword arguments that default to ``None``
         (``None``: keep the current value); this reader has none.
         """
+        return None  # no options: nothing to change
 
     def close(self) -> None:
         """Release the file handle and decoder state (idempotent)."""
+        return None  # readers that hold nothing open have nothing to release
 
     def __enter__(self) -> VideoReader:
         return self

@@ -2,6 +2,8 @@
 
 A recognizer whose ``train_cfg`` holds ``blending=dict(type='MixupBlending', num_classes=400,
 alpha=0.2)`` mixes every training batch before the forward pass; hard labels become soft ones.
+The registry, ``BLENDINGS``, is in :mod:`actionkit.models.builder`; MMAction2 0.x code imports
+it (and these classes) from ``actionkit.datasets``, which still gives them.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions.beta import Beta
 
+from ..utils.checks import check_positive_int
 from .builder import BLENDINGS
 
 __all__ = ['BaseMiniBatchBlending', 'MixupBlending', 'CutmixBlending']
@@ -23,9 +26,7 @@ class BaseMiniBatchBlending:
     """
 
     def __init__(self, num_classes: int, alpha: float = 0.2) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f'{type(self).__name__}: num_classes must be an int >= 2, '
-                             f'got {num_classes!r}')
+        check_positive_int(type(self).__name__, 'num_classes', num_classes, minimum=2)
         if not alpha > 0:
             raise ValueError(f'{type(self).__name__}: alpha must be > 0, got {alpha!r}')
         self.num_classes = num_classes

@@ -1,4 +1,5 @@
-"""Command lines of ``tools/data/build_file_list.py`` and ``tools/data/extract_frames.py``.
+"""``actionkit data``: the synthetic set, ``tools/data/build_file_list.py``,
+``tools/data/extract_frames.py`` and ``resize-videos``.
 
 Each tool is a pair ``add_*_arguments(parser)`` / ``run_*(args) -> exit status`` (the shape
 of the ``actionkit`` command table, :class:`actionkit.cli.Subcommand`) plus a ``*_main(argv)``
@@ -14,17 +15,21 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cli_main import report_error
-from .splits import SPLIT_DATASETS
+from ..cli import Subcommand, add_subparsers
+from ..datasets.prep.splits import SPLIT_DATASETS
+from ..utils.cli_main import report_error
 
-__all__ = ['add_build_file_list_arguments', 'run_build_file_list', 'build_file_list_main',
+__all__ = ['DATA_COMMANDS', 'add_arguments', 'run', 'add_build_file_list_arguments',
+           'run_build_file_list', 'build_file_list_main',
            'add_extract_frames_arguments', 'run_extract_frames', 'extract_frames_main',
            'build_rawframes_main', 'finish_batch', 'default_workers']
 
@@ -91,7 +96,7 @@ def _refuse(args: argparse.Namespace, names: Sequence[str], mode: str) -> None:
 
 
 def _run_folder_mode(args: argparse.Namespace) -> int:
-    from .data_prep import VIDEO_EXTS, build_file_list
+    from ..datasets.prep.batches import VIDEO_EXTS, build_file_list
 
     _refuse(args, _DATASET_ONLY, 'with a DATASET (official splits)')
     fmt = args.format or 'videos'
@@ -112,8 +117,8 @@ def _run_folder_mode(args: argparse.Namespace) -> int:
 
 def run_build_file_list(args: argparse.Namespace) -> int:
     """Write the lists (official splits with a DATASET, a random split without)."""
-    from .data_prep import VIDEO_EXTS
-    from .file_lists import build_split_file_lists
+    from ..datasets.prep.batches import VIDEO_EXTS
+    from ..datasets.prep.file_lists import build_split_file_lists
 
     if args.src_folder is None:
         if args.dataset in SPLIT_DATASETS and not Path(args.dataset).is_dir():
@@ -186,7 +191,7 @@ def add_extract_frames_arguments(parser: argparse.ArgumentParser, task: str = 'r
 
 def run_extract_frames(args: argparse.Namespace) -> int:
     """Extract the frames; exit status 1 when a video failed."""
-    from .data_prep import VIDEO_EXTS, extract_frames_batch
+    from ..datasets.prep.batches import VIDEO_EXTS, extract_frames_batch
 
     report = extract_frames_batch(
         args.src_dir, args.out_dir, level=args.level,
@@ -269,3 +274,154 @@ def build_rawframes_main(argv: Sequence[str] | None = None) -> int:
                  'folders (MMAction2\'s build_rawframes.py command line).',
                  _add_build_rawframes_arguments, run_extract_frames, argv)
 
+# ----------------------------------------------------------------------------- data synthetic
+
+
+def _add_synthetic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--out', default='data/synthetic', help='output folder')
+    parser.add_argument('--num-train', type=int, default=2500, help='training clips')
+    parser.add_argument('--num-val', type=int, default=500, help='validation clips')
+    parser.add_argument('--size', type=int, default=64, help='frame height and width (even)')
+    parser.add_argument('--frames', type=int, default=32, help='frames per clip')
+    parser.add_argument('--difficulty', default='default', choices=['easy', 'default', 'hard'],
+                        help='preset of the knobs below')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--layouts', nargs='+', default=['videos', 'rawframes'],
+                        choices=['videos', 'rawframes'], help='which layouts to write')
+    parser.add_argument('--workers', type=int, default=None,
+                        help='processes (default: the CPU count; 1 = this process)')
+    knobs = parser.add_argument_group('knobs (override the difficulty preset)')
+    knobs.add_argument('--noise-std', type=float, help='pixel noise std (0-255)')
+    knobs.add_argument('--texture-prob', type=float,
+                       help='probability of a textured (vs gradient) background')
+    knobs.add_argument('--object-size', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                       help='object half-size range, fraction of the frame')
+    knobs.add_argument('--speed', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                       help='motion range, fraction of the frame travelled per clip')
+    knobs.add_argument('--contrast', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                       help='object/background colour distance range (0-255)')
+    parser.add_argument('--fps', type=int, default=30, help='frame rate of the videos')
+    parser.add_argument('--gop', type=int, default=8, help='key frame interval of the videos')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace a dataset made with other parameters')
+
+
+def _run_synthetic(args: argparse.Namespace) -> int:
+    from ..datasets.synthetic import (make_synthetic_dataset, synthetic_dataset_status,
+                                      synthetic_params)
+
+    knobs = dict(noise_std=args.noise_std, texture_prob=args.texture_prob,
+                 object_size=tuple(args.object_size) if args.object_size else None,
+                 speed=tuple(args.speed) if args.speed else None,
+                 contrast=tuple(args.contrast) if args.contrast else None)
+    common = dict(num_train=args.num_train, num_val=args.num_val, num_frames=args.frames,
+                  size=args.size, difficulty=args.difficulty, seed=args.seed,
+                  layouts=args.layouts, fps=args.fps, gop=args.gop, **knobs)
+    params = synthetic_params(**common)
+    status = synthetic_dataset_status(args.out, params)
+    if status == 'complete':
+        print(f'{args.out} already holds the synthetic dataset with these parameters; '
+              f'nothing to do')
+        return 0
+    start = time.perf_counter()
+    paths = make_synthetic_dataset(args.out, workers=args.workers, overwrite=args.overwrite,
+                                   **common)
+    elapsed = time.perf_counter() - start
+    print(f'synthetic dataset: {args.num_train} train + {args.num_val} val clips of '
+          f'{args.frames}x{args.size}x{args.size} ({args.difficulty}) in {elapsed:.1f} s')
+    for key, path in paths.items():
+        print(f'  {key:<22} {path}')
+    return 0
+
+
+# ----------------------------------------------------------------------------- data tools
+
+
+def _add_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('src_dir', help='source video folder')
+    parser.add_argument('out_dir', help='output folder')
+    parser.add_argument('--level', type=int, default=2, choices=[1, 2],
+                        help='2: a sub-folder per class; 1: a flat folder')
+    parser.add_argument('--ext', nargs='+', default=None, help='video extensions to look for')
+    parser.add_argument('--num-worker', type=int, default=default_workers(),
+                        help='worker processes')
+    parser.add_argument('--report-file', default=None,
+                        help='JSON summary of the run (default: <out_dir>/<command>_report.json)')
+
+
+def _add_resize_videos_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_batch_arguments(parser)
+    parser.add_argument('--scale', '--new-short', dest='new_short', type=int, default=256,
+                        help='short side of the output in pixels (0: keep the size)')
+    parser.add_argument('--gop', type=int, default=16,
+                        help='key frame interval; short GOPs make sparse sampling cheap')
+    parser.add_argument('--dense', action='store_true',
+                        help='MMAction2 flag for a GOP of 16 (the default here)')
+    parser.add_argument('--fps', type=float, default=None, help='output frame rate')
+    parser.add_argument('--crf', type=int, default=23, help='x264 quality (lower is better)')
+    parser.add_argument('--to-mp4', action='store_true', help='name every output .mp4')
+
+
+def _run_resize_videos(args: argparse.Namespace) -> int:
+    from ..datasets.prep.batches import VIDEO_EXTS, resize_videos_batch
+
+    report = resize_videos_batch(args.src_dir, args.out_dir, level=args.level,
+                                 exts=args.ext or VIDEO_EXTS, num_workers=args.num_worker,
+                                 new_short=args.new_short, gop=16 if args.dense else args.gop,
+                                 fps=args.fps, crf=args.crf, to_mp4=args.to_mp4)
+    return finish_batch('resize_videos', args, report)
+
+
+# ----------------------------------------------------------------------------- the tables
+
+
+def _add_synthetic_audio_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('root', nargs='?', default='data/synthetic_audio', help='output folder')
+    parser.add_argument('--num-classes', type=int, default=4, choices=[2, 3, 4])
+    parser.add_argument('--train-per-class', type=int, default=40)
+    parser.add_argument('--val-per-class', type=int, default=20)
+    parser.add_argument('--seed', type=int, default=0)
+
+
+def _run_synthetic_audio(args: argparse.Namespace) -> int:
+    from ..datasets.synthetic_audio import make_synthetic_audio_dataset
+
+    paths = make_synthetic_audio_dataset(args.root, num_classes=args.num_classes,
+                                         train_per_class=args.train_per_class,
+                                         val_per_class=args.val_per_class, seed=args.seed)
+    for key, path in paths.items():
+        print(f'  {key:<22} {path}')
+    return 0
+
+
+def _audio_features() -> Any:
+    return importlib.import_module('actionkit.datasets.prep.audio_features')
+
+
+DATA_COMMANDS: dict[str, Subcommand] = {
+    'synthetic': Subcommand('generate the synthetic action dataset',
+                            _add_synthetic_arguments, _run_synthetic),
+    'build-file-list': Subcommand('write annotation lists: official splits or a folder split',
+                                  add_build_file_list_arguments, run_build_file_list),
+    'extract-frames': Subcommand('decode videos into RGB and optical-flow frame folders',
+                                 add_extract_frames_arguments, run_extract_frames),
+    'resize-videos': Subcommand('re-encode videos (smaller, short GOP)',
+                                _add_resize_videos_arguments, _run_resize_videos),
+    'synthetic-audio': Subcommand(
+        'generate the synthetic audio set (chirps; configs/synthetic/*audio*)',
+        _add_synthetic_audio_arguments, _run_synthetic_audio),
+    'build-audio-features': Subcommand(
+        'audio (or video) files to log-mel .npy features (tools/data/build_audio_features.py)',
+        lambda parser: _audio_features().add_arguments(parser),
+        lambda args: _audio_features().run(args)),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``actionkit data <subcommand>`` parsers."""
+    add_subparsers(parser, DATA_COMMANDS, 'data_command')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen ``actionkit data`` subcommand; returns the exit status."""
+    return DATA_COMMANDS[args.data_command].run(args)

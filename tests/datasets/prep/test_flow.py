@@ -1,4 +1,4 @@
-"""Tests of optical-flow extraction (actionkit/utils/flow.py) and its batch/CLI path."""
+"""Tests of optical-flow extraction (actionkit/datasets/prep/flow.py) and its batch/CLI path."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,11 @@ import pytest
 
 from actionkit.datasets import build_dataset
 from actionkit.errors import DecodeError
-from actionkit.utils.data_commands import extract_frames_main
-from actionkit.utils.data_prep import extract_frames_batch
-from actionkit.utils.flow import (FlowEstimator, check_flow_type, dequantize_flow,
+from actionkit.commands.data import extract_frames_main
+from actionkit.datasets.prep.batches import extract_frames_batch
+from actionkit.datasets.prep.flow import (FlowEstimator, check_flow_type, dequantize_flow,
                                   extract_rawframes, quantize_flow, rawframes_complete)
-from actionkit.utils.video_io import write_video
+from actionkit.datasets.prep.video_io import write_video
 
 FRAMES, SIZE, STEP, SIDE, TOP = 6, 32, 2, 12, 10
 HAS_TVL1 = hasattr(getattr(cv2, 'optflow', None), 'DualTVL1OpticalFlow_create')

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from actionkit.datasets.builder import BLENDINGS
+from actionkit.models.builder import BLENDINGS
 
 
 def _batch(b=6, classes=5):
@@ -55,3 +55,16 @@ def test_recognizer_uses_blending_from_train_cfg():
         train_cfg=dict(blending=dict(type='MixupBlending', num_classes=4, alpha=0.2))))
     losses = model(torch.randn(2, 3, 3, 32, 32), torch.tensor([[1], [2]]))
     assert torch.isfinite(losses['loss_cls'])
+
+
+def test_mmaction_import_paths_give_the_models_registry():
+    """MMAction2 0.x code imports BLENDINGS and the classes from the datasets package."""
+    import actionkit.datasets as datasets
+    import actionkit.datasets.builder as data_builder
+    from actionkit.models.blending import CutmixBlending, MixupBlending
+
+    assert datasets.BLENDINGS is BLENDINGS and data_builder.BLENDINGS is BLENDINGS
+    assert datasets.MixupBlending is MixupBlending and datasets.CutmixBlending is CutmixBlending
+    assert BLENDINGS.get('CutmixBlending') is CutmixBlending
+    with pytest.raises(AttributeError, match='NoSuchBlending'):
+        datasets.NoSuchBlending  # noqa: B018

@@ -1,4 +1,5 @@
-"""Tests of single-file video reading, writing and conversion (actionkit/utils/video_io.py)."""
+"""Tests of single-file video reading, writing and conversion
+(actionkit/datasets/prep/video_io.py)."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -8,11 +9,11 @@ import numpy as np
 import pytest
 
 from actionkit.datasets.errors import DecodeError
-from actionkit.utils.video_io import (VideoWriter, extract_frames, iter_video_frames,
+from actionkit.datasets.prep.video_io import (VideoWriter, extract_frames, iter_video_frames,
                                       read_video, resize_short_side, resize_video, scaled_size,
                                       video_info, write_video)
 
-SHARED = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' / 'mmaction2'
+SHARED = Path(__file__).resolve().parents[3] / '..' / 'shared' / 'data' / 'mmaction2'
 
 
 def _ramp(frames: int = 5, height: int = 16, width: int = 24) -> np.ndarray:

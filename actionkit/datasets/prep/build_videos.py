@@ -10,7 +10,7 @@ Folders follow MMAction2's layout: ``level=2`` means ``SRC_DIR/<class>/<video>/`
 ``OUT_DIR/<class>/<video>.<ext>``), ``level=1`` means ``SRC_DIR/<video>/``. Videos are written
 to a temporary name and renamed; with ``resume`` the ones that exist are skipped. A folder that
 cannot be encoded (no frames, unreadable or differently sized frames) is a failure recorded,
-with the reason, in the returned :class:`~actionkit.utils.data_prep.BatchReport`; the others
+with the reason, in the returned :class:`~actionkit.datasets.prep.batches.BatchReport`; the others
 still run.
 
 Example:
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data_prep import BatchReport, run_batch
+from ...utils.checks import check_positive_int
+from .batches import BatchReport, run_batch
 from .video_io import write_video
 
 __all__ = ['IN_FORMATS', 'VIDEO_EXTS', 'find_frame_sequence', 'build_video',
@@ -164,8 +165,7 @@ def build_videos_batch(src_dir: str | os.PathLike, out_dir: str | os.PathLike, f
         raise ValueError(f'ext must be one of {VIDEO_EXTS}, got {ext!r}')
     if in_format not in IN_FORMATS:
         raise ValueError(f'in_format must be one of {IN_FORMATS}, got {in_format!r}')
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise ValueError(f'num_workers must be an int >= 1, got {num_workers!r}')
+    check_positive_int(None, 'num_workers', num_workers)
     _frame_name(filename_tmpl, start_idx, in_format)  # validate the template once, up front
     src, out = Path(src_dir), Path(out_dir)
     items = _frame_dirs(src, level)

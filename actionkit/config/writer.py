@@ -13,13 +13,13 @@ import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__: list[str] = []  # _Writer is used by actionkit.config only
+__all__ = ['SourceWriter']
 
 _LINE_WIDTH = 100
 _INDENT = '    '
 
 
-class _Writer:
+class SourceWriter:
     """Formats a config as Python source; ``strict`` raises on values that cannot load back."""
 
     def __init__(self, strict: bool, taken: set[str]) -> None:

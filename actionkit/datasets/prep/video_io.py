@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DecodeError
-from .atomic import temp_path
+from ...utils.checks import check_positive_int
+from ...errors import DecodeError
+from ...utils.atomic import temp_path
 
 __all__ = ['VideoWriter', 'write_video', 'read_video', 'iter_video_frames', 'video_info',
            'resize_short_side', 'scaled_size', 'extract_frames', 'resize_video']
@@ -81,8 +82,7 @@ class VideoWriter:
 
         for name, value in (('width', width), ('height', height), ('gop', gop),
                             ('threads', threads)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f'{name} must be a positive int, got {value!r}')
+            check_positive_int(None, name, value)
         if pix_fmt == 'yuv420p' and codec in ('libx264', 'libx265') and (width % 2 or height % 2):
             raise ValueError(f'{codec} yuv420p video needs an even width and height, got '
                              f'{width}x{height} for {path}; crop or pad the frames by one pixel '

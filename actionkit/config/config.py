@@ -13,9 +13,10 @@ Example:
     101
 
 This module loads files and holds :class:`Config`; the pieces it is built from live beside it:
-:mod:`actionkit.config_dict` (``ConfigDict`` and the merge rules), :mod:`actionkit.config_writer`
-(Python source for ``pretty_text`` / ``dump``) and :mod:`actionkit.config_options`
-(``DictAction`` and ``parse_option_value`` for ``--cfg-options``). Import them all from here.
+:mod:`actionkit.config.configdict` (``ConfigDict`` and the merge rules),
+:mod:`actionkit.config.writer` (Python source for ``pretty_text`` / ``dump``) and
+:mod:`actionkit.config.options` (``DictAction`` and ``parse_option_value`` for
+``--cfg-options``). Users import them all from :mod:`actionkit.config`.
 """
 from __future__ import annotations
 
@@ -30,14 +31,13 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .config_dict import (DELETE_KEY, ConfigDict, _close_matches, _convert, _may_add, _merge,
-                          _strip_delete, _to_plain)
-from .config_options import DictAction, parse_option_value
-from .config_writer import _Writer
-from .utils.bounded_read import MAX_CONFIG_BYTES, read_file_text
-from .utils.plain_data import load_json, load_yaml
+from .configdict import (DELETE_KEY, ConfigDict, close_matches, may_add, merge_into_base,
+                         strip_delete, to_config_value, to_plain)
+from .writer import SourceWriter
+from ..utils.bounded_read import MAX_CONFIG_BYTES, read_file_text
+from ..utils.plain_data import load_json, load_yaml
 
-__all__ = ['Config', 'ConfigDict', 'DictAction', 'parse_option_value']
+__all__ = ['Config']
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def _load_source(source: str, path: str, file_format: str, base_dir: str,
         base_cfg.update(loaded.cfg)
         origins.update(loaded.origins)
         texts.append(loaded.text)
-    merged = _merge(raw, base_cfg, prefix='', child_file=path, origins=origins)
+    merged = merge_into_base(raw, base_cfg, prefix='', child_file=path, origins=origins)
     origins.update(dict.fromkeys(raw, path))
     texts.append(f'{path}\n{source}')
     return _Loaded(merged, '\n'.join(texts), origins)
@@ -266,7 +266,8 @@ class Config:
     @property
     def pretty_text(self) -> str:
         """The config as readable Python source (values that cannot load back are repr'd)."""
-        return _Writer(strict=False, taken=set(map(str, self._cfg_dict))).document(self._cfg_dict)
+        writer = SourceWriter(strict=False, taken=set(map(str, self._cfg_dict)))
+        return writer.document(self._cfg_dict)
 
     def merge_from_dict(self, options: Mapping[str, Any], allow_list_keys: bool = True,
                         allow_new_keys: bool | None = None) -> None:
@@ -302,8 +303,8 @@ class Config:
                 if isinstance(value, dict) and isinstance(old, dict):
                     value = self._merge_override(value, old, full_key, allow_new_keys)
                 elif isinstance(value, dict):
-                    value = _strip_delete(value)
-                node[index] = _convert(value)
+                    value = strip_delete(value)
+                node[index] = to_config_value(value)
         object.__setattr__(self, '_cfg_dict', cfg_dict)
 
     def _child_index(self, node: Any, part: str, parts: list[str], depth: int,
@@ -321,9 +322,9 @@ class Config:
             raise KeyError(f'cannot override {full!r}{source}: {where} is of type '
                            f'{type(node).__name__}, not a dict')
         if part not in node and not (depth == len(parts) - 1
-                                     and _may_add(part, node, allow_new_keys)):
+                                     and may_add(part, node, allow_new_keys)):
             raise KeyError(f'cannot override {full!r}{source}: {where} has no key '
-                           f'{part!r}.{_close_matches(part, node)} Keys there: '
+                           f'{part!r}.{close_matches(part, node)} Keys there: '
                            f'{sorted(map(str, node))}. Only a last key part that is not close '
                            'to an existing one is added.')
         return part
@@ -332,16 +333,16 @@ class Config:
                         allow_new_keys: bool | None) -> dict[str, Any]:
         value = dict(value)
         if value.pop(DELETE_KEY, False):
-            return _strip_delete(value)
+            return strip_delete(value)
         merged = dict(old)
         for key, item in value.items():
-            if key not in old and not _may_add(key, old, allow_new_keys):
+            if key not in old and not may_add(key, old, allow_new_keys):
                 raise KeyError(f'cannot override {full_key}.{key!r}: {full_key!r} has no key '
-                               f'{key!r}.{_close_matches(key, old)} Only keys that are not '
+                               f'{key!r}.{close_matches(key, old)} Only keys that are not '
                                'close to an existing one are added.')
             if isinstance(item, dict) and isinstance(old.get(key), dict):
                 item = self._merge_override(item, old[key], f'{full_key}.{key}', allow_new_keys)
-            merged[key] = _strip_delete(item)
+            merged[key] = strip_delete(item)
         return merged
 
     def dump(self, file: str | os.PathLike | None = None) -> str | None:
@@ -355,18 +356,18 @@ class Config:
         suffix = os.path.splitext(target or self._filename or 'config.py')[1] or '.py'
         file_format = _check_format(suffix, target or str(self._filename))
         if file_format == '.py':
-            text = _Writer(strict=True, taken=set(map(str, self._cfg_dict))).document(
+            text = SourceWriter(strict=True, taken=set(map(str, self._cfg_dict))).document(
                 self._cfg_dict)
         elif file_format == '.json':
             try:
-                plain = _to_plain(self._cfg_dict, tuples_as_lists=True)
+                plain = to_plain(self._cfg_dict, tuples_as_lists=True)
                 text = json.dumps(plain, indent=4) + '\n'
             except TypeError as err:
                 raise TypeError(f'cannot write the config as JSON: {err}') from None
         else:
             import yaml
 
-            text = yaml.safe_dump(_to_plain(self._cfg_dict, tuples_as_lists=True),
+            text = yaml.safe_dump(to_plain(self._cfg_dict, tuples_as_lists=True),
                                   sort_keys=False)
         if target is None:
             return text

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AnnotationError
+from ...errors import AnnotationError
 
 __all__ = ['SPLIT_DATASETS', 'OfficialSplits', 'parse_ucf101_splits', 'parse_hmdb51_splits',
            'parse_kinetics_splits', 'parse_sthv1_splits', 'parse_jester_splits',

@@ -22,8 +22,8 @@ import logging
 import os
 from pathlib import Path
 
-from ..datasets.annotations import load_rawframe_list, load_video_list
-from .atomic import write_text_atomic
+from ..annotations import load_rawframe_list, load_video_list
+from ...utils.atomic import write_text_atomic
 
 __all__ = ['FORMATS', 'annotation_list_records', 'default_json_path', 'convert_annotation_list']
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DecodeError
+from ...errors import DecodeError
 
 __all__ = ['TASKS', 'FlowType', 'check_flow_type', 'FlowEstimator', 'quantize_flow',
            'dequantize_flow', 'rawframes_complete', 'extract_rawframes']
@@ -213,7 +213,7 @@ def extract_rawframes(source: str | os.PathLike, frame_dir: str | os.PathLike,
     """
     import cv2
 
-    from .atomic import temp_path
+    from ...utils.atomic import temp_path
     from .video_io import iter_video_frames
 
     if task not in TASKS:

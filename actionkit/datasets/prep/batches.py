@@ -2,10 +2,10 @@
 
 The logic behind ``tools/data/build_file_list.py SRC_FOLDER`` (a random split of a folder
 with a sub-folder per class; the official splits of the usual datasets are in
-:mod:`actionkit.utils.splits` and :mod:`actionkit.utils.file_lists`),
+:mod:`actionkit.datasets.prep.splits` and :mod:`actionkit.datasets.prep.file_lists`),
 ``tools/data/extract_frames.py`` (RGB frames and optical flow, per video in
-:mod:`actionkit.utils.flow`) and ``tools/data/resize_videos.py`` (and ``actionkit data …``;
-the command lines are in :mod:`actionkit.utils.data_commands`). Folders follow MMAction2's layout:
+:mod:`actionkit.datasets.prep.flow`) and ``tools/data/resize_videos.py`` (and ``actionkit data …``;
+the command lines are in :mod:`actionkit.commands.data`). Folders follow MMAction2's layout:
 ``level=2`` means one sub-folder per class (``root/<class>/<video>.mp4``,
 ``root/<class>/<video>/img_00001.jpg``), ``level=1`` a flat folder (``root/<video>.mp4``).
 
@@ -324,7 +324,7 @@ def extract_frames_batch(src_dir: str | os.PathLike, out_dir: str | os.PathLike,
                          flow_x_prefix: str = 'flow_x_', flow_y_prefix: str = 'flow_y_',
                          input_frames: bool = False) -> BatchReport:
     """Decode every video under ``src_dir`` into ``out_dir/<relative path without extension>/``:
-    RGB frames, optical flow (see :mod:`actionkit.utils.flow`) or both.
+    RGB frames, optical flow (see :mod:`actionkit.datasets.prep.flow`) or both.
 
     Resumable: a video whose folder already holds the complete output of ``task`` is skipped.
 

@@ -30,8 +30,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..datasets.ssn_dataset import load_localize_proposal_file
-from .atomic import write_text_atomic
+from ..ssn_dataset import load_localize_proposal_file
+from ...utils.atomic import write_text_atomic
 from .file_lists import scan_rawframes
 
 __all__ = ['denormalized_path', 'denormalize_proposals', 'denormalize_proposal_file']

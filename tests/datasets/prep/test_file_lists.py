@@ -1,5 +1,5 @@
-"""Tests of the official-split annotation lists (actionkit/utils/file_lists.py) and of
-``tools/data/build_file_list.py DATASET SRC_FOLDER`` (actionkit/utils/data_commands.py)."""
+"""Tests of the official-split annotation lists (actionkit/datasets/prep/file_lists.py) and of
+``tools/data/build_file_list.py DATASET SRC_FOLDER`` (actionkit/commands/data.py)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from actionkit.datasets.annotations import load_json_list, load_rawframe_list
-from actionkit.utils.data_commands import build_file_list_main
-from actionkit.utils.file_lists import build_split_file_lists, scan_rawframes
+from actionkit.commands.data import build_file_list_main
+from actionkit.datasets.prep.file_lists import build_split_file_lists, scan_rawframes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from split_annotations import kinetics_annotations, ucf101_annotations  # noqa: E402
@@ -169,7 +169,7 @@ def test_build_file_list_cli_folder_mode_is_unchanged(ucf101, tmp_path, capsys):
     assert '--num-split only apply with a DATASET' in capsys.readouterr().err
 
 
-SHARED_TEST_DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data' / 'mmaction2'
+SHARED_TEST_DATA = Path(__file__).resolve().parents[3].parent / 'shared' / 'data' / 'mmaction2'
 
 
 @pytest.mark.skipif(not (SHARED_TEST_DATA / 'tests/data/imgs').is_dir(),

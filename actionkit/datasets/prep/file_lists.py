@@ -1,8 +1,8 @@
 """Annotation lists of the official splits: ``tools/data/build_file_list.py DATASET SRC_FOLDER``.
 
 :func:`build_split_file_lists` matches the clips of each official split
-(:mod:`actionkit.utils.splits`) with what is on disk under ``SRC_FOLDER`` and writes the lists
-MMAction2 writes, under MMAction2's names:
+(:mod:`actionkit.datasets.prep.splits`) with what is on disk under ``SRC_FOLDER`` and writes
+the lists MMAction2 writes, under MMAction2's names:
 
 * datasets with several splits (UCF101, HMDB51): ``{dataset}_train_split_{k}_{format}.txt``
   and ``{dataset}_val_split_{k}_{format}.txt`` for each split ``k`` (val is the official test
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .data_prep import VIDEO_EXTS, find_videos
+from .batches import VIDEO_EXTS, find_videos
 from .splits import SPLIT_DATASETS, parse_official_splits
 
 __all__ = ['scan_rawframes', 'scan_videos', 'build_split_file_lists']
@@ -145,7 +145,7 @@ def build_split_file_lists(dataset: str, src_folder: str | os.PathLike,
     """Write the annotation lists of a dataset's official splits.
 
     Args:
-        dataset: one of :data:`~actionkit.utils.splits.SPLIT_DATASETS`.
+        dataset: one of :data:`~actionkit.datasets.prep.splits.SPLIT_DATASETS`.
         src_folder: the videos or frame folders (paths in the lists are relative to it).
         ann_dir: the official annotation files (default ``data/{dataset}/annotations``).
         out_dir: where the lists go (default ``data/{dataset}``).

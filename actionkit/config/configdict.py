@@ -10,31 +10,33 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ['ConfigDict']
+__all__ = ['DELETE_KEY', 'ConfigDict', 'close_matches', 'may_add', 'merge_into_base',
+           'strip_delete', 'to_config_value', 'to_plain']
 
 DELETE_KEY = '_delete_'
 
 
-def _close_matches(key: Any, candidates: Any) -> str:
+def close_matches(key: Any, candidates: Any) -> str:
+    """A ' Did you mean ...?' hint naming up to 3 close candidates, or ''."""
     close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=3, cutoff=0.6)
     return f' Did you mean {", ".join(map(repr, close))}?' if close else ''
 
 
-def _may_add(key: Any, siblings: Any, allow_new_keys: bool | None) -> bool:
+def may_add(key: Any, siblings: Any, allow_new_keys: bool | None) -> bool:
     """Whether an override may add ``key`` beside ``siblings`` (see ``merge_from_dict``)."""
     if allow_new_keys is None:
-        return not _close_matches(key, siblings)
+        return not close_matches(key, siblings)
     return allow_new_keys
 
 
-def _convert(value: Any) -> Any:
+def to_config_value(value: Any) -> Any:
     """Turn dicts into ConfigDicts, also inside lists and tuples."""
     if isinstance(value, ConfigDict):
         return value
     if isinstance(value, dict):
         return ConfigDict(value)
     if type(value) in (list, tuple):
-        return type(value)(_convert(item) for item in value)
+        return type(value)(to_config_value(item) for item in value)
     return value
 
 
@@ -53,13 +55,13 @@ class ConfigDict(dict):
             self[key] = value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, _convert(value))
+        super().__setitem__(key, to_config_value(value))
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
-            hint = '' if name.startswith('__') else _close_matches(name, self)
+            hint = '' if name.startswith('__') else close_matches(name, self)
             raise AttributeError(f'config has no key {name!r}.{hint}') from None
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -72,7 +74,7 @@ class ConfigDict(dict):
         try:
             del self[name]
         except KeyError:
-            raise AttributeError(f'config has no key {name!r}.{_close_matches(name, self)}') \
+            raise AttributeError(f'config has no key {name!r}.{close_matches(name, self)}') \
                 from None
 
     def __dir__(self) -> list[str]:
@@ -103,16 +105,16 @@ class ConfigDict(dict):
 
     def to_dict(self) -> dict[str, Any]:
         """A plain ``dict`` copy (nested ConfigDicts become dicts too)."""
-        return _to_plain(self)
+        return to_plain(self)
 
 
-def _to_plain(value: Any, tuples_as_lists: bool = False) -> Any:
+def to_plain(value: Any, tuples_as_lists: bool = False) -> Any:
     if isinstance(value, range) and tuples_as_lists:
         return list(value)
     if isinstance(value, dict):
-        return {k: _to_plain(v, tuples_as_lists) for k, v in value.items()}
+        return {k: to_plain(v, tuples_as_lists) for k, v in value.items()}
     if type(value) in (list, tuple):
-        items = [_to_plain(v, tuples_as_lists) for v in value]
+        items = [to_plain(v, tuples_as_lists) for v in value]
         return items if tuples_as_lists or type(value) is list else tuple(items)
     return value
 
@@ -120,16 +122,16 @@ def _to_plain(value: Any, tuples_as_lists: bool = False) -> Any:
 # ---------------------------------------------------------------------------------------------
 # merging
 # ---------------------------------------------------------------------------------------------
-def _strip_delete(value: Any) -> Any:
+def strip_delete(value: Any) -> Any:
     """Drop ``_delete_`` flags that have nothing to act on."""
     if isinstance(value, dict):
-        return {k: _strip_delete(v) for k, v in value.items() if k != DELETE_KEY}
+        return {k: strip_delete(v) for k, v in value.items() if k != DELETE_KEY}
     if type(value) in (list, tuple):
-        return type(value)(_strip_delete(v) for v in value)
+        return type(value)(strip_delete(v) for v in value)
     return value
 
 
-def _merge(child: Mapping, base: Mapping, prefix: str, child_file: str,
+def merge_into_base(child: Mapping, base: Mapping, prefix: str, child_file: str,
            origins: Mapping[str, str]) -> dict[str, Any]:
     """Merge ``child`` into a copy of ``base`` (mmcv's rules; a dict/non-dict clash raises)."""
     merged = dict(base)
@@ -142,12 +144,12 @@ def _merge(child: Mapping, base: Mapping, prefix: str, child_file: str,
             if key in merged and not replace:
                 if not isinstance(old, dict):
                     _raise_clash(dotted, value, old, child_file, origins)
-                value = _merge(value, old, f'{dotted}.', child_file, origins)
+                value = merge_into_base(value, old, f'{dotted}.', child_file, origins)
                 merged[key] = value
                 continue
         elif isinstance(old, dict) and value is not None:
             _raise_clash(dotted, value, old, child_file, origins)
-        merged[key] = _strip_delete(value)
+        merged[key] = strip_delete(value)
     return merged
 
 

@@ -1,4 +1,4 @@
-"""Tests of the official split parsers (actionkit/utils/splits.py) on tiny annotation files
+"""Tests of the official split parsers (actionkit/datasets/prep/splits.py) on tiny annotation files
 written in the datasets' own formats."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from actionkit.errors import AnnotationError
-from actionkit.utils.splits import (SPLIT_DATASETS, kinetics_class_name, parse_hmdb51_splits,
-                                    parse_jester_splits, parse_kinetics_splits,
-                                    parse_official_splits, parse_sthv1_splits,
-                                    parse_sthv2_splits, parse_ucf101_splits)
+from actionkit.datasets.prep.splits import (SPLIT_DATASETS, kinetics_class_name,
+                                            parse_hmdb51_splits, parse_jester_splits,
+                                            parse_kinetics_splits, parse_official_splits,
+                                            parse_sthv1_splits, parse_sthv2_splits,
+                                            parse_ucf101_splits)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from split_annotations import (K_HEADER, hmdb51_annotations,  # noqa: E402
