@@ -133,7 +133,9 @@ def strip_delete(value: Any) -> Any:
 
 def merge_into_base(child: Mapping, base: Mapping, prefix: str, child_file: str,
            origins: Mapping[str, str]) -> dict[str, Any]:
-    """Merge ``child`` into a copy of ``base`` (mmcv's rules; a dict/non-dict clash raises)."""
+    """Merge ``child`` into a copy of ``base`` with mmcv's rules: a child dict merges into a base
+    dict (or replaces it with ``_delete_=True``); any other child value replaces the base value,
+    a base dict included; a child dict over a base non-dict raises."""
     merged = dict(base)
     for key, value in child.items():
         dotted = f'{prefix}{key}'
@@ -147,8 +149,6 @@ def merge_into_base(child: Mapping, base: Mapping, prefix: str, child_file: str,
                 value = merge_into_base(value, old, f'{dotted}.', child_file, origins)
                 merged[key] = value
                 continue
-        elif isinstance(old, dict) and value is not None:
-            _raise_clash(dotted, value, old, child_file, origins)
         merged[key] = strip_delete(value)
     return merged
 
@@ -156,9 +156,6 @@ def merge_into_base(child: Mapping, base: Mapping, prefix: str, child_file: str,
 def _raise_clash(dotted: str, value: Any, old: Any, child_file: str,
                  origins: Mapping[str, str]) -> None:
     base_file = origins.get(dotted.split('.')[0], 'its base')
-    fix = (f'add {DELETE_KEY}=True to the dict in {child_file} to replace the base value'
-           if isinstance(value, dict) else
-           f'a base dict can only be merged with a dict (add {DELETE_KEY}=True to that dict to '
-           f'replace the base dict instead) or be replaced by None')
+    fix = f'add {DELETE_KEY}=True to the dict in {child_file} to replace the base value'
     raise TypeError(f'cannot merge config key {dotted!r}: it is a {type(value).__name__} in '
                     f'{child_file} but a {type(old).__name__} in {base_file}; {fix}')
