@@ -35,17 +35,7 @@ val_pipeline = [
     dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
     dict(type='ToTensor', keys=['imgs']),
 ]
-test_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=8, test_mode=True),
-    dict(type='PyAVDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='Normalize', **img_norm_cfg),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
-    dict(type='ToTensor', keys=['imgs']),
-]
+test_pipeline = val_pipeline  # 0.24.1 writes the same steps out again
 data = dict(
     train=dict(type=dataset_type, ann_file=ann_file_train, data_prefix=data_root,
                pipeline=train_pipeline),

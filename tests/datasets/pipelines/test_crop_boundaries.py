@@ -31,6 +31,16 @@ def _top_left(img):
     return int(img[0, 0, 1]), int(img[0, 0, 0])  # (x, y)
 
 
+def _offsets_seen(crop, h, w, draws, shape):
+    """The top-left corners (x, y) that ``draws`` crops of h x w frames take."""
+    seen = set()
+    for _ in range(draws):
+        out = crop(_results(h, w))
+        assert out['img_shape'] == shape
+        seen.add(_top_left(out['imgs'][0]))
+    return seen
+
+
 @pytest.mark.parametrize('h, w, crop, expected', [
     # margins w 15 - 8 = 7 (odd) -> 3, h 12 - 6 = 6 (even) -> 3
     (12, 15, (8, 6), (3, 3)),
@@ -91,19 +101,14 @@ def test_ten_crop_corners_are_four_steps_of_a_quarter_margin():
 def test_multi_scale_crop_fixed_positions(num_fixed_crops, expected):
     crop = MultiScaleCrop(input_size=100, scales=(0.5, ), num_fixed_crops=num_fixed_crops)
     random.seed(0)
-    seen = set()
-    for _ in range(300):
-        out = crop(_results(14, 19))
-        assert out['img_shape'] == (7, 7)
-        seen.add(_top_left(out['imgs'][0]))
-    assert seen == expected
+    assert _offsets_seen(crop, 14, 19, 300, (7, 7)) == expected
 
 
 def test_multi_scale_crop_random_positions_reach_both_ends():
     # crop 7 x 7 in 14 x 19: x in [0, 12], y in [0, 7], both ends included
     crop = MultiScaleCrop(input_size=100, scales=(0.5, ), random_crop=True)
     random.seed(0)
-    seen = {_top_left(crop(_results(14, 19))['imgs'][0]) for _ in range(800)}
+    seen = _offsets_seen(crop, 14, 19, 800, (7, 7))
     assert {x for x, _ in seen} == set(range(13)) and {y for _, y in seen} == set(range(8))
 
 
@@ -111,10 +116,10 @@ def test_random_crop_offsets_stop_one_short_of_the_margin():
     # 14 x 15 frames, size 10: margins h 4, w 5; MMAction2 0.x draws randint(0, margin), which
     # excludes the margin itself: y in 0..3, x in 0..4
     np.random.seed(0)
-    seen = {_top_left(RandomCrop(10)(_results(14, 15))['imgs'][0]) for _ in range(400)}
+    seen = _offsets_seen(RandomCrop(10), 14, 15, 400, (10, 10))
     assert {x for x, _ in seen} == set(range(5)) and {y for _, y in seen} == set(range(4))
     # no margin on one axis: that offset is 0
-    seen = {_top_left(RandomCrop(10)(_results(10, 13))['imgs'][0]) for _ in range(100)}
+    seen = _offsets_seen(RandomCrop(10), 10, 13, 100, (10, 10))
     assert {y for _, y in seen} == {0} and {x for x, _ in seen} == {0, 1, 2}
 
 
@@ -123,11 +128,7 @@ def test_random_resized_crop_positions_reach_both_ends():
     crop = RandomResizedCrop(area_range=(0.25, 0.25), aspect_ratio_range=(1, 1))
     np.random.seed(0)
     random.seed(0)
-    seen = set()
-    for _ in range(800):
-        out = crop(_results(16, 25))
-        assert out['img_shape'] == (10, 10)
-        seen.add(_top_left(out['imgs'][0]))
+    seen = _offsets_seen(crop, 16, 25, 800, (10, 10))
     assert {x for x, _ in seen} == set(range(16)) and {y for _, y in seen} == set(range(7))
 
 
