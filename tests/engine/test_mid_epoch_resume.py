@@ -140,3 +140,57 @@ def test_mid_epoch_checkpoint_with_another_epoch_length_is_refused(tmp_path: Pat
     torch.save(saved, tmp_path / 'two.pth')
     with pytest.raises(ValueError, match=r'by 2 process\(es\); this run has 1 process'):
         _run(tmp_path / 'again', 0, []).resume(str(tmp_path / 'two.pth'))
+
+
+def _two_rank_resume(out_dir: str) -> None:
+    """Each rank: an uninterrupted run, then a run killed after an iteration checkpoint and a
+    resumed one; rank 0 writes both loss records."""
+    import json
+    import os
+
+    from actionkit.datasets.builder import build_dataloader
+    from actionkit.engine import build_optimizer, get_dist_info, wrap_model
+    from engine_toys import ToyRecognizer
+
+    torch.set_num_threads(1)
+    rank, _ = get_dist_info()
+
+    def trainer(work_dir: str, hooks: list) -> Trainer:
+        torch.manual_seed(1)
+        model = wrap_model(ToyRecognizer(), torch.device('cpu'), distributed=True)
+        loader = build_dataloader(ToyDataset(24), videos_per_gpu=2, workers_per_gpu=0,
+                                  dist=True, shuffle=True, seed=0)  # 6 iterations an epoch
+        optimizer = build_optimizer(model, dict(type='SGD', lr=0.1, momentum=0.9))
+        return Trainer(model, optimizer, [loader], max_epochs=2,
+                       work_dir=os.path.join(out_dir, work_dir),
+                       hooks=[_DrawsLikeDropout(), *hooks])
+
+    _seed(1)
+    full_record = _Record()
+    trainer('full', [full_record]).run()
+    _seed(1)
+    first = trainer('resumed', [CheckpointHook(interval=8, by_epoch=False), _KillAfter(8)])
+    try:
+        first.run()
+    except KeyboardInterrupt:
+        pass
+    _seed(5)
+    record = _Record()
+    second = trainer('resumed', [record])
+    second.resume(os.path.join(out_dir, 'resumed', 'iter_8.pth'))
+    second.run()
+    if rank == 0:
+        Path(out_dir, 'records.json').write_text(json.dumps(
+            dict(full=full_record.steps, resumed=record.steps)))
+
+
+@pytest.mark.slow
+def test_two_processes_resume_mid_epoch_exactly(tmp_path: Path) -> None:
+    import json
+
+    from actionkit.engine import launch
+    launch(_two_rank_resume, nprocs=2, args=(str(tmp_path),), timeout=120)
+    records = json.loads((tmp_path / 'records.json').read_text())
+    full, resumed = records['full'], records['resumed']
+    assert sorted(map(int, resumed)) == list(range(8, 12))  # epoch 2: 2 of 6 batches done
+    assert all(resumed[it] == full[it] for it in resumed)
