@@ -225,6 +225,8 @@ def _launch_worker(local_rank: int, fn: Callable[..., Any], nprocs: int, port: i
     _init_process_group(backend, local_rank, nprocs, local_rank, timeout)
     try:
         fn(*args)
+        # no rank closes its connections (or, rank 0, the store) while another still uses them
+        barrier()
     finally:
         dist.destroy_process_group()
 
@@ -418,6 +420,32 @@ def describe_peer_failure(wait_s: float = 0.0, poll_s: float = 0.5) -> str | Non
     return None
 
 
+class _Stopping(Exception):
+    """Raised instead of a store call once the watchdog is told to stop."""
+
+
+class _StopAwareStore:
+    """A store client of its own (calls give up after ``timeout_s``) that makes no new call
+    once ``stop`` is set, so a stopping watchdog waits for one call at most."""
+
+    def __init__(self, store: Any, timeout_s: float, stop: threading.Event) -> None:
+        try:
+            store = store.clone()
+            store.set_timeout(datetime.timedelta(seconds=timeout_s))
+        except (AttributeError, RuntimeError, NotImplementedError):
+            logger.debug('the store cannot be cloned: the watchdog shares its timeout')
+        self._store, self._stop = store, stop
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._store, name)
+
+        def call(*args: Any) -> Any:
+            if self._stop.is_set():
+                raise _Stopping(name)
+            return method(*args)
+        return call
+
+
 class Watchdog:
     """A daemon thread that stops this rank when another rank has failed.
 
@@ -426,6 +454,11 @@ class Watchdog:
     ``grace_s`` seconds later, or a rank's heartbeat has not moved for ``stale_s`` seconds, it
     logs an error naming that rank and ends the process (exit code 1), so nothing waits for the
     process-group timeout. Call :meth:`stop` when training ends normally.
+
+    The thread talks to the store through its own client whose calls give up after
+    ``interval_s`` (at least 1 s), so :meth:`stop` can wait until the thread has ended: a daemon
+    thread still inside a store call when the interpreter shuts down is unwound by force, and
+    the process aborts ("terminate called without an active exception").
 
     Args:
         interval_s: seconds between heartbeats.
@@ -442,13 +475,18 @@ class Watchdog:
         if stale_s <= interval_s:
             raise ValueError(f'Watchdog: stale_s ({stale_s}) must exceed interval_s ({interval_s})')
         self.interval_s, self.stale_s, self.grace_s = interval_s, stale_s, grace_s
+        self.call_timeout_s = max(float(interval_s), 1.0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._client: Any = None
 
     def start(self) -> Watchdog:
         """Start beating (a no-op without a process group of two or more ranks)."""
-        if _store() is None or get_world_size() == 1 or self._thread is not None:
+        store = _store()
+        if store is None or get_world_size() == 1 or self._thread is not None:
             return self
+        self._client = _StopAwareStore(store, self.call_timeout_s, self._stop)
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name='actionkit-watchdog', daemon=True)
         self._thread.start()
         return self
@@ -463,11 +501,16 @@ class Watchdog:
             except Exception:  # noqa: BLE001 - the store may be gone at shutdown
                 pass
         if self._thread is not None:
-            self._thread.join(timeout=self.interval_s * 2)
+            # the thread makes no new store call now and the one under way gives up in time
+            self._thread.join(timeout=2 * self.call_timeout_s + 1.0)
+            if self._thread.is_alive():
+                logger.warning('the watchdog thread of rank %d did not end; the process may '
+                               'abort at exit', get_rank())
             self._thread = None
+        self._client = None  # closes its connection to the store
 
     def _run(self) -> None:
-        store, (rank, world_size) = _store(), get_dist_info()
+        store, (rank, world_size) = self._client, get_dist_info()
         last_seen = [-1] * world_size
         moved_at = [time.monotonic()] * world_size
         failed_since: float | None = None

@@ -187,6 +187,10 @@ class Trainer:
         self.checkpoint_meta: dict[str, Any] = {}
         self._last_batch: dict[str, Any] | None = None
         self._epoch_done = False
+        # the random states at the start of the current epoch (a mid-epoch checkpoint keeps
+        # them), and what resume() left for train_epoch to replay
+        self._epoch_start: tuple[dict[str, Any], list] | None = None
+        self._replay: dict[str, Any] | None = None
         self._run_start = time.perf_counter()
         self._run_start_iter = 0
 
@@ -327,7 +331,17 @@ class Trainer:
         return None
 
     def train_epoch(self, loader: DataLoader) -> None:
-        """One pass over ``loader`` with updates."""
+        """One pass over ``loader`` with updates.
+
+        After a mid-epoch resume, the epoch starts from the random states it started with, and
+        the batches done before the checkpoint are drawn again (same order, same workers'
+        seeds) and skipped; then the random states of the checkpoint are restored.
+        """
+        replay, self._replay = self._replay, None
+        if replay is not None:
+            self._set_epoch_start(replay['start'])
+        self._epoch_start = (get_rng_state(), [g.get_state() if g is not None else None
+                                               for g in self._loader_generators()])
         self.mode, self.data_loader = 'train', loader
         self.model.train()
         self.call_hook('before_epoch')  # may replace the loader (multigrid's long cycle)
@@ -337,7 +351,12 @@ class Trainer:
         aux_iters = [cycle(each) for each in self.aux_loaders]
         self.bad_samples.start_epoch(self.epoch + 1, _samples_per_epoch(loader))
         tick = time.perf_counter()
+        skip = replay['skip'] if replay is not None else 0
         for self.inner_iter, batch in enumerate(loader):
+            if self.inner_iter < skip:
+                if self.inner_iter == skip - 1:  # as they were before the next batch is drawn
+                    set_rng_state(replay['rng'])
+                continue
             self.log_buffer.update({'data_time': time.perf_counter() - tick})
             self.call_hook('before_step')
             self.run_step(batch)
@@ -460,9 +479,12 @@ class Trainer:
         Only rank 0 writes. ``latest.pth`` next to ``filename`` is updated when
         ``create_latest``.
         """
-        rng_states = comm.all_gather(get_rng_state())
+        mid_epoch = self.mode == 'train' and not self._epoch_done and \
+            self._epoch_start is not None
+        gathered = comm.all_gather((get_rng_state(), self._epoch_start if mid_epoch else None))
         if self.rank != 0:
             return
+        rng_states = [rng for rng, _ in gathered]
         at_epoch_end = self._epoch_done
         full_meta = dict(self.checkpoint_meta)
         full_meta.update(meta or {})
@@ -475,6 +497,10 @@ class Trainer:
             'loader_generators': [g.get_state() if g is not None else None
                                   for g in self._loader_generators()],
         }
+        if mid_epoch:  # what resume() needs to go on from the next batch of this epoch
+            resume_state.update(batches_done=self.inner_iter + 1,
+                                epoch_len=len(self._train_loader()),
+                                epoch_start=[start for _, start in gathered])
         save_checkpoint(self.model, filename, optimizer=self.optimizer if save_optimizer else None,
                         meta=full_meta, extra={'resume_state': resume_state})
         if create_latest:
@@ -504,11 +530,12 @@ class Trainer:
         state = checkpoint.get('resume_state')
         epoch_len = len(self._train_loader())
         self.epoch = int(state['epoch'] if state else meta.get('epoch', 0))
-        if state and state.get('mid_epoch'):
-            logger.warning('%s was saved in the middle of epoch %d: that epoch restarts from its '
-                           'first iteration', filename, self.epoch + 1)
+        replay = self._mid_epoch_replay(filename, state, epoch_len)
+        if state and state.get('mid_epoch') and replay is None:
+            logger.warning('%s was saved in the middle of epoch %d by an older version: that '
+                           'epoch restarts from its first iteration', filename, self.epoch + 1)
         stored_iter = int(state['iter'] if state else meta.get('iter', 0))
-        self.iter = self.epoch * epoch_len
+        self.iter = self.epoch * epoch_len + (replay['skip'] if replay else 0)
         if stored_iter != self.iter and not (state and state.get('mid_epoch')):
             logger.info('iteration count %d -> %d (epochs now have %d iterations)', stored_iter,
                         self.iter, epoch_len)
@@ -527,8 +554,39 @@ class Trainer:
             for generator, gen_state in zip(self._loader_generators(), saved):
                 if generator is not None and gen_state is not None:
                     generator.set_state(gen_state)
+        self._replay = replay
         self.last_checkpoint = filename
         logger.info('resumed from %s: epoch %d, iteration %d', filename, self.epoch, self.iter)
+
+    def _mid_epoch_replay(self, filename: str, state: Mapping[str, Any] | None,
+                          epoch_len: int) -> dict[str, Any] | None:
+        """How train_epoch goes on after a mid-epoch checkpoint (``None``: at an epoch start).
+
+        Exact only with the same world size and epoch length (the sampler's split and the
+        batches done depend on them): otherwise a clear error names the epoch checkpoint to
+        resume from instead.
+        """
+        if not state or not state.get('mid_epoch') or 'batches_done' not in state:
+            return None
+        saved = (int(state['world_size']), int(state['epoch_len']))
+        if saved != (self.world_size, epoch_len):
+            raise ValueError(
+                f'{filename} was saved in the middle of epoch {self.epoch + 1} (after '
+                f'{state["batches_done"]} of its {saved[1]} iterations) by {saved[0]} '
+                f'process(es); this run has {self.world_size} process(es) and {epoch_len} '
+                f'iterations an epoch, so that epoch cannot go on where it stopped. Resume '
+                f'with the same number of processes and data, or from the checkpoint of an '
+                f'epoch end (epoch_{self.epoch}.pth)')
+        starts = state['epoch_start']
+        return dict(skip=int(state['batches_done']), start=starts[self.rank],
+                    rng=state['rng'][self.rank])
+
+    def _set_epoch_start(self, start: tuple[Mapping[str, Any], list]) -> None:
+        rng, generator_states = start
+        set_rng_state(rng)
+        for generator, gen_state in zip(self._loader_generators(), generator_states):
+            if generator is not None and gen_state is not None:
+                generator.set_state(gen_state)
 
     def load_weights(self, filename: str, allow_pickle: bool = False) -> None:
         """Load model weights only (``load_from``), reporting keys that do not match."""

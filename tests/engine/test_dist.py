@@ -203,3 +203,43 @@ def test_a_failing_rank_stops_the_other_naming_it(tmp_path: Path, mode: str, rea
     assert rank0.returncode != 0, rank0.stderr[-2000:]
     assert f'rank 0 stops because {reason}' in rank0.stderr, rank0.stderr[-3000:]
     assert elapsed < 120
+
+
+class _UnansweringStore:
+    """A store whose host does not answer: the watchdog's calls wait for their timeout, then
+    fail (the stop marker, written by the main thread, goes through)."""
+
+    def __init__(self, timeout_s: float = 30.0) -> None:
+        self.timeout_s = timeout_s
+
+    def clone(self) -> _UnansweringStore:
+        return _UnansweringStore(self.timeout_s)
+
+    def set_timeout(self, delta: Any) -> None:
+        self.timeout_s = delta.total_seconds()
+
+    def _no_answer(self, *args: Any) -> Any:
+        time.sleep(self.timeout_s)
+        raise RuntimeError('store timeout')
+
+    add = check = get = _no_answer
+
+    def set(self, *args: Any) -> None:
+        pass
+
+
+def test_watchdog_thread_has_ended_when_stop_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A daemon thread still inside a store call when the interpreter shuts down is unwound by
+    # force: "terminate called without an active exception", SIGABRT (the flaky end of the
+    # two-process test under load). So stop() must return only once the thread has ended.
+    from actionkit.engine import dist as comm
+    monkeypatch.setattr(comm, '_store', _UnansweringStore)
+    monkeypatch.setattr(comm, 'get_dist_info', lambda: (0, 2))
+    watchdog = comm.Watchdog(interval_s=0.2, stale_s=100.0).start()
+    thread = watchdog._thread
+    assert thread is not None and thread.is_alive()
+    time.sleep(0.5)  # the thread is inside its first store call now
+    start = time.monotonic()
+    watchdog.stop()
+    assert not thread.is_alive()
+    assert time.monotonic() - start < 2 * watchdog.call_timeout_s + 1.0

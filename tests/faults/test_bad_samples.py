@@ -313,7 +313,7 @@ def test_a_4k_video_costs_the_frames_it_samples_not_the_whole_clip(tmp_path: Pat
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).with_name('faults_4k_probe.py')), str(clip),
          str(num_clips)],
-        capture_output=True, text=True, timeout=180, env=subprocess_env(), cwd=REPO)
+        capture_output=True, text=True, timeout=600, env=subprocess_env(), cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report['original_shape'] == [2160, 3840] and report['frames'] == num_clips

@@ -1,0 +1,184 @@
+"""The values of the shipped configs.
+
+Every config under ``configs/`` with a namesake in MMAction2 0.24.1 must load (both with our
+``Config``) to the same values, key by key, except for the differences listed, with their reason,
+in ``DELIBERATE``. Our own configs (no namesake) get tests of the values that matter. The 0.24.1
+configs come from the sdist that ``scripts/test.sh`` downloads; without it those tests skip.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actionkit.config import Config
+from actionkit.datasets.synthetic import SYNTHETIC_CLASSES
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = ROOT / 'configs'
+MMACTION_CONFIGS = ROOT / '.cache' / 'mmaction2-0.24.1' / 'mmaction' / '.mim' / 'configs'
+SHIPPED = sorted(p.relative_to(OURS).as_posix() for p in OURS.rglob('*.py'))
+PAIRED = [rel for rel in SHIPPED if (MMACTION_CONFIGS / rel).is_file()]
+needs_mmaction = pytest.mark.skipif(
+    not MMACTION_CONFIGS.is_dir(), reason=f'MMAction2 0.24.1 configs not found at '
+    f'{MMACTION_CONFIGS} (scripts/test.sh downloads them)')
+
+_PYAV_NOT_DECORD = {'DecordInit': 'PyAVInit', 'DecordDecode': 'PyAVDecode'}
+# relative path -> {dotted key: (the reason, their value -> ours)}; a key allowed here must
+# still differ (a stale entry fails), and every other key must be equal.
+_VIDEO_PIPELINES = [f'{p}.{i}.type' for p in (
+    'train_pipeline', 'val_pipeline', 'test_pipeline', 'data.train.pipeline',
+    'data.val.pipeline', 'data.test.pipeline') for i in (0, 2)]
+DELIBERATE: dict[str, dict[str, tuple[str, Any]]] = {
+    # 0.24.1's work_dir says 100e in a 50-epoch config (a leftover); ours is the file's name
+    'recognition/tsm/tsm_r50_1x1x8_50e_kinetics400_rgb.py': {
+        'work_dir': ('named after the file', './work_dirs/tsm_r50_1x1x8_50e_kinetics400_rgb/')},
+    'recognition/tsm/tsm_r50_video_1x1x8_50e_kinetics400_rgb.py': {
+        # PyAV is a core dependency, Decord an optional extra: the shipped video TSM runs
+        # (webcam demo, docs/data_preparation.md) without it
+        **{key: ('PyAV, not Decord', _PYAV_NOT_DECORD) for key in _VIDEO_PIPELINES},
+        # 0.24.1 names it ..._video_2d_...; ours is the file's name
+        'work_dir': ('named after the file',
+                     './work_dirs/tsm_r50_video_1x1x8_50e_kinetics400_rgb/')},
+}
+# module-level helper names that only ours define (0.24.1 writes the same values inline, so
+# the pipelines and models that use them are compared as usual)
+HELPERS = {
+    'localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py': {'video_meta_keys'},
+    'localization/bsn/bsn_pem_400x100_1x16_20e_activitynet_feature.py': {'video_meta_keys'},
+    'localization/bsn/bsn_pgm_400x100_activitynet_feature.py': {'bsp_cfg'},
+    'localization/ssn/ssn_r50_450e_thumos14_rgb_test.py': {'test_keys'},
+    'localization/ssn/ssn_r50_450e_thumos14_rgb_train.py': {'proposal_keys'},
+}
+
+
+def differences(ours: Any, theirs: Any, prefix: str = '') -> dict[str, tuple[Any, Any]]:
+    """``{dotted key: (ours, theirs)}`` for every leaf that differs (types count: 1 != 1.0)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        found: dict[str, tuple[Any, Any]] = {}
+        for key in sorted(set(ours) | set(theirs), key=str):
+            dotted = f'{prefix}{key}'
+            if key not in ours or key not in theirs:
+                found[dotted] = (ours.get(key, '<missing>'), theirs.get(key, '<missing>'))
+            else:
+                found.update(differences(ours[key], theirs[key], f'{dotted}.'))
+        return found
+    if isinstance(ours, (list, tuple)) and type(ours) is type(theirs) and \
+            len(ours) == len(theirs):
+        found = {}
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            found.update(differences(a, b, f'{prefix}{i}.'))
+        return found
+    if type(ours) is not type(theirs) or ours != theirs:
+        return {prefix.rstrip('.'): (ours, theirs)}
+    return {}
+
+
+def _allowed(rel: str, key: str, ours: Any, theirs: Any) -> bool:
+    if key in HELPERS.get(rel, ()) and theirs == '<missing>':
+        return True
+    entry = DELIBERATE.get(rel, {}).get(key)
+    if entry is None:
+        return False
+    expected = entry[1]
+    return (expected.get(theirs) if isinstance(expected, dict) else expected) == ours
+
+
+@needs_mmaction
+@pytest.mark.parametrize('rel', PAIRED)
+def test_shipped_config_equals_mmaction2(rel: str) -> None:
+    ours = Config.fromfile(OURS / rel).to_dict()
+    theirs = Config.fromfile(MMACTION_CONFIGS / rel).to_dict()
+    found = differences(ours, theirs)
+    unexplained = {k: v for k, v in found.items() if not _allowed(rel, k, *v)}
+    assert not unexplained, f'{rel} differs from MMAction2 0.24.1 (ours, theirs): {unexplained}'
+    stale = set(DELIBERATE.get(rel, {})) - set(found)
+    assert not stale, f'{rel}: DELIBERATE lists {stale}, which no longer differ'
+
+
+@needs_mmaction
+def test_the_comparison_covers_the_shipped_configs() -> None:
+    # a rename on either side must not quietly drop configs from the comparison
+    assert len(PAIRED) >= 66
+    assert set(DELIBERATE) | set(HELPERS) <= set(PAIRED)
+    own = sorted(set(SHIPPED) - set(PAIRED))
+    assert own == sorted(OWN_CONFIGS), 'a config without a 0.24.1 namesake needs value tests'
+
+
+def test_the_comparison_sees_a_changed_value() -> None:
+    cfg = {'data': {'train': {'pipeline': [{'type': 'Normalize', 'mean': [123.675, 116.28,
+                                                                          103.53]}]}}}
+    typo = {'data': {'train': {'pipeline': [{'type': 'Normalize', 'mean': [123.675, 116.82,
+                                                                           103.53]}]}}}
+    assert differences(cfg, typo) == {'data.train.pipeline.0.mean.1': (116.28, 116.82)}
+    assert differences({'lr': 1}, {'lr': 1.0}) == {'lr': (1, 1.0)}
+    assert differences({'a': 1}, {'b': 1}) == {'a': (1, '<missing>'), 'b': ('<missing>', 1)}
+
+
+# ---------------------------------------------------------------------- our own configs
+IMAGENET = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
+SYNTHETIC_NORM = ([127.5, 127.5, 127.5], [64.0, 64.0, 64.0])  # frames in [0, 255] -> ~[-2, 2]
+OWN_CONFIGS = {
+    '_base_/models/ssn_r50.py': None, '_base_/models/swin_tiny.py': None,
+    'localization/bmn/bmn_synthetic.py': None, 'localization/bsn/bsn_pem_synthetic.py': None,
+    'localization/bsn/bsn_pgm_synthetic.py': None, 'localization/bsn/bsn_tem_synthetic.py': None,
+    'recognition/swin/swin_tiny_patch244_window877_kinetics400_1k.py': IMAGENET,
+    'synthetic/slowonly_r18_8x4x1_synthetic_video.py': SYNTHETIC_NORM,
+    'synthetic/tsm_r18_1x1x8_synthetic_video.py': SYNTHETIC_NORM,
+    'synthetic/tsn_r18_1x1x8_synthetic_video.py': SYNTHETIC_NORM,
+}
+
+
+def _steps(cfg: Config, type_name: str) -> list[dict]:
+    return [step for split in ('train', 'val', 'test') if split in cfg.data
+            for step in cfg.data[split].pipeline if step.type == type_name]
+
+
+@pytest.mark.parametrize('rel', sorted(rel for rel, norm in OWN_CONFIGS.items() if norm))
+def test_own_config_normalisation(rel: str) -> None:
+    cfg = Config.fromfile(OURS / rel)
+    steps = _steps(cfg, 'Normalize')
+    assert len(steps) == len([s for s in ('train', 'val', 'test') if s in cfg.data]) >= 2
+    mean, std = OWN_CONFIGS[rel]
+    for step in steps:
+        assert (step.mean, step.std, step.to_bgr) == (mean, std, False), rel
+
+
+@pytest.mark.parametrize('rel', ['synthetic/tsm_r18_1x1x8_synthetic_video.py',
+                                 'synthetic/tsn_r18_1x1x8_synthetic_video.py'])
+def test_synthetic_2d_configs(rel: str) -> None:
+    cfg = Config.fromfile(OURS / rel)
+    head, backbone = cfg.model.cls_head, cfg.model.backbone
+    assert head.num_classes == len(SYNTHETIC_CLASSES) == 10
+    assert head.in_channels == backbone.base_channels * 8 == 128  # ResNet-18's last stage
+    assert backbone.depth == 18 and backbone.pretrained is None
+    samplers = _steps(cfg, 'SampleFrames')
+    assert [(s.clip_len, s.num_clips, s.get('test_mode', False)) for s in samplers] == [
+        (1, 8, False), (1, 8, True), (1, 8, True)][:len(samplers)]
+    if cfg.model.backbone.type == 'ResNetTSM':
+        assert backbone.num_segments == head.num_segments == 8
+    assert not _steps(cfg, 'Flip')  # left/right motions are different classes
+    assert cfg.model.test_cfg.average_clips == 'prob'
+
+
+def test_synthetic_3d_config() -> None:
+    cfg = Config.fromfile(OURS / 'synthetic' / 'slowonly_r18_8x4x1_synthetic_video.py')
+    assert cfg.model.cls_head.num_classes == len(SYNTHETIC_CLASSES)
+    assert cfg.model.cls_head.in_channels == cfg.model.backbone.base_channels * 8
+    assert [(s.clip_len, s.frame_interval, s.num_clips) for s in _steps(cfg, 'SampleFrames')
+            ][0] == (8, 4, 1)
+    assert {s.input_format for s in _steps(cfg, 'FormatShape')} == {'NCTHW'}
+    assert not _steps(cfg, 'Flip')
+
+
+@pytest.mark.parametrize('rel', ['localization/bmn/bmn_synthetic.py',
+                                 'localization/bsn/bsn_tem_synthetic.py'])
+def test_synthetic_localization_feature_sizes(rel: str) -> None:
+    # the features `make_synthetic_localization(..., temporal_dim=32, feat_dim=16)` writes
+    cfg = Config.fromfile(OURS / rel)
+    model = cfg.model
+    feat_dim = model.get('feat_dim', model.get('tem_feat_dim'))
+    assert feat_dim == 16
+    assert {s.feat_dim for s in _steps(cfg, 'LoadLocalizationFeature')} == {16}
+    assert model.get('temporal_dim', 32) == 32
