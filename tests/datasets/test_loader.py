@@ -246,20 +246,21 @@ def test_collate_keeps_nostack_values_and_meta_dicts_per_sample():
 
 
 def test_dataloader_args_follow_mmaction_rule_and_loader_overrides():
-    from actionkit.datasets.builder import dataloader_args
+    from actionkit.datasets.builder import DEFAULT_BATCH_TIMEOUT, dataloader_args
     cfg = dict(seed=3, gpu_ids=[0, 1],
-               data=dict(videos_per_gpu=4, workers_per_gpu=2,
+               data=dict(videos_per_gpu=4, workers_per_gpu=2, batch_timeout=60,
                          val_dataloader=dict(videos_per_gpu=1),
                          test_dataloader=dict(workers_per_gpu=0)))
     assert dataloader_args(cfg, 'train') == dict(
-        videos_per_gpu=4, workers_per_gpu=2, persistent_workers=False, num_gpus=2, dist=False,
-        seed=3)
+        videos_per_gpu=4, workers_per_gpu=2, persistent_workers=False, batch_timeout=60,
+        num_gpus=2, dist=False, seed=3)
     assert dataloader_args(cfg, 'val', distributed=True) == dict(
-        videos_per_gpu=1, workers_per_gpu=2, persistent_workers=False, num_gpus=1, dist=True,
-        shuffle=False)
+        videos_per_gpu=1, workers_per_gpu=2, persistent_workers=False, batch_timeout=60,
+        num_gpus=1, dist=True, shuffle=False)
     test = dataloader_args(dict(data=dict()), 'test')  # no gpu_ids: one GPU, 1 video, 1 worker
     assert test == dict(videos_per_gpu=1, workers_per_gpu=1, persistent_workers=False,
-                        num_gpus=1, dist=False, shuffle=False)
+                        batch_timeout=DEFAULT_BATCH_TIMEOUT, num_gpus=1, dist=False,
+                        shuffle=False)
     assert dataloader_args(cfg, 'test')['workers_per_gpu'] == 0
     with pytest.raises(ValueError, match="'tets'"):
         dataloader_args(cfg, 'tets')
