@@ -93,9 +93,14 @@ _DICT_SECTIONS = {
 }
 
 
-def check_config_types(cfg: Mapping[str, Any]) -> None:
+def check_config_types(cfg: Mapping[str, Any], needs_model: bool = True) -> None:
     """Refuse a runtime section of the wrong type (``--cfg-options optimizer=None``) before
     anything is built, naming the key, what it must be, and the config file.
+
+    Args:
+        cfg: the merged config.
+        needs_model: whether ``model`` must be there (``tools/train.py`` builds the model from
+            it; :func:`train_model` is given a built model, as in MMAction2).
 
     Raises:
         TypeError: a section that must be a dict is something else.
@@ -105,7 +110,7 @@ def check_config_types(cfg: Mapping[str, Any]) -> None:
     where = f' (config file {source}, or a --cfg-options override)' if source else ''
     for key, (optional, example) in _DICT_SECTIONS.items():
         if key not in cfg:
-            if not optional:
+            if not optional and (needs_model or key != 'model'):
                 raise KeyError(f'the config has no {key!r}: training needs one like {key} = '
                                f'{example}{where}')
             continue
@@ -325,7 +330,7 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     Returns:
         The trainer, after training.
     """
-    check_config_types(cfg)
+    check_config_types(cfg, needs_model=False)
     check_config_keys(cfg)
     if not cfg.get('work_dir'):
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
