@@ -142,7 +142,8 @@ def test_the_test_command_registers_the_config_hooks(tmp_path) -> None:  # noqa:
     cfg = Config(dict(model=dict(type='ToyRecognizer'),
                       module_hooks=[dict(type='_ShapeProbe', hooked_module='fc1')]))
     loader = torch.utils.data.DataLoader(ToyDataset(4, test_mode=True), batch_size=2)
-    args = argparse.Namespace(average_clips=None, checkpoint=str(tmp_path / 'toy.pth'),
+    args = argparse.Namespace(config='toy.py', average_clips=None,
+                              checkpoint=str(tmp_path / 'toy.pth'),
                               allow_pickle=False, fuse_conv_bn=False)
     outputs = _pytorch_outputs(args, cfg, loader, distributed=False)
     assert len(outputs) == 4 and calls == [(2, 12), (2, 12)]

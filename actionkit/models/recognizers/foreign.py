@@ -96,7 +96,8 @@ def _torchvision_backbone(kind: str, name: str, args: dict[str, Any]) -> nn.Modu
 
 def _load_torchvision_weights(models: Any, kind: str, name: str, weights: Any,
                               model: nn.Module) -> None:
-    """The ImageNet weights torchvision would download, from the torch hub cache."""
+    """The ImageNet weights torchvision would download, from the torch hub cache (downloaded
+    there by actionkit when missing, as torchvision would)."""
     from ..weights import read_checkpoint
 
     enum = models.get_model_weights(name)
@@ -116,8 +117,9 @@ def _timm_backbone(kind: str, name: str, args: dict[str, Any]) -> nn.Module:
     pretrained = bool(args.pop('pretrained', False))
     if pretrained and 'file' not in dict(args.get('pretrained_cfg_overlay') or {}):
         raise ValueError(f"backbone type {kind!r}: pretrained=True would make timm download "
-                         'its weights, and actionkit never downloads; download the weights '
-                         "file yourself and pass it as pretrained_cfg_overlay=dict(file='PATH')")
+                         "its weights itself, outside actionkit's checked downloads; download "
+                         "the weights file yourself and pass it as "
+                         "pretrained_cfg_overlay=dict(file='PATH')")
     args['num_classes'] = 0  # as MMAction2: no classifier
     try:
         return timm.create_model(name, pretrained=pretrained, **args)
