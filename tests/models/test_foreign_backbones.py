@@ -131,7 +131,8 @@ def test_timm_backbone_without_classifier_and_its_pooled_features(timm):
 
 
 def test_timm_errors_say_what_to_do(timm):
-    with pytest.raises(ValueError, match="outside actionkit.s checked downloads.*pretrained_cfg_overlay=dict"):
+    with pytest.raises(ValueError,
+                       match="outside actionkit.s checked downloads.*pretrained_cfg_overlay=dict"):
         _tsn(dict(type='timm.tiny_vit', pretrained=True), in_channels=5)
     _tsn(dict(type='timm.tiny_vit', pretrained=True,
               pretrained_cfg_overlay=dict(file='/weights.pth')), in_channels=5)
