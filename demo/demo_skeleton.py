@@ -29,6 +29,7 @@ from actionkit.datasets.pipelines.pose import _BONE_PARENTS
 from actionkit.datasets.pipelines.pose_heatmap import _COCO_SKELETON
 from actionkit.datasets.prep.video_io import read_video, video_info, write_video
 from actionkit.visualization import draw_text_lines, format_predictions
+from actionkit.utils.cli_main import run_main
 
 # joint pairs drawn for each joint count (COCO 17, NTU 25, OpenPose 18)
 _LIMBS = {17: _COCO_SKELETON,
@@ -90,4 +91,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

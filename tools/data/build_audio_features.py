@@ -7,6 +7,7 @@ features, with its defaults (16 kHz, 512-sample window, 256 hop, 80 mel bands).
 import sys
 
 from actionkit.datasets.prep.audio_features import main
+from actionkit.utils.cli_main import run_main
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

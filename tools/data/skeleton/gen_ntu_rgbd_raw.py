@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from actionkit.datasets.prep.ntu_skeleton import convert_ntu_skeletons
+from actionkit.utils.cli_main import run_main
 
 
 def main(argv=None):
@@ -34,4 +35,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from actionkit.datasets.synthetic_pose import make_synthetic_pose_dataset
+from actionkit.utils.cli_main import run_main
 
 
 def main(argv=None):
@@ -22,4 +23,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))
