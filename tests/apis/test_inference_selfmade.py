@@ -17,7 +17,7 @@ from actionkit.apis import inference_recognizer, init_recognizer
 from actionkit.datasets.pipelines import Compose
 from actionkit.datasets.pipelines.decoders import get_reader_class
 from actionkit.datasets.synthetic import render_synthetic_clip
-from actionkit.utils.video_io import write_video
+from actionkit.datasets.prep.video_io import write_video
 
 # the small derived configs and random checkpoints of test_inference.py (one definition)
 _spec = importlib.util.spec_from_file_location('_inference_tests',
