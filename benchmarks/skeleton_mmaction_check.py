@@ -20,6 +20,14 @@ Prints, per config, the strict load, the max |score difference| and the loss dif
 per pipeline step the max |difference| of every array both sides hold after that step (0 means
 bit-identical; a key only one side holds, or a shape or dtype that differs, is printed).
 See ``benchmarks/audio_mmaction_check.py`` for how the MMAction2 interpreter is set up.
+
+MMAction2 0.24.1 was written for numpy 1. Under numpy 2 (NEP 50 promotion) its
+``GeneratePoseTarget`` subtracts float64 keypoint scalars from its float32 grids in float64, and
+its heatmaps move by up to ~2e-6; actionkit follows numpy 1's rules, so for a bit-for-bit
+comparison give it a numpy-1 interpreter: ``python3 -m venv /tmp/mmenv-np1``, a ``.pth`` file in
+its site-packages naming ``/tmp/mmenv``'s site-packages, then ``/tmp/mmenv-np1/bin/pip install
+numpy==1.26.4``. (Under numpy 2 its ``RandomResizedCrop`` also leaves int32 sizes in
+``img_shape`` where ours are 64-bit; the values are equal and nothing after it changes.)
 """
 from __future__ import annotations
 
