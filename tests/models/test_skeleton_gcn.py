@@ -128,6 +128,16 @@ def test_cb_focal_loss_hand_value():
         LOSSES.build(dict(type='CBFocalLoss'))
 
 
+def test_cb_focal_loss_rounds_as_mmaction2():
+    # MMAction2 writes the modulator's softplus as log(1 + exp(-x)): at x = 17, exp(-17) =
+    # 4e-8 vanishes beside 1 in float32, so the non-target term's modulator is exactly 1 and
+    # the loss is exactly w0 * 17 (log1p would give 1 - 8e-8 and a loss one ulp lower)
+    focal = LOSSES.build(dict(type='CBFocalLoss', samples_per_cls=[1, 3], beta=0.5))
+    value = focal(torch.tensor([[17., 17.]]), torch.tensor([0]))
+    # the target term: e^-34 * log(1 + e^-17), below float32 resolution next to 17
+    assert value.item() == (torch.tensor(14 / 11) * 17).item()
+
+
 SKELETON_CONFIGS = sorted((Path(__file__).resolve().parents[2] / 'configs' / 'skeleton')
                           .glob('*/*.py'))
 MMACTION_SKELETON = (Path(__file__).resolve().parents[2] / '.cache' / 'mmaction2-0.24.1'

@@ -56,7 +56,7 @@ class CBFocalLoss(BaseWeightedLoss):
         weights = torch.as_tensor(self.weights, dtype=torch.float32, device=cls_score.device)
         weights = (one_hot * weights).sum(1, keepdim=True)  # the sample's class weight
         bce = F.binary_cross_entropy_with_logits(cls_score, one_hot, reduction='none')
-        if self.gamma:
+        if self.gamma:  # log(1 + e^-x), not log1p: MMAction2's rounding (a 1-ulp loss change)
             bce = bce * torch.exp(-self.gamma * one_hot * cls_score
-                                  - self.gamma * torch.log1p(torch.exp(-cls_score)))
+                                  - self.gamma * torch.log(1 + torch.exp(-cls_score)))
         return (weights * bce).sum() / one_hot.sum()
