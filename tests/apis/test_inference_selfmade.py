@@ -92,7 +92,7 @@ def test_results_dict_and_array_inputs_agree(model: nn.Module, media: dict[str, 
     assert inference_recognizer(model, array) == expected
 
 
-def test_rawframe_folder_and_data_prefix(media: dict[str, Path],
+def test_rawframe_folder_relative_to_the_working_directory(media: dict[str, Path],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     frames = init_recognizer(str(media['frames_config']), str(media['checkpoint']),
                              device='cpu')
@@ -102,9 +102,11 @@ def test_rawframe_folder_and_data_prefix(media: dict[str, Path],
                                       modality='RGB'))
     _check_top5(top5, scores)
     assert inference_recognizer(frames, str(media['folder'])) == top5  # found as a folder
+    # a relative folder is taken as given, from the working directory, never joined to the
+    # config's data_prefix (MMAction2 0.24.1)
     frames.cfg.data.test.data_prefix = str(media['root'])
-    assert inference_recognizer(frames, 'clip_frames', use_frames=True) == top5
-    frames.cfg.data.test.data_prefix = None
+    with pytest.raises(FileNotFoundError, match="'clip_frames' is not a frame folder"):
+        inference_recognizer(frames, 'clip_frames', use_frames=True)
     monkeypatch.chdir(media['root'])
     assert inference_recognizer(frames, 'clip_frames', use_frames=True) == top5
     with pytest.raises(FileNotFoundError, match='not a frame folder'):
