@@ -378,11 +378,30 @@ class _ReportingIterator:
         except _WORKER_ERRORS as err:
             if isinstance(err, RuntimeError) and isinstance(err, DataError):
                 raise
-            explained = explain_worker_failure(err, self._sample_log,
-                                               getattr(self._iterator, '_workers', []))
+            workers = getattr(self._iterator, '_workers', [])
+            if isinstance(err, (EOFError, ConnectionError)):  # seen before the exit code is
+                _wait_for_a_worker_exit(workers)
+            explained = explain_worker_failure(err, self._sample_log, workers)
             if explained is None:
                 raise
+            # stop PyTorch's SIGCHLD handler from raising the same death again later, anywhere
+            shutdown = getattr(self._iterator, '_shutdown_workers', None)
+            if callable(shutdown):
+                shutdown()
             raise explained from err
+
+
+def _wait_for_a_worker_exit(workers: Sequence[Any], seconds: float = 5.0) -> None:
+    """Wait until one of ``workers`` has an exit code (a queue can report a worker's death
+    before the process is reaped), at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if any(worker.exitcode is not None for worker in workers):
+                return
+            time.sleep(0.02)
+        except RuntimeError:  # PyTorch's SIGCHLD handler reporting the death waited for
+            continue
 
 
 def _check_seed(seed: Any) -> int:
