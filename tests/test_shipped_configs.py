@@ -41,6 +41,15 @@ DELIBERATE: dict[str, dict[str, tuple[str, Any]]] = {
         # 0.24.1 names it ..._video_2d_...; ours is the file's name
         'work_dir': ('named after the file',
                      './work_dirs/tsm_r50_video_1x1x8_50e_kinetics400_rgb/')},
+    # 0.24.1 names MelLogSpectrogram, which its registry lacks (the config cannot run there);
+    # ours is MelSpectrogram, and its test pipeline decodes with AudioDecode, not a second
+    # AudioDecodeInit (docs/getting_started.md, audio differences)
+    'recognition_audio/resnet/tsn_r50_64x1x1_100e_kinetics400_audio.py': {
+        **{f'{p}.4.type': ('MelSpectrogram is registered', 'MelSpectrogram') for p in (
+            'train_pipeline', 'val_pipeline', 'test_pipeline', 'data.train.pipeline',
+            'data.val.pipeline', 'data.test.pipeline')},
+        **{f'{p}.2.type': ('decode, not open twice', 'AudioDecode')
+           for p in ('test_pipeline', 'data.test.pipeline')}},
 }
 # module-level helper names that only ours define (0.24.1 writes the same values inline, so
 # the pipelines and models that use them are compared as usual)
@@ -50,6 +59,28 @@ HELPERS = {
     'localization/bsn/bsn_pgm_400x100_activitynet_feature.py': {'bsp_cfg'},
     'localization/ssn/ssn_r50_450e_thumos14_rgb_test.py': {'test_keys'},
     'localization/ssn/ssn_r50_450e_thumos14_rgb_train.py': {'proposal_keys'},
+    # the class count, used by the head and the three datasets
+    **{f'recognition/tsn/hvu/tsn_r18_1x1x8_100e_hvu_{cate}_rgb.py': {'num_classes'}
+       for cate in ('attribute', 'concept', 'event', 'object', 'scene')},
+    # one pipeline for training and testing
+    **{f'skeleton/{rel}.py': {'pipeline'} for rel in (
+        '2s-agcn/2sagcn_80e_ntu60_xsub_bone_3d', '2s-agcn/2sagcn_80e_ntu60_xsub_keypoint_3d',
+        'stgcn/stgcn_80e_babel120', 'stgcn/stgcn_80e_babel120_wfl', 'stgcn/stgcn_80e_babel60',
+        'stgcn/stgcn_80e_babel60_wfl', 'stgcn/stgcn_80e_ntu60_xsub_keypoint',
+        'stgcn/stgcn_80e_ntu60_xsub_keypoint_3d')},
+    # the heatmap step (joints or limbs), the decode/crop steps and the format/collect steps
+    # the three pipelines share; NTU-120's class_prob is its train dataset's
+    **{f'skeleton/posec3d/{rel}.py': names for rel, names in {
+        'slowonly_kinetics400_pretrained_r50_u48_120e_hmdb51_split1_keypoint': {
+            'heatmaps', 'shared', 'tail'},
+        'slowonly_kinetics400_pretrained_r50_u48_120e_ucf101_split1_keypoint': {
+            'heatmaps', 'shared', 'tail'},
+        'slowonly_r50_u48_240e_gym_keypoint': {'heatmaps'},
+        'slowonly_r50_u48_240e_gym_limb': {'heatmaps', 'shared', 'tail'},
+        'slowonly_r50_u48_240e_ntu120_xsub_keypoint': {'class_prob', 'heatmaps'},
+        'slowonly_r50_u48_240e_ntu120_xsub_limb': {'class_prob', 'heatmaps', 'shared', 'tail'},
+        'slowonly_r50_u48_240e_ntu60_xsub_keypoint': {'heatmaps'},
+        'slowonly_r50_u48_240e_ntu60_xsub_limb': {'heatmaps', 'shared', 'tail'}}.items()},
 }
 
 
