@@ -14,6 +14,7 @@ import pytest
 
 from actionkit.config import Config
 from actionkit.datasets.synthetic import SYNTHETIC_CLASSES
+from actionkit.datasets.synthetic_pose import IMG_SHAPE, SYNTHETIC_POSE_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ROOT / 'configs'
@@ -41,6 +42,15 @@ DELIBERATE: dict[str, dict[str, tuple[str, Any]]] = {
         # 0.24.1 names it ..._video_2d_...; ours is the file's name
         'work_dir': ('named after the file',
                      './work_dirs/tsm_r50_video_1x1x8_50e_kinetics400_rgb/')},
+    # 0.24.1 names MelLogSpectrogram, which its registry lacks (the config cannot run there);
+    # ours is MelSpectrogram, and its test pipeline decodes with AudioDecode, not a second
+    # AudioDecodeInit (docs/getting_started.md, audio differences)
+    'recognition_audio/resnet/tsn_r50_64x1x1_100e_kinetics400_audio.py': {
+        **{f'{p}.4.type': ('MelSpectrogram is registered', 'MelSpectrogram') for p in (
+            'train_pipeline', 'val_pipeline', 'test_pipeline', 'data.train.pipeline',
+            'data.val.pipeline', 'data.test.pipeline')},
+        **{f'{p}.2.type': ('decode, not open twice', 'AudioDecode')
+           for p in ('test_pipeline', 'data.test.pipeline')}},
 }
 # module-level helper names that only ours define (0.24.1 writes the same values inline, so
 # the pipelines and models that use them are compared as usual)
@@ -50,6 +60,28 @@ HELPERS = {
     'localization/bsn/bsn_pgm_400x100_activitynet_feature.py': {'bsp_cfg'},
     'localization/ssn/ssn_r50_450e_thumos14_rgb_test.py': {'test_keys'},
     'localization/ssn/ssn_r50_450e_thumos14_rgb_train.py': {'proposal_keys'},
+    # the class count, used by the head and the three datasets
+    **{f'recognition/tsn/hvu/tsn_r18_1x1x8_100e_hvu_{cate}_rgb.py': {'num_classes'}
+       for cate in ('attribute', 'concept', 'event', 'object', 'scene')},
+    # one pipeline for training and testing
+    **{f'skeleton/{rel}.py': {'pipeline'} for rel in (
+        '2s-agcn/2sagcn_80e_ntu60_xsub_bone_3d', '2s-agcn/2sagcn_80e_ntu60_xsub_keypoint_3d',
+        'stgcn/stgcn_80e_babel120', 'stgcn/stgcn_80e_babel120_wfl', 'stgcn/stgcn_80e_babel60',
+        'stgcn/stgcn_80e_babel60_wfl', 'stgcn/stgcn_80e_ntu60_xsub_keypoint',
+        'stgcn/stgcn_80e_ntu60_xsub_keypoint_3d')},
+    # the heatmap step (joints or limbs), the decode/crop steps and the format/collect steps
+    # the three pipelines share; NTU-120's class_prob is its train dataset's
+    **{f'skeleton/posec3d/{rel}.py': names for rel, names in {
+        'slowonly_kinetics400_pretrained_r50_u48_120e_hmdb51_split1_keypoint': {
+            'heatmaps', 'shared', 'tail'},
+        'slowonly_kinetics400_pretrained_r50_u48_120e_ucf101_split1_keypoint': {
+            'heatmaps', 'shared', 'tail'},
+        'slowonly_r50_u48_240e_gym_keypoint': {'heatmaps'},
+        'slowonly_r50_u48_240e_gym_limb': {'heatmaps', 'shared', 'tail'},
+        'slowonly_r50_u48_240e_ntu120_xsub_keypoint': {'class_prob', 'heatmaps'},
+        'slowonly_r50_u48_240e_ntu120_xsub_limb': {'class_prob', 'heatmaps', 'shared', 'tail'},
+        'slowonly_r50_u48_240e_ntu60_xsub_keypoint': {'heatmaps'},
+        'slowonly_r50_u48_240e_ntu60_xsub_limb': {'heatmaps', 'shared', 'tail'}}.items()},
 }
 
 
@@ -121,10 +153,15 @@ IMAGENET = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
 SYNTHETIC_NORM = ([127.5, 127.5, 127.5], [64.0, 64.0, 64.0])  # frames in [0, 255] -> ~[-2, 2]
 OWN_CONFIGS = {
     '_base_/models/ssn_r50.py': None, '_base_/models/swin_tiny.py': None,
+    '_base_/omnisource/slowonly_r50_8x8x1_256e_minikinetics.py': None,
+    '_base_/omnisource/tsn_r50_1x1x8_100e_minikinetics.py': None,
     'localization/bmn/bmn_synthetic.py': None, 'localization/bsn/bsn_pem_synthetic.py': None,
     'localization/bsn/bsn_pgm_synthetic.py': None, 'localization/bsn/bsn_tem_synthetic.py': None,
     'recognition/swin/swin_tiny_patch244_window877_kinetics400_1k.py': IMAGENET,
+    'synthetic/audioonly_r50_48x1x1_synthetic_audio_feature.py': None,
+    'synthetic/posec3d_slowonly_r18_synthetic_pose.py': None,
     'synthetic/slowonly_r18_8x4x1_synthetic_video.py': SYNTHETIC_NORM,
+    'synthetic/stgcn_synthetic_pose.py': None,
     'synthetic/tsm_r18_1x1x8_synthetic_video.py': SYNTHETIC_NORM,
     'synthetic/tsn_r18_1x1x8_synthetic_video.py': SYNTHETIC_NORM,
 }
@@ -182,3 +219,54 @@ def test_synthetic_localization_feature_sizes(rel: str) -> None:
     assert feat_dim == 16
     assert {s.feat_dim for s in _steps(cfg, 'LoadLocalizationFeature')} == {16}
     assert model.get('temporal_dim', 32) == 32
+
+
+def test_synthetic_posec3d_config() -> None:
+    cfg = Config.fromfile(OURS / 'synthetic' / 'posec3d_slowonly_r18_synthetic_pose.py')
+    head, backbone = cfg.model.cls_head, cfg.model.backbone
+    assert head.num_classes == len(SYNTHETIC_POSE_CLASSES) == 6
+    assert backbone.in_channels == 17  # one heatmap a COCO joint
+    assert head.in_channels == backbone.base_channels * 2 ** (backbone.num_stages - 1) == 64
+    assert [(s.clip_len, s.get('num_clips', 1), s.get('test_mode', False))
+            for s in _steps(cfg, 'UniformSampleFrames')] == [
+        (16, 1, False), (16, 1, True), (16, 1, True)]
+    targets = _steps(cfg, 'GeneratePoseTarget')
+    assert {(t.with_kp, t.with_limb, t.sigma) for t in targets} == {(True, False, 0.6)}
+    crops = [s.scale for s in _steps(cfg, 'Resize') if not s.get('keep_ratio', True)]
+    assert crops == [(32, 32)] and {s.crop_size for s in _steps(cfg, 'CenterCrop')} == {32}
+    assert not _steps(cfg, 'Flip')  # "stepping right" and "stepping left" are two classes
+    assert cfg.model.test_cfg.average_clips == 'prob'
+
+
+def test_synthetic_stgcn_config() -> None:
+    cfg = Config.fromfile(OURS / 'synthetic' / 'stgcn_synthetic_pose.py')
+    head = cfg.model.cls_head
+    assert head.num_classes == len(SYNTHETIC_POSE_CLASSES) == 6
+    assert cfg.model.backbone.graph_cfg.layout == 'coco'  # the 17 joints the set draws
+    assert head.num_person == 1
+    assert {s.num_person for s in _steps(cfg, 'FormatGCNInput')} == {1}
+    assert [(s.clip_len, s.get('test_mode', False))
+            for s in _steps(cfg, 'UniformSampleFrames')] == [(20, False), (20, True), (20, True)]
+    height, width = IMG_SHAPE  # keypoints in pixels of that frame, scores in [0, 1]
+    for step in _steps(cfg, 'PoseNormalize'):
+        assert step.mean == (width / 2, height / 2, 0.5)
+        assert (step.min_value, step.max_value) == ((0., 0., 0.), (width, height, 1.))
+    assert len(_steps(cfg, 'PoseNormalize')) == 3
+    assert not _steps(cfg, 'Flip')
+
+
+def test_synthetic_audio_feature_config() -> None:
+    cfg = Config.fromfile(
+        OURS / 'synthetic' / 'audioonly_r50_48x1x1_synthetic_audio_feature.py')
+    head, backbone = cfg.model.cls_head, cfg.model.backbone
+    # rising, falling, up-down, down-up: benchmarks/audio_learning_check.py makes num_classes=4
+    assert head.num_classes == 4
+    assert (backbone.depth, backbone.in_channels) == (50, 1)  # one log-mel "channel"
+    assert head.in_channels == backbone.base_channels * 32 == 256  # ResNet-50's 4th stage
+    samplers = _steps(cfg, 'SampleFrames')
+    assert [(s.clip_len, s.frame_interval, s.num_clips, s.get('test_mode', False))
+            for s in samplers] == [(48, 1, 1, False), (48, 1, 1, True), (48, 1, 1, True)]
+    # 2 s are 60 video frames and 126 feature rows: 48 frames cover int(48 * 126 / 60) = 100
+    assert {s.fixed_length for s in _steps(cfg, 'AudioFeatureSelector')} == {100}
+    assert {s.input_format for s in _steps(cfg, 'FormatAudioShape')} == {'NCTF'}
+    assert cfg.model.test_cfg.average_clips == 'prob'

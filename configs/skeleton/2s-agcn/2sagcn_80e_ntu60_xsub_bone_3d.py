@@ -1,5 +1,5 @@
 # 2s-AGCN, bone stream: NTU-60 X-Sub 3D skeletons (25 joints) as bones, 300 frames, 80 epochs.
-_base_ = ['../../_base_/default_runtime.py']
+# standalone, like MMAction2's file (no mp_start_method / opencv_num_threads)
 
 model = dict(
     type='SkeletonGCN',
@@ -38,3 +38,8 @@ checkpoint_config = dict(interval=3)
 evaluation = dict(interval=3, metrics=['top_k_accuracy'])
 log_config = dict(interval=100, hooks=[dict(type='TextLoggerHook')])
 work_dir = './work_dirs/2sagcn_80e_ntu60_xsub_bone_3d/'
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]

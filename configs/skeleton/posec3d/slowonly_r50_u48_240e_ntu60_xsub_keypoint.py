@@ -1,5 +1,5 @@
 # PoseC3D: SlowOnly R-50 on 17 COCO joint heatmaps (48 frames), 240 epochs, NTU-60 X-Sub 2D poses.
-_base_ = ['../../_base_/default_runtime.py']
+# standalone, like MMAction2's file (no mp_start_method / opencv_num_threads)
 
 model = dict(
     type='Recognizer3D',
@@ -66,3 +66,9 @@ checkpoint_config = dict(interval=10)
 workflow = [('train', 10)]
 evaluation = dict(interval=10, metrics=['top_k_accuracy', 'mean_class_accuracy'], topk=(1, 5))
 work_dir = './work_dirs/posec3d/slowonly_r50_u48_240e_ntu60_xsub_keypoint'
+log_config = dict(interval=20, hooks=[dict(type='TextLoggerHook')])
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+find_unused_parameters = False

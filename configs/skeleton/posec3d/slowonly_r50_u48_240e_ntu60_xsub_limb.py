@@ -5,8 +5,9 @@ skeletons = [[0, 5], [0, 6], [5, 7], [7, 9], [6, 8], [8, 10], [5, 11], [11, 13],
              [6, 12], [12, 14], [14, 16], [0, 1], [0, 2], [1, 3], [2, 4], [11, 12]]
 left_kp = [1, 3, 5, 7, 9, 11, 13, 15]
 right_kp = [2, 4, 6, 8, 10, 12, 14, 16]
-limbs = dict(type='GeneratePoseTarget', sigma=0.6, use_score=True, with_kp=False,
-             with_limb=True, skeletons=skeletons)
+# the limb target, under the name of the joint one it replaces (no unused helper is left)
+heatmaps = dict(type='GeneratePoseTarget', sigma=0.6, use_score=True, with_kp=False,
+                with_limb=True, skeletons=skeletons)
 shared = [
     dict(type='PoseDecode'),
     dict(type='PoseCompact', hw_ratio=1., allow_imgpad=True),
@@ -21,16 +22,17 @@ train_pipeline = [
     dict(type='RandomResizedCrop', area_range=(0.56, 1.0)),
     dict(type='Resize', scale=(56, 56), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5, left_kp=left_kp, right_kp=right_kp),
-    limbs, *tail, dict(type='ToTensor', keys=['imgs', 'label']),
+    heatmaps, *tail, dict(type='ToTensor', keys=['imgs', 'label']),
 ]
 val_pipeline = [
     dict(type='UniformSampleFrames', clip_len=48, num_clips=1, test_mode=True), *shared,
-    dict(type='CenterCrop', crop_size=64), limbs, *tail, dict(type='ToTensor', keys=['imgs']),
+    dict(type='CenterCrop', crop_size=64), heatmaps, *tail,
+    dict(type='ToTensor', keys=['imgs']),
 ]
 test_pipeline = [
     dict(type='UniformSampleFrames', clip_len=48, num_clips=10, test_mode=True), *shared,
     dict(type='CenterCrop', crop_size=64),
-    dict(limbs, double=True, left_kp=left_kp, right_kp=right_kp),
+    dict(heatmaps, double=True, left_kp=left_kp, right_kp=right_kp),
     *tail, dict(type='ToTensor', keys=['imgs']),
 ]
 data = dict(train=dict(pipeline=train_pipeline), val=dict(pipeline=val_pipeline),

@@ -1,5 +1,5 @@
 # ST-GCN on BABEL-60 (AMASS motion capture as 25 NTU joints, one person), 16 epochs of 5 repeats.
-_base_ = ['../../_base_/default_runtime.py']
+# standalone, like MMAction2's file (no mp_start_method / opencv_num_threads)
 
 model = dict(
     type='SkeletonGCN',
@@ -38,3 +38,8 @@ checkpoint_config = dict(interval=1)
 evaluation = dict(interval=1, metrics=['top_k_accuracy', 'mean_class_accuracy'])
 log_config = dict(interval=100, hooks=[dict(type='TextLoggerHook')])
 work_dir = './work_dirs/stgcn_80e_babel60'
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]

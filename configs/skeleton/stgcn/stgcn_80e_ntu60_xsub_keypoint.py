@@ -1,5 +1,5 @@
 # ST-GCN (spatial partition) on NTU-60 X-Sub 2D COCO poses: 300 looped frames, 80 epochs.
-_base_ = ['../../_base_/default_runtime.py']
+# standalone, like MMAction2's file (no mp_start_method / opencv_num_threads)
 
 model = dict(
     type='SkeletonGCN',
@@ -38,3 +38,8 @@ checkpoint_config = dict(interval=5)
 evaluation = dict(interval=5, metrics=['top_k_accuracy'])
 log_config = dict(interval=100, hooks=[dict(type='TextLoggerHook')])
 work_dir = './work_dirs/stgcn_80e_ntu60_xsub_keypoint/'
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]
