@@ -16,3 +16,4 @@ from .synthetic_pose import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
 from .errors import *  # noqa: F401,F403
 from .blending import *  # noqa: F401,F403
+from .ava_dataset import *  # noqa: F401,F403
