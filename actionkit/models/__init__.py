@@ -8,3 +8,4 @@ from .recognizers import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403
 from .module_hooks import *  # noqa: F401,F403
 from .sub_batchnorm3d import *  # noqa: F401,F403
+from .roi_extractors import *  # noqa: F401,F403
