@@ -147,8 +147,9 @@ def test_labelmap_reader(ava_files):
 def test_mmaction2_sample_files():
     if not AVA_SAMPLE.is_dir():
         pytest.skip(f'shared test data not found at {AVA_SAMPLE}')
-    ds = AVADataset(AVA_SAMPLE / 'ava_sample.csv', AVA_SAMPLE / 'ava_excluded_timestamps_sample.csv',
-                    [], label_file=AVA_SAMPLE / 'action_list.txt',
+    ds = AVADataset(AVA_SAMPLE / 'ava_sample.csv',
+                    AVA_SAMPLE / 'ava_excluded_timestamps_sample.csv', [],
+                    label_file=AVA_SAMPLE / 'action_list.txt',
                     proposal_file=AVA_SAMPLE / 'ava_proposals_sample.pkl')
     # 3 key frames; the excluded file removes 0f39OWEqJ24,0903 and _-Z6wFjXtGQ,0902
     assert [i['img_key'] for i in ds.video_infos] == ['0f39OWEqJ24,0902']

@@ -24,9 +24,9 @@ class SampleAVAFrames:
     The key frame of second ``timestamp`` is frame ``fps * (timestamp - timestamp_start) + 1``
     of the video's annotated span; the clip takes ``clip_len // 2`` steps before it and
     ``(clip_len + 1) // 2`` from it on. In train mode each index moves by a random offset,
-    ``np.random.randint(-frame_interval // 2, (frame_interval + 1) // 2)`` (drawn in test
-    mode too, unused, so a seeded run matches MMAction2). Indices are clipped to ``[shot_info[0], shot_info[1] - 1]``,
-    then ``start_index`` is added.
+    ``np.random.randint(-frame_interval // 2, (frame_interval + 1) // 2)`` (drawn in
+    test mode too, unused, so a seeded run matches MMAction2). Indices are clipped to
+    ``[shot_info[0], shot_info[1] - 1]``, then ``start_index`` is added.
 
     Required keys: ``fps``, ``timestamp``, ``timestamp_start``, ``shot_info``.
     Optional keys: ``start_index`` (0).

@@ -11,7 +11,7 @@ import torch
 
 from actionkit.datasets import AVADataset
 from actionkit.datasets.loader import collate
-from actionkit.datasets.pipelines import Compose, RawFrameDecode, SampleAVAFrames
+from actionkit.datasets.pipelines import RawFrameDecode, SampleAVAFrames
 
 
 def _key_frame(timestamp, fps=30, shot=(0, 27000), start_index=0):
