@@ -12,6 +12,7 @@ AnnotationError`). Used by :class:`~actionkit.datasets.AVADataset` and by the AV
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -64,6 +65,15 @@ def _fail(path: str | os.PathLike, lineno: int, text: str, why: str) -> Annotati
     return AnnotationError(f'{os.fspath(path)}:{lineno}: {why} (line: {text!r})')
 
 
+def _csv_rows(path: str | os.PathLike) -> Iterator[tuple[int, str, list[str]]]:
+    """``(line number, stripped line, comma-separated columns)`` of each non-blank line."""
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.strip()
+            if text:
+                yield lineno, text, text.split(',')
+
+
 def read_ava_csv(path: str | os.PathLike) -> list[AVARow]:
     """Read an AVA box CSV (8 columns; blank lines are skipped).
 
@@ -77,25 +87,20 @@ def read_ava_csv(path: str | os.PathLike) -> list[AVARow]:
             ActivityNet-2019 label map the configs name lists 60; evaluation skips the rest.)
     """
     rows = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            text = line.strip()
-            if not text:
-                continue
-            cols = text.split(',')
-            if len(cols) != 8:
-                raise _fail(path, lineno, text, f'expected 8 comma-separated columns (video_id, '
-                            f'timestamp, x1, y1, x2, y2, action_id, person_id), got '
-                            f'{len(cols)}')
-            try:
-                timestamp = int(cols[1])
-                box = np.array([float(v) for v in cols[2:6]])
-                label, entity_id = int(cols[6]), int(cols[7])
-            except ValueError as err:
-                raise _fail(path, lineno, text, f'not a number: {err}') from None
-            if not np.isfinite(box).all() or box[2] < box[0] or box[3] < box[1]:
-                raise _fail(path, lineno, text, 'the box must have finite x1 <= x2 and y1 <= y2')
-            rows.append(AVARow(cols[0], timestamp, box, label, entity_id, lineno))
+    for lineno, text, cols in _csv_rows(path):
+        if len(cols) != 8:
+            raise _fail(path, lineno, text, f'expected 8 comma-separated columns (video_id, '
+                        f'timestamp, x1, y1, x2, y2, action_id, person_id), got '
+                        f'{len(cols)}')
+        try:
+            timestamp = int(cols[1])
+            box = np.array([float(v) for v in cols[2:6]])
+            label, entity_id = int(cols[6]), int(cols[7])
+        except ValueError as err:
+            raise _fail(path, lineno, text, f'not a number: {err}') from None
+        if not np.isfinite(box).all() or box[2] < box[0] or box[3] < box[1]:
+            raise _fail(path, lineno, text, 'the box must have finite x1 <= x2 and y1 <= y2')
+        rows.append(AVARow(cols[0], timestamp, box, label, entity_id, lineno))
     return rows
 
 
@@ -106,17 +111,12 @@ def read_exclusions(path: str | os.PathLike) -> set[tuple[str, int]]:
         AnnotationError: a line without exactly 2 columns or with a non-integer timestamp.
     """
     excluded = set()
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            text = line.strip()
-            if not text:
-                continue
-            cols = text.split(',')
-            if len(cols) != 2:
-                raise _fail(path, lineno, text, f'expected 2 columns (video_id, timestamp), '
-                            f'got {len(cols)}')
-            try:
-                excluded.add((cols[0], int(cols[1])))
-            except ValueError:
-                raise _fail(path, lineno, text, 'the timestamp is not an integer') from None
+    for lineno, text, cols in _csv_rows(path):
+        if len(cols) != 2:
+            raise _fail(path, lineno, text, f'expected 2 columns (video_id, timestamp), '
+                        f'got {len(cols)}')
+        try:
+            excluded.add((cols[0], int(cols[1])))
+        except ValueError:
+            raise _fail(path, lineno, text, 'the timestamp is not an integer') from None
     return excluded
