@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import AnnotationError
+from ..evaluation.ava import ava_eval, results2csv
 from ..evaluation.ava_files import read_ava_csv, read_exclusions, read_labelmap
 from ..utils.safe_pickle import load_safe_pickle
 from .base import BaseDataset
@@ -195,11 +197,26 @@ class AVADataset(BaseDataset):
                     f'{self.ann_file}: key frame {info["img_key"]} has action index {top}, '
                     f'out of range for the model\'s num_classes={num_classes}')
 
+    def dump_results(self, results: list, out: str | os.PathLike) -> None:
+        """Write ``results`` (per key frame, per class ``[m, 5]`` arrays) as the AVA CSV."""
+        if not os.fspath(out).endswith('.csv'):
+            raise ValueError(f'AVADataset results are written as .csv, got {out}')
+        frames = [(info['video_id'], info['timestamp']) for info in self.video_infos]
+        results2csv(frames, results, out, self.custom_classes)
+
     def evaluate(self, results: list, metrics: Any = ('mAP',), metric_options: Any = None,
-                 logger: Any = None) -> dict:
-        """Frame mAP@0.5 on AVA: not in actionkit yet (``ava_eval`` is planned)."""
-        raise ValueError('AVADataset.evaluate (frame mAP on AVA) is not implemented in '
-                         'actionkit yet; dump the results and use MMAction2\'s ava_eval')
+                 logger: Any = None, **deprecated: Any) -> dict:
+        """Frame mAP@0.5 (``{'mAP@0.5IOU': value}``) of ``results`` against ``ann_file``."""
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if metrics != ['mAP']:
+            raise ValueError(f'AVADataset evaluates the metric "mAP" only, got {metrics}')
+        if self.label_file is None:
+            raise ValueError('AVADataset.evaluate needs label_file (the classes to score)')
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, 'ava_results.csv')
+            self.dump_results(results, out)
+            return ava_eval(out, 'mAP', self.label_file, self.ann_file, self.exclude_file,
+                            custom_classes=self.custom_classes)
 
 
 def _check_custom_classes(custom_classes: Sequence[int] | None, num_classes: int,
