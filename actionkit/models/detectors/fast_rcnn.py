@@ -98,12 +98,23 @@ class FastRCNN(nn.Module):
 
     def forward(self, img: Any, img_metas: Any = None, return_loss: bool = True,
                 **kwargs: Any) -> Any:
-        """Train (a dict of losses) or test (MMAction2's per-class result arrays)."""
+        """Train (a dict of losses) or test (MMAction2's per-class result arrays).
+
+        Tensors inside lists (the per-clip boxes) are moved to the model's device. A test
+        batch from actionkit's ``collate`` (``[clip][view]`` lists) is turned into MMAction2's
+        ``[view][clip]`` form first.
+        """
         kwargs.pop('bad_samples', None)
+        device = next(self.parameters()).device
+        img = _to_device(img, device)
+        kwargs = {key: _to_device(value, device) for key, value in kwargs.items()}
         if img_metas is None:
             img_metas = [{} for _ in range(len(img))]
         if return_loss:
             return self.forward_train(img, img_metas, **kwargs)
+        if isinstance(img, (list, tuple)) and img and isinstance(img[0], (list, tuple)):
+            img, img_metas, kwargs['proposals'] = _views_first(img, img_metas,
+                                                               kwargs.get('proposals'))
         return self.forward_test(img, img_metas, **kwargs)
 
     def train_step(self, data_batch: Mapping[str, Any], optimizer: Any = None,
@@ -117,3 +128,23 @@ class FastRCNN(nn.Module):
                  **kwargs: Any) -> dict[str, Any]:
         """Like :meth:`train_step`."""
         return self.train_step(data_batch)
+
+
+def _to_device(value: Any, device: torch.device) -> Any:
+    """Tensors (also in lists, and in the loader's ``NoStack`` wrappers) on ``device``."""
+    value = getattr(value, 'value', value)  # NoStack, duck-typed: models never import datasets
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, (list, tuple)):
+        return [_to_device(v, device) for v in value]
+    return value
+
+
+def _views_first(img: Sequence, img_metas: Sequence, proposals: Sequence | None) -> tuple:
+    """``[clip][view]`` test inputs (actionkit's collate) -> MMAction2's ``[view][clip]``."""
+    if any(len(views) != 1 for views in img):
+        raise ValueError('FastRCNN tests one view per clip (no test-time augmentation)')
+    imgs = [torch.stack([views[0] for views in img])]
+    metas = [[views[0] if isinstance(views, (list, tuple)) else views for views in img_metas]]
+    props = None if proposals is None else [[views[0] for views in proposals]]
+    return imgs, metas, props
