@@ -30,8 +30,7 @@ class SampleAVAFrames:
 
     Required keys: ``fps``, ``timestamp``, ``timestamp_start``, ``shot_info``.
     Optional keys: ``start_index`` (0).
-    Added keys: ``frame_inds``, ``clip_len``, ``frame_interval``, ``num_clips``,
-    ``crop_quadruple``.
+    Added keys: ``frame_inds``, ``clip_len``, ``frame_interval``, ``num_clips``, ``crop_quadruple``.
 
     Args:
         clip_len (int): frames in the clip.
