@@ -143,6 +143,12 @@ def test_mmaction_ava_config_builds_with_its_keys():
     acrn = Config.fromfile(str(CONFIGS / 'acrn' / 'slowfast_acrn_kinetics_pretrained_r50_8x8x1_'
                                                   'cosine_10e_ava_rgb.py'))
     acrn.model.backbone.pretrained = None
-    with pytest.raises(KeyError, match="'ACRNHead'.*which actionkit does not cover"):
+    with torch.device('meta'):
+        model = build_model(acrn.model)
+    assert model.roi_head.shared_head.conv1.conv.weight.shape == (2304, 4608, 1, 1, 1)
+    lfb = Config.fromfile(str(CONFIGS / 'lfb' / 'lfb_nl_kinetics_pretrained_slowonly_r50_4x16x1_'
+                                                '20e_ava_rgb.py'))
+    lfb.model.backbone.pretrained = None
+    with pytest.raises(KeyError, match="'FBOHead'.*which actionkit does not cover"):
         with torch.device('meta'):
-            build_model(acrn.model)
+            build_model(lfb.model)

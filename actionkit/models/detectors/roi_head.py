@@ -24,8 +24,8 @@ __all__ = ['AVARoIHead', 'bbox2roi', 'bbox2result']
 
 _ASSIGNERS = {'MaxIoUAssignerAVA': MaxIoUAssignerAVA}
 _SAMPLERS = {'RandomSampler': RandomSampler}
-# shared heads of MMAction2's ACRN / LFB configs, not in actionkit yet
-_LATER = ('ACRNHead', 'FBOHead', 'LFBInferHead')
+# shared heads of MMAction2's LFB configs, not in actionkit yet
+_LATER = ('FBOHead', 'LFBInferHead')
 
 
 def bbox2roi(bbox_list: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -82,7 +82,8 @@ class AVARoIHead(nn.Module):
     Args:
         bbox_roi_extractor (dict | nn.Module): a ``SingleRoIExtractor3D`` config.
         bbox_head (dict | nn.Module): a ``BBoxHeadAVA`` config.
-        shared_head (dict | None): ACRN / LFB shared heads are not in actionkit yet.
+        shared_head (dict | None): ``ACRNHead`` (LFB's ``FBOHead`` / ``LFBInferHead`` are not in
+            actionkit yet).
         train_cfg (dict | None): ``assigner``, ``sampler``, ``pos_weight`` (the detector's
             ``train_cfg.rcnn``).
         test_cfg (dict | None): ``action_thr`` (``test_cfg.rcnn``).
@@ -92,11 +93,12 @@ class AVARoIHead(nn.Module):
                  shared_head: Mapping | None = None, train_cfg: Mapping | None = None,
                  test_cfg: Mapping | None = None, **kwargs: Any) -> None:
         super().__init__()
-        if shared_head is not None:
-            kind = shared_head.get('type') if isinstance(shared_head, Mapping) else shared_head
-            raise KeyError(f'AVARoIHead: shared_head {kind!r} ({", ".join(_LATER)}: ACRN and '
-                           f'long-term feature banks) is MMAction2 detection which actionkit '
-                           f'does not cover yet')
+        kind = shared_head.get('type') if isinstance(shared_head, Mapping) else None
+        if kind in _LATER:
+            raise KeyError(f'AVARoIHead: shared_head {kind!r} ({", ".join(_LATER)}: long-term '
+                           f'feature banks) is MMAction2 detection which actionkit does not '
+                           f'cover yet')
+        self.shared_head = None if shared_head is None else HEADS.build(shared_head)
         unknown = set(kwargs) - {'pretrained', 'init_cfg', 'mask_roi_extractor', 'mask_head'}
         if unknown or kwargs.get('mask_head') is not None:
             raise TypeError(f'AVARoIHead: unexpected arguments {sorted(unknown or kwargs)}')
@@ -122,15 +124,21 @@ class AVARoIHead(nn.Module):
 
     @property
     def with_shared_head(self) -> bool:
-        """Always False here (no ACRN / LFB yet)."""
-        return False
+        """Whether a shared head (``ACRNHead``) mixes RoI and context features."""
+        return self.shared_head is not None
 
     def init_weights(self) -> None:
-        """Initialise the box head."""
+        """Initialise the shared head and the box head."""
+        if self.with_shared_head:
+            self.shared_head.init_weights()
         self.bbox_head.init_weights()
 
-    def _bbox_forward(self, x: Any, rois: torch.Tensor) -> dict[str, Any]:
-        bbox_feat, _ = self.bbox_roi_extractor(x, rois)  # [K, C, T, oh, ow]
+    def _bbox_forward(self, x: Any, rois: torch.Tensor,
+                      img_metas: Sequence[Mapping] | None = None) -> dict[str, Any]:
+        bbox_feat, global_feat = self.bbox_roi_extractor(x, rois)  # [K, C, T, oh, ow]
+        if self.with_shared_head:
+            bbox_feat = self.shared_head(bbox_feat, feat=global_feat, rois=rois,
+                                         img_metas=img_metas)
         cls_score, bbox_pred = self.bbox_head(bbox_feat)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feat)
 
@@ -150,7 +158,7 @@ class AVARoIHead(nn.Module):
             assign = self.bbox_assigner.assign(proposals, boxes, None, labels)
             results.append(self.bbox_sampler.sample(assign, proposals, boxes, labels))
         rois = bbox2roi([res.bboxes for res in results])
-        bbox_results = self._bbox_forward(x, rois)
+        bbox_results = self._bbox_forward(x, rois, img_metas)
         targets = self.bbox_head.get_targets(results, gt_bboxes, gt_labels, self.train_cfg)
         return self.bbox_head.loss(bbox_results['cls_score'], bbox_results['bbox_pred'], rois,
                                    *targets)
@@ -165,7 +173,7 @@ class AVARoIHead(nn.Module):
                              f'{len(img_metas)} img_metas and {len(proposal_list)} proposal '
                              f'lists')
         rois = bbox2roi(proposal_list)
-        cls_score = self._bbox_forward(x, rois)['cls_score']
+        cls_score = self._bbox_forward(x, rois, img_metas)['cls_score']
         meta = img_metas[0]
         bboxes, scores = self.bbox_head.get_det_bboxes(
             rois, cls_score, meta['img_shape'], flip=meta.get('flip', False),
