@@ -83,6 +83,8 @@ def test_roi_ops_refuse_bad_input():
     # 0.5..2.5 (scaled end 2.5): bin size 1, cells floor(0.5)=0..ceil(1.5)=2 and 1..3
     ([0, .5, .5, 1.5, 1.5], 2, [[11, 12], [21, 22]]),
     ([0, 2, 2, 0, 0], 2, [[0, 0], [0, 0]]),  # inverted box: zeros
+    # 2..6 on a 4x4 map: bins [2, 4) and [4, 6) -> clipped to empty: 0
+    ([0, 2, 2, 5, 5], 2, [[33, 0], [0, 0]]),
 ])
 def test_roi_pool_hand_worked(roi, size, expected):
     torch.testing.assert_close(roi_pool(_ramp(), _rois(roi), size),

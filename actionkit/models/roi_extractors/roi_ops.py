@@ -126,16 +126,26 @@ def roi_align(feat: torch.Tensor, rois: torch.Tensor, output_size: int | tuple[i
     return torch.stack(results)
 
 
-def _bin_mask(start: float, length: float, bins: int, size: int,
-              device: torch.device) -> torch.Tensor:
-    """``[bins, size]`` bool: which feature cells each RoIPool bin covers along one axis."""
+def _bin_bounds(start: float, length: float, bins: int, size: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` feature cells of each RoIPool bin along one axis (clipped to the map)."""
     bin_size = length / bins
     idx = np.arange(bins)
     lo = np.clip(np.floor(idx * bin_size + start), 0, size).astype(np.int64)
     hi = np.clip(np.ceil((idx + 1) * bin_size + start), 0, size).astype(np.int64)
-    cells = np.arange(size)
-    mask = (cells[None, :] >= lo[:, None]) & (cells[None, :] < hi[:, None])
-    return torch.from_numpy(mask).to(device)
+    return list(zip(lo.tolist(), hi.tolist()))
+
+
+def _pool_one(fmap: torch.Tensor, ys: list, xs: list) -> torch.Tensor:
+    """Max over each (y-bin, x-bin) rectangle, separably: columns first, then rows."""
+    channels, height, _ = fmap.shape
+    cols = [fmap[:, :, lo:hi].amax(-1) if hi > lo else fmap.new_zeros(channels, height)
+            for lo, hi in xs]
+    cols_t = torch.stack(cols, dim=-1)  # [C, H, ow]
+    rows = [cols_t[:, lo:hi].amax(1) if hi > lo else cols_t.new_zeros(channels, len(xs))
+            for lo, hi in ys]
+    out = torch.stack(rows, dim=1)  # [C, oh, ow]
+    empty_x = torch.tensor([hi <= lo for lo, hi in xs], device=fmap.device)
+    return out.masked_fill(empty_x[None, None], 0)
 
 
 def roi_pool(feat: torch.Tensor, rois: torch.Tensor, output_size: int | tuple[int, int],
@@ -144,21 +154,15 @@ def roi_pool(feat: torch.Tensor, rois: torch.Tensor, output_size: int | tuple[in
     out = _pair(output_size)
     _check(feat, rois)
     channels, height, width = feat.shape[1:]
+    scale = np.float32(spatial_scale)
     results = []
     for r in rois.detach().cpu().numpy().astype(np.float32):
-        x1, y1 = r[1] * np.float32(spatial_scale), r[2] * np.float32(spatial_scale)
-        x2, y2 = (r[3] + 1) * np.float32(spatial_scale), (r[4] + 1) * np.float32(spatial_scale)
+        x1, y1, x2, y2 = r[1] * scale, r[2] * scale, (r[3] + 1) * scale, (r[4] + 1) * scale
         if x2 - x1 <= 0 or y2 - y1 <= 0:
             results.append(feat.new_zeros(channels, *out))
             continue
-        my = _bin_mask(y1, y2 - y1, out[0], height, feat.device)  # [oh, H]
-        mx = _bin_mask(x1, x2 - x1, out[1], width, feat.device)   # [ow, W]
-        fmap = feat[int(r[0])]
-        low = torch.finfo(feat.dtype).min
-        rows = fmap[:, :, None, :].masked_fill(~mx[None, None], low).amax(-1)  # [C, H, ow]
-        pooled = rows[:, None].masked_fill(~my[None, :, :, None], low).amax(2)  # [C, oh, ow]
-        empty = ~(my.any(1)[:, None] & mx.any(1)[None, :])
-        results.append(pooled.masked_fill(empty[None], 0))
+        results.append(_pool_one(feat[int(r[0])], _bin_bounds(y1, y2 - y1, out[0], height),
+                                 _bin_bounds(x1, x2 - x1, out[1], width)))
     if not results:
         return feat.new_zeros(0, channels, *out)
     return torch.stack(results)
