@@ -198,9 +198,12 @@ class AVADataset(BaseDataset):
                     f'out of range for the model\'s num_classes={num_classes}')
 
     def dump_results(self, results: list, out: str | os.PathLike) -> None:
-        """Write ``results`` (per key frame, per class ``[m, 5]`` arrays) as the AVA CSV."""
+        """Write ``results`` (per key frame, per class ``[m, 5]`` arrays): a ``.csv`` out as
+        MMAction2's AVA result CSV, other suffixes as :class:`BaseDataset` writes them
+        (MMAction2 accepts ``.csv`` only)."""
         if not os.fspath(out).endswith('.csv'):
-            raise ValueError(f'AVADataset results are written as .csv, got {out}')
+            super().dump_results(results, out)
+            return
         frames = [(info['video_id'], info['timestamp']) for info in self.video_infos]
         results2csv(frames, results, out, self.custom_classes)
 

@@ -88,5 +88,10 @@ def test_ava_dataset_evaluate(files):
         [np.array([[.2, .2, .3, .3, .5]]), empty, empty],
     ]
     assert ds.evaluate(results) == {'mAP@0.5IOU': pytest.approx(.775)}
+    ds.dump_results(results, files / 'out.csv')
+    first = (files / 'out.csv').read_text().splitlines()[0]
+    assert first == 'v,902,0.100,0.100,0.500,0.500,1,0.900'
+    ds.dump_results(results, files / 'out.pkl')  # other suffixes: BaseDataset's writers
+    assert (files / 'out.pkl').stat().st_size > 0
     with pytest.raises(ValueError, match='"mAP" only'):
         ds.evaluate(results, metrics='top_k_accuracy')
