@@ -9,3 +9,5 @@ from .localizers import *  # noqa: F401,F403
 from .module_hooks import *  # noqa: F401,F403
 from .sub_batchnorm3d import *  # noqa: F401,F403
 from .blending import *  # noqa: F401,F403
+from .roi_extractors import *  # noqa: F401,F403
+from .detectors import *  # noqa: F401,F403

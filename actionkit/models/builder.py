@@ -50,14 +50,12 @@ def build_localizer(cfg: Any) -> nn.Module:
 
 
 # MMAction2 0.x model types of tasks outside actionkit's scope
-_OTHER_TASKS = {
-    'FastRCNN': 'spatio-temporal action detection (AVA)',
-}
+_OTHER_TASKS: dict[str, str] = {}
 
 
 def build_model(cfg: Any, train_cfg: Mapping | None = None,
                 test_cfg: Mapping | None = None) -> nn.Module:
-    """Build a recognizer or a localizer, whichever registry knows ``cfg['type']``.
+    """Build a recognizer, a localizer or a detector, whichever registry knows ``cfg['type']``.
 
     ``train_cfg``/``test_cfg`` outside the model dict are the deprecated 0.x form; they are
     passed on only when the model dict does not set them itself.
@@ -67,14 +65,18 @@ def build_model(cfg: Any, train_cfg: Mapping | None = None,
     model_type = cfg.get('type')
     if model_type in LOCALIZERS or model_type in LOCALIZERS.module_dict.values():
         return LOCALIZERS.build(cfg)
+    from .detectors import DETECTORS  # spatio-temporal detection (FastRCNN)
+    if model_type in DETECTORS or model_type in DETECTORS.module_dict.values():
+        return DETECTORS.build(cfg)
     if isinstance(model_type, str) and model_type not in RECOGNIZERS:
         if model_type in _OTHER_TASKS:
             raise KeyError(f'model type {model_type!r} is MMAction2\'s {_OTHER_TASKS[model_type]}, '
                            f'which actionkit does not cover (it does action recognition and '
                            f'temporal action localization)')
-        known = sorted(RECOGNIZERS.module_dict) + sorted(LOCALIZERS.module_dict)
+        known = sorted(RECOGNIZERS.module_dict) + sorted(LOCALIZERS.module_dict) + sorted(
+            DETECTORS.module_dict)
         raise KeyError(f'model type {model_type!r} is neither a registered recognizer nor a '
-                       f'localizer; registered: {known}')
+                       f'localizer nor a detector; registered: {known}')
     return build_recognizer(cfg, train_cfg, test_cfg)
 
 

@@ -36,3 +36,4 @@ from .pseudo_clip import *  # noqa: F401,F403
 from .audio import *  # noqa: F401,F403
 from .pose import *  # noqa: F401,F403
 from .pose_heatmap import *  # noqa: F401,F403
+from .ava import *  # noqa: F401,F403

@@ -17,7 +17,6 @@ _UNSUPPORTED = {
     'PIMSDecode': 'the PIMS backend is not supported; use PyAVDecode, DecordDecode or '
                   'OpenCVDecode',
     'PyAVDecodeMotionVector': 'motion-vector decoding is not supported',
-    'SampleAVAFrames': 'a spatio-temporal detection (AVA) step; actionkit has no detection',
     'LoadKineticsPose': 'the raw Kinetics-pose loader is not supported (no MMAction2 0.x '
                         'config uses it); convert the poses to a PoseDataset pickle with '
                         'keypoint and keypoint_score arrays',

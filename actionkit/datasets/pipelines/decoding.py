@@ -22,6 +22,7 @@ from ..builder import PIPELINES
 from ..errors import DataError
 from .decoders import VideoReader, get_reader_class
 from .decoders.base import DECODE_MODES
+from .ava import boxes_to_pixels
 from .decoders.images import IMAGE_BACKENDS, decode_gray, decode_rgb, read_bytes
 
 __all__ = ['PyAVInit', 'PyAVDecode', 'DecordInit', 'DecordDecode', 'OpenCVInit',
@@ -298,8 +299,9 @@ class RawFrameDecode:
     to three channels.
 
     Required keys: ``frame_dir``, ``filename_tmpl``, ``frame_inds``, ``modality``.
-    Optional keys: ``offset``.
+    Optional keys: ``offset``, ``gt_bboxes``, ``proposals``.
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
+    Modified keys: ``gt_bboxes``, ``proposals`` (AVA's normalised boxes become float32 pixels).
 
     Args:
         io_backend (str): where files live; only ``'disk'``.
@@ -354,6 +356,7 @@ class RawFrameDecode:
         results['imgs'] = imgs
         results['original_shape'] = imgs[0].shape[:2]
         results['img_shape'] = imgs[0].shape[:2]
+        boxes_to_pixels(results)  # AVA: normalised boxes to pixels, as MMAction2 does here
         return results
 
     def __repr__(self) -> str:

@@ -11,3 +11,5 @@ from .timesformer_head import *  # noqa: F401,F403
 from .ssn_head import *  # noqa: F401,F403
 from .audio_tsn_head import *  # noqa: F401,F403
 from .stgcn_head import *  # noqa: F401,F403
+from .bbox_head import *  # noqa: F401,F403
+from .acrn_head import *  # noqa: F401,F403

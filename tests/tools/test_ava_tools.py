@@ -1,0 +1,129 @@
+"""tools/test.py and tools/train.py --validate on an AVA detection config (tiny SlowOnly)."""
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+
+_CONFIG = """
+model = dict(
+    type='FastRCNN',
+    backbone=dict(type='ResNet3dSlowOnly', depth=18, pretrained=None, pretrained2d=False,
+                  lateral=False, num_stages=4, conv1_kernel=(1, 7, 7), conv1_stride_t=1,
+                  pool1_stride_t=1, spatial_strides=(1, 2, 2, 1), base_channels=8),
+    roi_head=dict(
+        type='AVARoIHead',
+        bbox_roi_extractor=dict(type='SingleRoIExtractor3D', roi_layer_type='RoIAlign',
+                                output_size=8, with_temporal_pool=True),
+        bbox_head=dict(type='BBoxHeadAVA', in_channels=64, num_classes=81, multilabel=True,
+                       dropout_ratio=0.5)),
+    train_cfg=dict(rcnn=dict(
+        assigner=dict(type='MaxIoUAssignerAVA', pos_iou_thr=0.9, neg_iou_thr=0.9,
+                      min_pos_iou=0.9),
+        sampler=dict(type='RandomSampler', num=32, pos_fraction=1, neg_pos_ub=-1,
+                     add_gt_as_proposals=True),
+        pos_weight=1.0, debug=False)),
+    test_cfg=dict(rcnn=dict(action_thr=0.002)))
+img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_bgr=False)
+train_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=4, frame_interval=2),
+    dict(type='RawFrameDecode'),
+    dict(type='RandomRescale', scale_range=(64, 80)),
+    dict(type='RandomCrop', size=64),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='Normalize', **img_norm_cfg),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='Rename', mapping=dict(imgs='img')),
+    dict(type='ToTensor', keys=['img', 'proposals', 'gt_bboxes', 'gt_labels']),
+    dict(type='ToDataContainer',
+         fields=[dict(key=['proposals', 'gt_bboxes', 'gt_labels'], stack=False)]),
+    dict(type='Collect', keys=['img', 'proposals', 'gt_bboxes', 'gt_labels'],
+         meta_keys=['scores', 'entity_ids']),
+]
+val_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=4, frame_interval=2, test_mode=True),
+    dict(type='RawFrameDecode'),
+    dict(type='Resize', scale=(-1, 64)),
+    dict(type='Normalize', **img_norm_cfg),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='Rename', mapping=dict(imgs='img')),
+    dict(type='ToTensor', keys=['img', 'proposals']),
+    dict(type='ToDataContainer', fields=[dict(key='proposals', stack=False)]),
+    dict(type='Collect', keys=['img', 'proposals'], meta_keys=['scores', 'img_shape'],
+         nested=True),
+]
+common = dict(type='AVADataset', ann_file='{root}/ann.csv', exclude_file=None,
+              label_file='{root}/labels.pbtxt', proposal_file='{root}/props.pkl',
+              data_prefix='{root}/frames', start_index=1, fps=2)
+data = dict(videos_per_gpu=2, workers_per_gpu=0,
+            val_dataloader=dict(videos_per_gpu=1), test_dataloader=dict(videos_per_gpu=1),
+            train=dict(pipeline=train_pipeline, **common),
+            val=dict(pipeline=val_pipeline, **common),
+            test=dict(pipeline=val_pipeline, **common))
+evaluation = dict(interval=1, save_best='mAP@0.5IOU')
+optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-5)
+optimizer_config = dict(grad_clip=dict(max_norm=40, norm_type=2))
+lr_config = dict(policy='step', step=[10])
+total_epochs = 1
+checkpoint_config = dict(interval=1)
+log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook')])
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]
+"""
+
+
+def _tool(relative):
+    name = 'ava_tool_' + relative.replace('/', '_').removesuffix('.py')
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / relative)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _ava_root(root):
+    for vid in ('vidA', 'vidB'):
+        folder = root / 'frames' / vid
+        folder.mkdir(parents=True)
+        for i in range(1, 11):
+            cv2.imwrite(str(folder / f'img_{i:05}.jpg'), np.full((48, 64, 3), i * 20, np.uint8))
+    (root / 'ann.csv').write_text('vidA,0902,0.1,0.2,0.5,0.6,12,3\nvidA,0902,0.3,0.3,0.9,0.9,17,5\n'
+                                  'vidB,0902,0.0,0.0,1.0,1.0,12,0\n')
+    (root / 'labels.pbtxt').write_text('item {\n  name: "a12"\n  id: 12\n}\n'
+                                       'item {\n  name: "a17"\n  id: 17\n}\n')
+    with open(root / 'props.pkl', 'wb') as f:
+        pickle.dump({'vidA,0902': np.array([[.1, .2, .5, .6, .95], [.3, .3, .9, .9, .92]])}, f)
+    config = root / 'ava_tiny.py'
+    config.write_text(_CONFIG.replace('{root}', str(root)))
+    return config
+
+
+def test_train_validate_then_test_on_an_ava_config(tmp_path):
+    config = _ava_root(tmp_path)
+    work = tmp_path / 'work'
+    torch.manual_seed(0)
+    assert _tool('tools/train.py').main([str(config), '--work-dir', str(work),
+                                         '--validate']) in (0, None)
+    ckpt = work / 'epoch_1.pth'
+    assert ckpt.exists()
+    # --validate ran AVADataset.evaluate: save_best named the checkpoint after mAP@0.5IOU
+    assert (work / 'best_mAP@0.5IOU_epoch_1.pth').exists()
+    out = tmp_path / 'results.pkl'
+    assert _tool('tools/test.py').main([str(config), str(ckpt), '--eval', 'mAP',
+                                        '--out', str(out)]) in (0, None)
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 2 and len(results[0]) == 80
+    # the proposals are the gt boxes: every detection of class 12 / 17 is one of them
+    np.testing.assert_allclose(np.sort(results[0][11][:, 0]), [.1, .3], atol=1e-3)
