@@ -49,7 +49,7 @@ def test_sample_ava_frames_train_offsets_and_rng_use():
     assert after == np.random.randint(1000)
     with pytest.raises(KeyError, match="'timestamp_start'"):
         SampleAVAFrames(4)(dict(fps=30, timestamp=902, shot_info=(0, 9)))
-    with pytest.raises(ValueError, match='clip_len must be an int >= 1'):
+    with pytest.raises(ValueError, match='clip_len must be a positive int'):
         SampleAVAFrames(0)
 
 
