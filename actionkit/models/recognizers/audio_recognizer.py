@@ -7,14 +7,13 @@ clips of a sample as ``test_cfg.average_clips`` says.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..builder import RECOGNIZERS
-from .base import _BATCH_EXTRAS, BaseRecognizer, parse_losses
+from .base import _BATCH_EXTRAS, BaseRecognizer
 
 __all__ = ['AudioRecognizer']
 
@@ -27,6 +26,8 @@ class AudioRecognizer(BaseRecognizer):
     ``forward(audios, label=None, return_loss=True)``, and batches
     ``{'audios': ..., 'label': ...}``.
     """
+
+    input_key = 'audios'
 
     def _fold(self, audios: torch.Tensor, where: str) -> tuple[torch.Tensor, int]:
         if audios.dim() != 5:
@@ -69,10 +70,3 @@ class AudioRecognizer(BaseRecognizer):
             return self.forward_train(audios, label, **kwargs)
         return self.forward_test(audios, **kwargs)
 
-    def _step(self, data_batch: Mapping[str, Any]) -> dict[str, Any]:
-        missing = [key for key in ('audios', 'label') if key not in data_batch]
-        if missing:
-            raise KeyError(f'the data batch lacks {missing}; it has {sorted(data_batch)}')
-        losses = self(data_batch['audios'], data_batch['label'], return_loss=True)
-        loss, log_vars = parse_losses(losses)
-        return dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['audios']))

@@ -85,6 +85,9 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
             ``max_testing_views`` (int), ``feature_extraction`` (bool). Default: None.
     """
 
+    #: the batch key of the model's input (``train_step`` / ``val_step`` read it)
+    input_key = 'imgs'
+
     def __init__(self, backbone: Mapping[str, Any] | nn.Module,
                  cls_head: Mapping[str, Any] | nn.Module | None = None,
                  neck: Mapping[str, Any] | nn.Module | None = None,
@@ -219,13 +222,14 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         return self.forward_test(imgs, **kwargs)
 
     def _step(self, data_batch: Mapping[str, Any]) -> dict[str, Any]:
-        missing = [key for key in ('imgs', 'label', *self.aux_info) if key not in data_batch]
+        key_in = self.input_key
+        missing = [key for key in (key_in, 'label', *self.aux_info) if key not in data_batch]
         if missing:
             raise KeyError(f'the data batch lacks {missing}; it has {sorted(data_batch)}')
         aux = {key: data_batch[key] for key in self.aux_info}
-        losses = self(data_batch['imgs'], data_batch['label'], return_loss=True, **aux)
+        losses = self(data_batch[key_in], data_batch['label'], return_loss=True, **aux)
         loss, log_vars = parse_losses(losses)
-        return dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['imgs']))
+        return dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch[key_in]))
 
     def train_step(self, data_batch: Mapping[str, Any], optimizer: Any = None,
                    **kwargs: Any) -> dict[str, Any]:

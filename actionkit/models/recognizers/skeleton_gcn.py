@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..builder import RECOGNIZERS
-from .base import BaseRecognizer, parse_losses
+from .base import BaseRecognizer
 
 __all__ = ['SkeletonGCN']
 
@@ -25,6 +25,8 @@ class SkeletonGCN(BaseRecognizer):
         cls_head (dict | nn.Module | None): ``STGCNHead``.
         train_cfg, test_cfg (dict | None): unused, kept for config compatibility.
     """
+
+    input_key = 'keypoint'
 
     def __init__(self, backbone: Mapping[str, Any], cls_head: Mapping[str, Any] | None = None,
                  train_cfg: Mapping[str, Any] | None = None,
@@ -55,10 +57,3 @@ class SkeletonGCN(BaseRecognizer):
         scores = self._require_head('forward_dummy')(self.extract_feat(keypoint))
         return (scores.softmax(dim=1) if softmax else scores, )
 
-    def _step(self, data_batch: Mapping[str, Any]) -> dict[str, Any]:
-        missing = [key for key in ('keypoint', 'label') if key not in data_batch]
-        if missing:
-            raise KeyError(f'the data batch lacks {missing}; it has {sorted(data_batch)}')
-        losses = self(data_batch['keypoint'], data_batch['label'], return_loss=True)
-        loss, log_vars = parse_losses(losses)
-        return dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['keypoint']))
