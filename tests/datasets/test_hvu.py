@@ -14,7 +14,6 @@ from actionkit.datasets.pipelines import LoadHVULabel
 from actionkit.evaluation.hvu import hvu_category_map
 from actionkit.models.losses import HVULoss
 
-SHARED = Path('/work/shared/data/mmaction2/tests/data/annotations')
 CATS, NUMS = ['a', 'b'], [2, 2]
 # the ranking example of the mAP test: v2 has no 'a' tags, v0 no 'b' tags
 LABELS = [{'a': [1]}, {'a': [0], 'b': [0]}, {'b': [1]}]
@@ -121,16 +120,20 @@ def test_a_tsn_head_passes_the_masks_to_hvu_loss() -> None:
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason='MMAction2 test annotations not available')
-def test_mmaction2_hvu_annotation_files_load() -> None:
+def test_mmaction2_hvu_annotation_files_load(annotations_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # data_prefix='data' is made absolute (realpath) only when that folder exists, as in
+    # MMAction2: work where it does not (a checkout that ran the demo has a data/ folder)
+    monkeypatch.chdir(tmp_path)
     cats = ['action', 'attribute', 'concept', 'event', 'object', 'scene']
     nums = [739, 117, 291, 69, 1678, 248]
-    ds = HVUDataset(str(SHARED / 'hvu_frame_test_anno.json'), [dict(type='LoadHVULabel')], cats,
+    ds = HVUDataset(str(annotations_dir / 'hvu_frame_test_anno.json'), [dict(type='LoadHVULabel')], cats,
                     nums, filename_tmpl='img_{:05}.jpg', data_prefix='data')
     sample = ds[0]
     assert sample['frame_dir'] == 'data/imgs' and sample['total_frames'] == 5
     assert sample['label'].sum().item() == 12  # 1 action + 7 concepts + 1 event + 2 + 1
     assert sample['mask'].sum().item() == sum(nums) - 117  # no attribute tags
-    ds = HVUDataset(str(SHARED / 'hvu_video_eval_test_anno.json'), [],
+    ds = HVUDataset(str(annotations_dir / 'hvu_video_eval_test_anno.json'), [],
                     ['action', 'scene', 'object'], [3, 3, 3])
     # v0 tags action 2, scene 2, object 1; v1 action 1, scene 1, object 2
     scores = [np.array([0, .2, .8, .1, .2, .7, .1, .9, .0]),
