@@ -119,7 +119,6 @@ def test_a_tsn_head_passes_the_masks_to_hvu_loss() -> None:
     assert losses['loss_cls'].item() == pytest.approx(L0)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason='MMAction2 test annotations not available')
 def test_mmaction2_hvu_annotation_files_load(annotations_dir: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # data_prefix='data' is made absolute (realpath) only when that folder exists, as in
@@ -127,8 +126,9 @@ def test_mmaction2_hvu_annotation_files_load(annotations_dir: Path, tmp_path: Pa
     monkeypatch.chdir(tmp_path)
     cats = ['action', 'attribute', 'concept', 'event', 'object', 'scene']
     nums = [739, 117, 291, 69, 1678, 248]
-    ds = HVUDataset(str(annotations_dir / 'hvu_frame_test_anno.json'), [dict(type='LoadHVULabel')], cats,
-                    nums, filename_tmpl='img_{:05}.jpg', data_prefix='data')
+    ds = HVUDataset(str(annotations_dir / 'hvu_frame_test_anno.json'),
+                    [dict(type='LoadHVULabel')], cats, nums, filename_tmpl='img_{:05}.jpg',
+                    data_prefix='data')
     sample = ds[0]
     assert sample['frame_dir'] == 'data/imgs' and sample['total_frames'] == 5
     assert sample['label'].sum().item() == 12  # 1 action + 7 concepts + 1 event + 2 + 1
