@@ -45,14 +45,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split('\n\n', 2)[2])
-    parser.add_argument('--config', default='configs/detection/ava/'
-                        'slowonly_omnisource_pretrained_r101_8x8x1_20e_ava_rgb.py')
+    # no defaults for these: actionkit ships no AVA config, label map or checkpoint
+    parser.add_argument('--config', required=True,
+                        help="an AVA detection config (MMAction2's configs/detection/ava/)")
     parser.add_argument('--checkpoint', required=True, help='a .pth file, or none')
     parser.add_argument('--video', default='demo/demo.mp4')
     parser.add_argument('--det-file', required=True,
                         help='person boxes per frame index, JSON or CSV (see below)')
     parser.add_argument('--out-filename', default='demo/stdet_demo.mp4')
-    parser.add_argument('--label-map', default='tools/data/ava/label_map.txt')
+    parser.add_argument('--label-map', required=True, help='"ID: name" a line')
     parser.add_argument('--device', default='cuda:0' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--det-score-thr', type=float, default=0.9)
     parser.add_argument('--action-score-thr', type=float, default=0.5)
