@@ -34,7 +34,7 @@ import torch
 
 from actionkit.apis import init_recognizer
 from actionkit.config import Config, DictAction
-from actionkit.datasets.prep.video_io import read_video, video_info
+from actionkit.datasets.prep.video_io import read_video
 from actionkit.utils.cli_main import run_main
 from actionkit.visualization import VideoOutput, draw_text_lines
 
@@ -78,6 +78,8 @@ def _bad(path, where, why):
 
 
 def _box(path, where, values):
+    if not isinstance(values, (list, tuple)):
+        raise _bad(path, where, f'a box is a list of 4 or 5 numbers, got {values!r}')
     try:
         box = [float(v) for v in values]
     except (TypeError, ValueError):
@@ -118,8 +120,7 @@ def load_det_file(path):
             frame = _frame(path, where, key)
             if not isinstance(rows, list):
                 raise _bad(path, where, f'expected a list of boxes, got {rows!r}')
-            boxes.setdefault(frame, []).extend(_box(path, where, r) if isinstance(r, list)
-                                               else _box(path, where, None) for r in rows)
+            boxes.setdefault(frame, []).extend(_box(path, where, r) for r in rows)
     elif path.suffix.lower() == '.csv':
         with open(path, newline='', encoding='utf-8') as f:
             for line, row in enumerate(csv.reader(f), 1):
@@ -236,8 +237,8 @@ def main(argv=None):
             t = int(first + (k * dense + n) * args.output_stepsize)
             writer.write(draw(frames[min(max(t - 1, 0), len(frames) - 1)], boxes, found))
     writer.close()
-    sys.stdout.write(f'{video_info(args.video)["num_frames"] or len(frames)} frames, '
-                     f'{len(timestamps)} key frames; wrote {os.fspath(args.out_filename)}\n')
+    sys.stdout.write(f'{len(frames)} frames, {len(timestamps)} key frames; '
+                     f'wrote {os.fspath(args.out_filename)}\n')
     return 0
 
 

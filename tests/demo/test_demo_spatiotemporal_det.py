@@ -72,6 +72,8 @@ def test_demo_draws_boxes_and_labels(inputs, load_demo, kind, capsys):
     ('b.json', '{"3": [[1, 2, "a", 4]]}', r"b\.json: frame '3': a box is 4 or 5 numbers"),
     ('b.json', '{"3": [[1, 2, 3]]}', r"b\.json: frame '3': a box is 4 or 5 finite"),
     ('b.json', '[1, 2]', r'b\.json: top level: expected an object'),
+    ('b.json', '{"3": [7]}', r"b\.json: frame '3': a box is a list of 4 or 5 numbers, got 7"),
+    ('b.json', '{"-1": []}', r"b\.json: frame '-1': the frame index must be >= 0"),
     ('b.json', '{"3": [', r'b\.json: line 1: not JSON'),
     ('b.txt', '', r"b\.txt': the suffix must be \.json or \.csv"),
 ])
