@@ -166,8 +166,9 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
         raise SystemExit('nothing to do: give --out to save the results and/or --eval to '
                          'evaluate them')
     out = output_config.get('out')
-    if out and 'output_format' not in output_config and \
-            os.path.splitext(out)[1].lower() not in OUT_SUFFIXES:
+    suffix = os.path.splitext(out)[1].lower() if out else ''
+    # a dataset-specific suffix (AVA's '.csv') is checked once the dataset is built
+    if out and 'output_format' not in output_config and suffix not in OUT_SUFFIXES + ('.csv',):
         raise SystemExit(f'--out {out!r}: the file name must end in one of {OUT_SUFFIXES}')
     if 'test' not in cfg.get('data', {}):
         raise SystemExit(f'{args.config} has no data.test section to test on')
@@ -179,6 +180,11 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     dataset = build_in_config(build_dataset, cfg.data, 'test', f'{args.config}: data',
                               dict(test_mode=True))
     # MMAction2 counts a label the model cannot score as a miss; say so now, naming the line
+    extra = tuple(getattr(dataset, 'EXTRA_OUT_SUFFIXES', ()))
+    if out and 'output_format' not in output_config and suffix not in OUT_SUFFIXES + extra:
+        raise SystemExit(f'--out {out!r}: {type(dataset).__name__} writes results as one of '
+                         f'{OUT_SUFFIXES + extra}; a .csv results file is written by datasets '
+                         'that define one (AVADataset: the AVA result CSV)')
     check_label_range(dataset, (cfg.model.get('cls_head') or {}).get('num_classes'),
                       strict=False)
     loader = build_dataloader(dataset, **dataloader_args(cfg, 'test', distributed))

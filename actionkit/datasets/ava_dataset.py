@@ -68,6 +68,9 @@ class AVADataset(BaseDataset):
             (only for a file you trust).
     """
 
+    #: ``tools/test.py --out`` suffixes this dataset writes beyond BaseDataset's
+    EXTRA_OUT_SUFFIXES = ('.csv',)
+
     def __init__(self, ann_file: str | os.PathLike, exclude_file: str | os.PathLike | None,
                  pipeline: Sequence[Any], label_file: str | os.PathLike | None = None,
                  filename_tmpl: str = 'img_{:05}.jpg', start_index: int = 0,
@@ -201,7 +204,7 @@ class AVADataset(BaseDataset):
         """Write ``results`` (per key frame, per class ``[m, 5]`` arrays): a ``.csv`` out as
         MMAction2's AVA result CSV, other suffixes as :class:`BaseDataset` writes them
         (MMAction2 accepts ``.csv`` only)."""
-        if not os.fspath(out).endswith('.csv'):
+        if not os.fspath(out).lower().endswith('.csv'):
             super().dump_results(results, out)
             return
         frames = [(info['video_id'], info['timestamp']) for info in self.video_infos]

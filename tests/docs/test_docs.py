@@ -151,9 +151,10 @@ _OPTION = re.compile(r'(?<![\w-])(--[a-z][a-z0-9_-]*[a-z0-9])')
 
 
 def _defined_options() -> set[str]:
-    """Every ``'--option'`` string literal of the package, the tools and the benchmarks."""
+    """Every ``'--option'`` string literal of the package, the tools, the demos and the
+    benchmarks."""
     sources = [*(REPO / 'actionkit').rglob('*.py'), *(REPO / 'tools').rglob('*.py'),
-               *(REPO / 'benchmarks').glob('*.py')]
+               *(REPO / 'demo').glob('*.py'), *(REPO / 'benchmarks').glob('*.py')]
     return {option for source in sources
             for option in re.findall(r"""['"](--[a-z][a-z0-9_-]*)['"]""", source.read_text())}
 

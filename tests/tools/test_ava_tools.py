@@ -8,7 +8,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
+
+from actionkit.config.config import Config
+from actionkit.models.builder import build_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -127,3 +131,32 @@ def test_train_validate_then_test_on_an_ava_config(tmp_path):
     assert len(results) == 2 and len(results[0]) == 80
     # the proposals are the gt boxes: every detection of class 12 / 17 is one of them
     np.testing.assert_allclose(np.sort(results[0][11][:, 0]), [.1, .3], atol=1e-3)
+
+
+def test_test_tool_writes_the_ava_result_csv(tmp_path):
+    config = _ava_root(tmp_path)
+    torch.manual_seed(0)
+    tool = _tool('tools/test.py')
+    ckpt = tmp_path / 'random.pth'
+    torch.save({'state_dict': build_model(Config.fromfile(str(config)).model).state_dict()}, ckpt)
+    out = tmp_path / 'results.csv'
+    assert tool.main([str(config), str(ckpt), '--out', str(out)]) in (0, None)
+    rows = [line.split(',') for line in out.read_text().splitlines()]
+    # one row per (key frame, proposal, class); the timestamp as an int, as MMAction2 writes it
+    assert {(r[0], r[1]) for r in rows} == {('vidA', '902'), ('vidB', '902')}
+    assert {tuple(r[2:6]) for r in rows if r[0] == 'vidA'} == {
+        ('0.100', '0.200', '0.500', '0.600'), ('0.300', '0.300', '0.900', '0.900')}
+    assert {tuple(r[2:6]) for r in rows if r[0] == 'vidB'} == {('0.000', '0.000', '1.000', '1.000')}
+    assert {int(r[6]) for r in rows} <= set(range(1, 81))
+
+
+def test_test_tool_refuses_csv_for_a_dataset_that_cannot_write_it(tmp_path):
+    config = _ava_root(tmp_path)
+    (tmp_path / 'rawframes.txt').write_text('vidA 10 0\n')
+    config.write_text(config.read_text() + (
+        f"data['test'] = dict(type='RawframeDataset', ann_file='{tmp_path}/rawframes.txt', "
+        f"data_prefix='{tmp_path}/frames', pipeline=val_pipeline)\n"))
+    with pytest.raises(SystemExit, match=r"RawframeDataset writes results as one of .*pkl"):
+        _tool('tools/test.py').main([str(config), str(tmp_path / 'x.pth'), '--out',
+                                     str(tmp_path / 'x.csv')])
+    assert not (tmp_path / 'x.csv').exists()
