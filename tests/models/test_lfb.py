@@ -154,3 +154,52 @@ def test_lfb_infer_head_writes_a_bank_lfb_reads(tmp_path):
               dataset_modes='val', device='cpu')
     assert lfb.lfb['b'][7][0].dtype == torch.float16
     assert lfb['b,7'].tolist() == [[2., 6.]] and lfb['a,5'].tolist() == [[10., 14.]]
+
+
+def test_fast_rcnn_trains_with_the_bank_and_infers_one(tmp_path):
+    from torch import nn
+
+    from actionkit.models import build_model
+
+    bank = {'v': {10: [torch.tensor([1., 2.])], 12: [torch.tensor([3., 9.])]}}
+    _bank(tmp_path, bank)
+
+    def detector(shared_head, in_channels):
+        return build_model(dict(
+            type='FastRCNN', backbone=nn.Conv3d(3, 8, kernel_size=1, stride=(1, 4, 4)),
+            roi_head=dict(type='AVARoIHead', shared_head=shared_head,
+                          bbox_roi_extractor=dict(type='SingleRoIExtractor3D', output_size=2,
+                                                  featmap_stride=4),
+                          bbox_head=dict(type='BBoxHeadAVA', in_channels=in_channels,
+                                         num_classes=4, topk=(1,))),
+            train_cfg=dict(rcnn=dict(
+                assigner=dict(type='MaxIoUAssignerAVA', pos_iou_thr=.9, neg_iou_thr=.9,
+                              min_pos_iou=.9),
+                sampler=dict(type='RandomSampler', num=8, pos_fraction=1, neg_pos_ub=-1,
+                             add_gt_as_proposals=True),
+                pos_weight=1.)),
+            test_cfg=dict(rcnn=dict(action_thr=.002))))
+
+    torch.manual_seed(0)
+    model = detector(dict(type='FBOHead', fbo_cfg=dict(type='max'), lfb_cfg=dict(
+        lfb_prefix_path=str(tmp_path), max_num_sampled_feat=1, window_size=3, lfb_channels=2,
+        dataset_modes='train', device='cpu')), in_channels=8 + 2)
+    batch = dict(img=torch.randn(2, 3, 4, 32, 32),
+                 img_metas=[{'img_key': 'v,11'}, {'img_key': 'v,13'}],
+                 proposals=[torch.tensor([[2., 2., 20., 20.]]), torch.tensor([[0., 0., 31., 31.]])],
+                 gt_bboxes=[torch.tensor([[2., 2., 20., 20.]]), torch.tensor([[0., 0., 31., 31.]])],
+                 gt_labels=[torch.tensor([[0., 1., 0., 1.]]), torch.tensor([[0., 0., 1., 0.]])])
+    out = model.train_step(batch)
+    assert torch.isfinite(out['loss'])
+    out['loss'].backward()
+    assert model.backbone.weight.grad.abs().sum() > 0
+
+    infer = detector(dict(type='LFBInferHead', lfb_prefix_path=str(tmp_path / 'new'),
+                          dataset_mode='test'), in_channels=8).eval()
+    props = torch.tensor([[8., 8., 24., 24.], [0., 0., 16., 32.]])
+    with torch.no_grad():
+        infer(img=[torch.randn(1, 3, 4, 32, 64)], return_loss=False,
+              img_metas=[[dict(img_shape=(32, 64), img_key='w,0902')]], proposals=[[props]])
+    infer.roi_head.shared_head.dump()
+    written = LFB(str(tmp_path / 'new'), lfb_channels=8, dataset_modes='test', device='cpu')
+    assert [f.shape for f in written.lfb['w'][902]] == [(8,), (8,)]
