@@ -18,7 +18,7 @@ import os
 import pickle
 from typing import IO, Any
 
-__all__ = ['UnsafePickleError', 'load_safe_pickle']
+__all__ = ['UnsafePickleError', 'load_safe_pickle', 'load_safe_torch']
 
 # (module, name) pairs a data pickle may reference: numpy arrays, dtypes and scalars (under
 # numpy 1.x's and 2.x's module names) and a few builtin containers
@@ -89,4 +89,27 @@ def load_safe_pickle(file: str | os.PathLike | IO[bytes], source: str | None = N
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as err:
         raise ValueError(f'{source} is not a readable pickle ({type(err).__name__}: '
+                         f'{err})') from None
+
+
+def load_safe_torch(path: str | os.PathLike, map_location: str = 'cpu',
+                    expected: str = 'such files') -> Any:
+    """Read a ``torch.save`` file holding tensors and containers only (``weights_only=True``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafePickleError: the file references another object (it could run code).
+    """
+    import torch  # local: the numpy-only loader above does not need torch
+
+    source = os.fspath(path)
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f'{source} does not exist')
+    try:
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafePickleError(f'{source} could not be read as {expected} hold tensors, '
+                                f'numbers, strings, lists and dicts only: {err}') from None
+    except (EOFError, RuntimeError, ValueError) as err:
+        raise ValueError(f'{source} is not a readable torch file ({type(err).__name__}: '
                          f'{err})') from None

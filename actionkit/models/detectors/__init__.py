@@ -2,6 +2,7 @@
 from .assigners import *  # noqa: F401,F403
 from .roi_head import *  # noqa: F401,F403
 from .fast_rcnn import *  # noqa: F401,F403
-from . import assigners, fast_rcnn, roi_head
+from .lfb import *  # noqa: F401,F403
+from . import assigners, fast_rcnn, lfb, roi_head
 
-__all__ = [*assigners.__all__, *roi_head.__all__, *fast_rcnn.__all__]
+__all__ = [*assigners.__all__, *roi_head.__all__, *fast_rcnn.__all__, *lfb.__all__]

@@ -24,8 +24,6 @@ __all__ = ['AVARoIHead', 'bbox2roi', 'bbox2result']
 
 _ASSIGNERS = {'MaxIoUAssignerAVA': MaxIoUAssignerAVA}
 _SAMPLERS = {'RandomSampler': RandomSampler}
-# shared heads of MMAction2's LFB configs, not in actionkit yet
-_LATER = ('FBOHead', 'LFBInferHead')
 
 
 def bbox2roi(bbox_list: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -82,8 +80,7 @@ class AVARoIHead(nn.Module):
     Args:
         bbox_roi_extractor (dict | nn.Module): a ``SingleRoIExtractor3D`` config.
         bbox_head (dict | nn.Module): a ``BBoxHeadAVA`` config.
-        shared_head (dict | None): ``ACRNHead`` (LFB's ``FBOHead`` / ``LFBInferHead`` are not in
-            actionkit yet).
+        shared_head (dict | None): ``ACRNHead``, or LFB's ``FBOHead`` / ``LFBInferHead``.
         train_cfg (dict | None): ``assigner``, ``sampler``, ``pos_weight`` (the detector's
             ``train_cfg.rcnn``).
         test_cfg (dict | None): ``action_thr`` (``test_cfg.rcnn``).
@@ -93,11 +90,6 @@ class AVARoIHead(nn.Module):
                  shared_head: Mapping | None = None, train_cfg: Mapping | None = None,
                  test_cfg: Mapping | None = None, **kwargs: Any) -> None:
         super().__init__()
-        kind = shared_head.get('type') if isinstance(shared_head, Mapping) else None
-        if kind in _LATER:
-            raise KeyError(f'AVARoIHead: shared_head {kind!r} ({", ".join(_LATER)}: long-term '
-                           f'feature banks) is MMAction2 detection which actionkit does not '
-                           f'cover yet')
         self.shared_head = None if shared_head is None else HEADS.build(shared_head)
         unknown = set(kwargs) - {'pretrained', 'init_cfg', 'mask_roi_extractor', 'mask_head'}
         if unknown or kwargs.get('mask_head') is not None:

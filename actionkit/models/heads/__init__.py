@@ -13,3 +13,5 @@ from .audio_tsn_head import *  # noqa: F401,F403
 from .stgcn_head import *  # noqa: F401,F403
 from .bbox_head import *  # noqa: F401,F403
 from .acrn_head import *  # noqa: F401,F403
+from .fbo_head import *  # noqa: F401,F403
+from .lfb_infer_head import *  # noqa: F401,F403
