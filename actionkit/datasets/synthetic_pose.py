@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils.atomic import temp_path
+from ..utils.checks import check_positive_int
 
 __all__ = ['SYNTHETIC_POSE_CLASSES', 'render_pose_clip', 'make_synthetic_pose_dataset']
 
@@ -113,8 +114,7 @@ def make_synthetic_pose_dataset(out_dir: str | os.PathLike, num_train: int = 600
         ``{'train': path, 'val': path}``.
     """
     for name, value in (('num_train', num_train), ('num_val', num_val)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        check_positive_int(None, name, value)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     paths = {}

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
+from ..utils.checks import check_positive_int
 from . import dist as comm
 from .checkpoint import unwrap_model
 from .hooks import HOOKS, HookBase
@@ -71,8 +72,7 @@ def update_bn_stats(model: nn.Module, data_loader: Iterable, num_iters: int = 20
         num_iters: how many batches to average over. Default: 200.
         device: where the batches go. Default: the model's device.
     """
-    if isinstance(num_iters, bool) or not isinstance(num_iters, int) or num_iters <= 0:
-        raise ValueError(f'precise_bn.num_iters must be a positive int, got {num_iters!r}')
+    check_positive_int(None, 'precise_bn.num_iters', num_iters)
     if hasattr(data_loader, '__len__') and len(data_loader) < num_iters:
         raise ValueError(f'precise_bn.num_iters={num_iters} is more than the {len(data_loader)} '
                          f'batches of the training data loader')
@@ -131,8 +131,7 @@ class PreciseBNHook(HookBase):
         if not isinstance(dataloader, DataLoader):
             raise TypeError(f'dataloader must be a torch DataLoader, got {type(dataloader)}')
         for name, value in (('num_iters', num_iters), ('interval', interval)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'precise_bn.{name} must be a positive int, got {value!r}')
+            check_positive_int(None, f'precise_bn.{name}', value)
         if len(dataloader) < num_iters:
             raise ValueError(f'precise_bn.num_iters={num_iters} is more than the '
                              f'{len(dataloader)} batches of the training data loader')

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..builder import PIPELINES
 from ...errors import DataError, DecodeError
+from ...utils.checks import check_positive_int
 from .audio_functional import fix_length, mel_spectrogram
 from .decoders.audio_reader import read_audio
 from .decoding import _check_io_backend, _require
@@ -107,10 +108,7 @@ class AudioDecodeInit:
     def __init__(self, io_backend: str = 'disk', sample_rate: int = 16000,
                  pad_method: str = 'zero') -> None:
         self.io_backend = _check_io_backend(io_backend, 'AudioDecodeInit')
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-            raise ValueError(f'AudioDecodeInit: sample_rate must be a positive int, got '
-                             f'{sample_rate!r}')
-        self.sample_rate = sample_rate
+        self.sample_rate = check_positive_int('AudioDecodeInit', 'sample_rate', sample_rate)
         self.pad_method = _check_pad_method('AudioDecodeInit', pad_method)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:

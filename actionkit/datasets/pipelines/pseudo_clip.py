@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..builder import PIPELINES
+from ...utils.checks import check_positive_int
 
 __all__ = ['BuildPseudoClip']
 
@@ -22,9 +23,7 @@ class BuildPseudoClip:
     """
 
     def __init__(self, clip_len: int) -> None:
-        if isinstance(clip_len, bool) or not isinstance(clip_len, int) or clip_len < 1:
-            raise ValueError(f'BuildPseudoClip: clip_len must be an int >= 1, got {clip_len!r}')
-        self.clip_len = clip_len
+        self.clip_len = check_positive_int('BuildPseudoClip', 'clip_len', clip_len)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         if len(results['imgs']) != 1:
