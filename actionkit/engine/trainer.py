@@ -64,6 +64,17 @@ def _samples_per_epoch(loader: DataLoader) -> int:
         return len(loader) * (loader.batch_size or 1)
 
 
+def _position_loader(loader: DataLoader, replay: Mapping[str, Any] | None) -> int:
+    """After a mid-epoch resume, let a streaming dataset skip the batches done itself
+    (``resume_at``, without decoding them); returns how many it skips (0: none)."""
+    resume_at = getattr(getattr(loader, 'dataset', None), 'resume_at', None)
+    if replay is None or not replay['skip'] or replay.get('loader') is None or \
+            not callable(resume_at):
+        return 0
+    resume_at(replay['loader'])
+    return int(replay['skip'])
+
+
 class BadSampleCounter:
     """Count the samples the data loader had to skip, and stop when there are too many.
 
@@ -352,7 +363,11 @@ class Trainer:
         self.bad_samples.start_epoch(self.epoch + 1, _samples_per_epoch(loader))
         tick = time.perf_counter()
         skip = replay['skip'] if replay is not None else 0
-        for self.inner_iter, batch in enumerate(loader):
+        start = _position_loader(loader, replay)
+        batches = iter(loader)
+        if start:  # the dataset skipped the batches done itself, without loading them
+            set_rng_state(replay['rng'])
+        for self.inner_iter, batch in enumerate(batches, start):
             if self.inner_iter < skip:
                 if self.inner_iter == skip - 1:  # as they were before the next batch is drawn
                     set_rng_state(replay['rng'])
@@ -501,6 +516,9 @@ class Trainer:
             resume_state.update(batches_done=self.inner_iter + 1,
                                 epoch_len=len(self._train_loader()),
                                 epoch_start=[start for _, start in gathered])
+            loader_state = getattr(self._train_loader().dataset, 'loader_state', None)
+            if callable(loader_state):  # a streaming dataset's position (samples, workers)
+                resume_state['loader_state'] = loader_state(self.inner_iter + 1)
         save_checkpoint(self.model, filename, optimizer=self.optimizer if save_optimizer else None,
                         meta=full_meta, extra={'resume_state': resume_state})
         if create_latest:
@@ -579,7 +597,7 @@ class Trainer:
                 f'epoch end (epoch_{self.epoch}.pth)')
         starts = state['epoch_start']
         return dict(skip=int(state['batches_done']), start=starts[self.rank],
-                    rng=state['rng'][self.rank])
+                    rng=state['rng'][self.rank], loader=state.get('loader_state'))
 
     def _set_epoch_start(self, start: tuple[Mapping[str, Any], list]) -> None:
         rng, generator_states = start
