@@ -125,7 +125,7 @@ class ShardedDataset(IterableDataset):
 
     kind: ClassVar[str] = ''
 
-    def __init__(self, ann_file: str | os.PathLike | None, pipeline: Sequence[Any],
+    def __init__(self, ann_file: str | os.PathLike | None = None, pipeline: Sequence[Any] = (),
                  data_prefix: str | os.PathLike | None = None, test_mode: bool = False,
                  shuffle_buffer: int = 100, multi_class: bool = False,
                  num_classes: int | None = None, start_index: int = 0, modality: str = 'RGB',
@@ -370,7 +370,7 @@ class ShardedRawframeDataset(ShardedDataset):
 
     kind = 'rawframes'
 
-    def __init__(self, ann_file: str | os.PathLike | None, pipeline: Sequence[Any],
+    def __init__(self, ann_file: str | os.PathLike | None = None, pipeline: Sequence[Any] = (),
                  data_prefix: str | os.PathLike | None = None, test_mode: bool = False,
                  filename_tmpl: str = 'img_{:05}.jpg', shuffle_buffer: int = 100,
                  multi_class: bool = False, num_classes: int | None = None,
