@@ -49,7 +49,7 @@ from .base import BaseDataset
 from .builder import DATASETS
 from .loader import note_sample
 from .pipelines import compose as _compose
-from .shard_format import load_index, read_shard, shard_location
+from .shard_format import load_index, read_shard, sample_key, shard_location
 
 __all__ = ['ShardedDataset', 'ShardedVideoDataset', 'ShardedRawframeDataset']
 
@@ -150,6 +150,7 @@ class ShardedDataset(IterableDataset):
         self.multi_class, self.num_classes = bool(multi_class), num_classes
         self.start_index, self.modality = start_index, modality
         self._sizes = [shard['num_samples'] for shard in self.index['shards']]
+        self._starts = [0, *accumulate(self._sizes)][:-1]  # first record of each shard
         self.epoch, self.seed = 0, 0
         self.rank, self.world_size, self.num_workers, self.batch_size = 0, 1, 0, 1
         self.shuffle, self.drop_last = not self.test_mode, False
@@ -217,7 +218,12 @@ class ShardedDataset(IterableDataset):
 
     def _read(self, order: list[int], first: int, count: int) -> Iterator[tuple]:
         """``count`` samples of the epoch sequence from position ``first`` (wrapping round):
-        ``(unwrapped position, position, shard name, key, files)``."""
+        ``(unwrapped position, position, shard name, key, files)``.
+
+        In training, the samples a broken shard (missing, cut short, fewer samples than the
+        index says) cannot give come as ``files`` = the ``DataError``, to be counted as bad
+        samples: every rank still gets its number of samples. In test mode it raises.
+        """
         sizes = [self._sizes[s] for s in order]
         ends = list(accumulate(sizes))
         total = ends[-1]
@@ -227,14 +233,26 @@ class ShardedDataset(IterableDataset):
             local = position - (ends[slot] - sizes[slot])
             name = self.index['shards'][order[slot]]['name']
             path = shard_location(self.data_prefix, name)
-            for key, files in read_shard(path, skip=local):
-                yield first + count - left, position, name, key, files
-                position, left = position + 1, left - 1
-                if left == 0:
-                    return
-            if position != ends[slot]:
-                raise DataError(f'shard {path} holds fewer samples than the index lists '
-                                f'({sizes[slot]})', path)
+            try:
+                for key, files in read_shard(path, skip=local):
+                    if position == ends[slot]:
+                        break  # more samples than the index lists: the rest is not ours
+                    yield first + count - left, position, name, key, files
+                    position, left = position + 1, left - 1
+                    if left == 0:
+                        return
+                if position != ends[slot]:
+                    raise DataError(f'shard {path} holds {position - ends[slot] + sizes[slot]}'
+                                    f' samples, fewer than the {sizes[slot]} the index lists',
+                                    path)
+            except DataError as err:
+                if self.test_mode:
+                    raise
+                shard_start = self._starts[order[slot]] - (ends[slot] - sizes[slot])
+                while position != ends[slot] and left > 0:
+                    yield (first + count - left, position, name,
+                           sample_key(shard_start + position), err)
+                    position, left = position + 1, left - 1
             position %= total
 
     def __iter__(self) -> Iterator[Any]:
@@ -269,9 +287,12 @@ class ShardedDataset(IterableDataset):
             seed_position = position if unwrapped < pad_from else position + total
             yield self._load(position, name, key, files, seed_position)
 
-    def _load(self, position: int, shard: str, key: str, files: dict[str, bytes],
+    def _load(self, position: int, shard: str, key: str, files: dict[str, bytes] | DataError,
               seed_position: int) -> Any:
         where = f'{shard}:{key}'
+        if isinstance(files, DataError):  # a sample a broken shard could not give
+            logger.warning('skipping sample %s of %s: %s', key, shard, files)
+            return BadSample(int(key), shard, str(files))
         try:
             meta = load_json(files.pop('json').decode('utf-8'), where)
         except (KeyError, ValueError, UnicodeDecodeError) as err:

@@ -257,3 +257,27 @@ def test_rawframe_shards_read_like_the_folders(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='indexes rawframes shards; ShardedVideoDataset'):
         build_dataset(dict(type='ShardedVideoDataset', pipeline=[],
                            ann_file=str(tmp_path / 'shards' / 'index.json')))
+
+
+def test_a_broken_shard_gives_bad_samples_in_training_and_raises_in_test(
+        video_set: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(video_set / 'shards', tmp_path / 'shards')
+    cut = tmp_path / 'shards' / 'shard-000001.tar'  # samples 3, 4, 5
+    with tarfile.open(cut) as tar:
+        inside = tar.getmember('000000004.mp4').offset_data + 100
+    cut.write_bytes(cut.read_bytes()[:inside])  # 3 whole, then cut inside sample 4's video
+    (tmp_path / 'shards' / 'shard-000003.tar').unlink()  # sample 9
+    train = _dataset(tmp_path, test_mode=False, shuffle_buffer=1)
+    train.configure_loader(0, 1, 0, 10, False, 0)
+    samples = list(train)
+    assert len(samples) == 10  # every position still there: ranks stay in step
+    bad = {s.index: s for s in samples if isinstance(s, BadSample)}
+    assert sorted(bad) == [4, 5, 9]
+    assert 'shard-000001.tar is not a readable tar file' in bad[4].reason
+    assert bad[9].path == 'shard-000003.tar' and 'cannot open shard' in bad[9].reason
+    assert [int(s['label']) for s in samples if not isinstance(s, BadSample)] == \
+        [0, 1, 2, 3, 6, 7, 8]
+    with pytest.raises(DataError, match=r'shard-000001\.tar is not a readable tar file'):
+        list(_dataset(tmp_path))
