@@ -31,6 +31,7 @@ from . import dist as comm
 from .checkpoint import (get_rng_state, remove_stale_temp_files, save_checkpoint, set_rng_state,
                          unwrap_model, update_latest)
 from .hooks import HookBase, get_priority
+from .loader_position import epoch_batches, loader_position
 from .omnisource import check_train_ratio, cycle, set_loader_epoch
 from .logging import LogBuffer
 
@@ -62,17 +63,6 @@ def _samples_per_epoch(loader: DataLoader) -> int:
         return len(sampler) if sampler is not None else len(loader.dataset)
     except TypeError:
         return len(loader) * (loader.batch_size or 1)
-
-
-def _position_loader(loader: DataLoader, replay: Mapping[str, Any] | None) -> int:
-    """After a mid-epoch resume, let a streaming dataset skip the batches done itself
-    (``resume_at``, without decoding them); returns how many it skips (0: none)."""
-    resume_at = getattr(getattr(loader, 'dataset', None), 'resume_at', None)
-    if replay is None or not replay['skip'] or replay.get('loader') is None or \
-            not callable(resume_at):
-        return 0
-    resume_at(replay['loader'])
-    return int(replay['skip'])
 
 
 class BadSampleCounter:
@@ -363,10 +353,7 @@ class Trainer:
         self.bad_samples.start_epoch(self.epoch + 1, _samples_per_epoch(loader))
         tick = time.perf_counter()
         skip = replay['skip'] if replay is not None else 0
-        start = _position_loader(loader, replay)
-        batches = iter(loader)
-        if start:  # the dataset skipped the batches done itself, without loading them
-            set_rng_state(replay['rng'])
+        start, batches = epoch_batches(loader, replay)  # a streaming dataset skips them itself
         for self.inner_iter, batch in enumerate(batches, start):
             if self.inner_iter < skip:
                 if self.inner_iter == skip - 1:  # as they were before the next batch is drawn
@@ -515,10 +502,9 @@ class Trainer:
         if mid_epoch:  # what resume() needs to go on from the next batch of this epoch
             resume_state.update(batches_done=self.inner_iter + 1,
                                 epoch_len=len(self._train_loader()),
-                                epoch_start=[start for _, start in gathered])
-            loader_state = getattr(self._train_loader().dataset, 'loader_state', None)
-            if callable(loader_state):  # a streaming dataset's position (samples, workers)
-                resume_state['loader_state'] = loader_state(self.inner_iter + 1)
+                                epoch_start=[start for _, start in gathered],
+                                loader_state=loader_position(self._train_loader(),
+                                                             self.inner_iter + 1))
         save_checkpoint(self.model, filename, optimizer=self.optimizer if save_optimizer else None,
                         meta=full_meta, extra={'resume_state': resume_state})
         if create_latest:
