@@ -281,3 +281,47 @@ def test_a_broken_shard_gives_bad_samples_in_training_and_raises_in_test(
         [0, 1, 2, 3, 6, 7, 8]
     with pytest.raises(DataError, match=r'shard-000001\.tar is not a readable tar file'):
         list(_dataset(tmp_path))
+
+
+class _LabelAsScore(torch.nn.Module):
+    """Scores a batch with its labels, so the gathered results say which sample each was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, imgs: torch.Tensor, label: torch.Tensor, return_loss: bool = False
+                ) -> list:
+        return [int(v) for v in label.flatten()]
+
+
+def _two_ranks(index: str, out: str) -> None:
+    from actionkit.engine import get_dist_info
+    from actionkit.engine.evaluate import predict
+
+    rank, _ = get_dist_info()
+    test = build_dataset(dict(type='ShardedVideoDataset', ann_file=index, pipeline=_pipeline(),
+                              test_mode=True))
+    results = predict(_LabelAsScore(), build_dataloader(test, videos_per_gpu=2,
+                                                        workers_per_gpu=2, dist=True,
+                                                        shuffle=False))
+    train = build_dataset(dict(type='ShardedVideoDataset', ann_file=index, shuffle_buffer=3,
+                               pipeline=_pipeline(flip=True)))
+    loader = build_dataloader(train, videos_per_gpu=2, workers_per_gpu=0, dist=True, seed=4)
+    train.set_epoch(1)
+    part = _labels(loader)
+    Path(out, f'rank{rank}.json').write_text(json.dumps(dict(results=results, train=part,
+                                                             batches=len(loader))))
+
+
+@pytest.mark.slow
+def test_two_processes_test_in_index_order_and_train_without_overlap(video_set: Path,
+                                                                     tmp_path: Path) -> None:
+    from actionkit.engine import launch
+
+    launch(_two_ranks, nprocs=2, args=(str(video_set / 'shards' / 'index.json'),
+                                       str(tmp_path)), timeout=120)
+    ranks = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]
+    assert ranks[0]['results'] == list(range(10)) and ranks[1]['results'] is None
+    assert [r['batches'] for r in ranks] == [3, 3]  # 5 samples a rank, batches of 2
+    assert sorted(ranks[0]['train'] + ranks[1]['train']) == list(range(10))
