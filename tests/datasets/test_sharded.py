@@ -325,3 +325,21 @@ def test_two_processes_test_in_index_order_and_train_without_overlap(video_set: 
     assert ranks[0]['results'] == list(range(10)) and ranks[1]['results'] is None
     assert [r['batches'] for r in ranks] == [3, 3]  # 5 samples a rank, batches of 2
     assert sorted(ranks[0]['train'] + ranks[1]['train']) == list(range(10))
+
+
+def test_a_bad_index_is_refused_naming_it(video_set: Path, tmp_path: Path) -> None:
+    index = json.loads((video_set / 'shards' / 'index.json').read_text())
+    path = tmp_path / 'index.json'
+    for change, message in ((dict(num_samples=11), r'"num_samples" is 11 but the shards hold 10'),
+                            (dict(format='webdataset'), 'not an index of actionkit-shards'),
+                            (dict(labels=[0]), r'"labels" must list the 10 samples'),
+                            (dict(shards=[dict(name='../x.tar', num_samples=10)]),
+                             r'shards\[0\]: a shard name is a plain file name')):
+        path.write_text(json.dumps({**index, **change}))
+        with pytest.raises(ValueError, match=f'index.json: {message}'):
+            build_dataset(dict(type='ShardedVideoDataset', ann_file=str(path), pipeline=[]))
+    path.write_text('{not json')
+    with pytest.raises(ValueError, match='index.json: not a JSON shard index'):
+        build_dataset(dict(type='ShardedVideoDataset', ann_file=str(path), pipeline=[]))
+    with pytest.raises(ValueError, match='exactly one of them'):
+        build_dataset(dict(type='ShardedVideoDataset', pipeline=[]))
