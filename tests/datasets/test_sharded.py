@@ -346,3 +346,15 @@ def test_a_bad_index_is_refused_naming_it(video_set: Path, tmp_path: Path) -> No
         build_dataset(dict(type='ShardedVideoDataset', ann_file=str(path), pipeline=[]))
     with pytest.raises(ValueError, match='exactly one of them'):
         build_dataset(dict(type='ShardedVideoDataset', pipeline=[]))
+
+
+def test_multi_label_samples(video_set: Path, tmp_path: Path) -> None:
+    (tmp_path / 'list.txt').write_text('v0.mp4 1 3\nv1.mp4 2\n')
+    index = write_shards(tmp_path / 'list.txt', video_set / 'videos', tmp_path / 'shards',
+                         multi_class=True)
+    assert index['labels'] == [[1, 3], [2]]
+    dataset = _dataset(tmp_path, multi_class=True, num_classes=4)
+    assert [s['label'].tolist() for s in dataset] == [[0, 1, 0, 1], [0, 0, 1, 0]]
+    with pytest.raises(AnnotationError, match=r'sample 0: label 3 is out of range for '
+                                              r'num_classes=3'):
+        dataset.check_label_range(3)
