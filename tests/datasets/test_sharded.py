@@ -5,6 +5,7 @@ say which samples it holds; ``--shard-size 3`` makes shards of 3, 3, 3 and 1 sam
 """
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 from pathlib import Path
@@ -358,3 +359,47 @@ def test_multi_label_samples(video_set: Path, tmp_path: Path) -> None:
     with pytest.raises(AnnotationError, match=r'sample 0: label 3 is out of range for '
                                               r'num_classes=3'):
         dataset.check_label_range(3)
+
+
+class _NoSeek(io.RawIOBase):
+    """A stream that can only be read front to back, as a plain HTTP / object-store GET."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, 'rb')  # noqa: SIM115 - closed with this stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        return self._file.readinto(buffer)
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, *args: object) -> int:
+        raise io.UnsupportedOperation('seek')
+
+    def tell(self) -> int:
+        raise io.UnsupportedOperation('tell')
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def test_shards_are_read_front_to_back_without_seeking(video_set: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from actionkit.datasets import shard_format
+
+    opened: list[str] = []
+
+    def open_stream(path: str) -> _NoSeek:
+        opened.append(Path(path).name)
+        return _NoSeek(path)
+
+    monkeypatch.setattr(shard_format, '_open_shard', open_stream)
+    dataset = _dataset(video_set)
+    dataset.configure_loader(1, 2, 0, 1, False, 0)  # rank 1 of 2: samples 5-9
+    assert [int(s['label']) for s in dataset] == [5, 6, 7, 8, 9]
+    # it opens only the shards of its block: 5 is in the second shard (3-5)
+    assert opened == ['shard-000001.tar', 'shard-000002.tar', 'shard-000003.tar']
