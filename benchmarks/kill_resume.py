@@ -101,9 +101,8 @@ train_pipeline = [
     dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
     dict(type='ToTensor', keys=['imgs', 'label']),
 ]
-data = dict(videos_per_gpu=4, workers_per_gpu=0,
-            train=dict(type='VideoDataset', ann_file={ann_file!r}, data_prefix={data_prefix!r},
-                       pipeline=train_pipeline))
+data = dict(videos_per_gpu=4, workers_per_gpu={workers},
+            train={train})
 optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
 optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
 lr_config = dict(policy='step', step=[{half}])
@@ -113,7 +112,13 @@ log_config = dict(interval=5, hooks=[dict(type='TextLoggerHook')])
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
 workflow = [('train', 1)]
-'''
+{extra}'''
+
+# --sharded: the same videos as tar shards, streamed by ShardedVideoDataset with two loader
+# workers, and a checkpoint every 2 iterations as well, so kills resume mid-epoch
+SHARDED_TRAIN = ("dict(type='ShardedVideoDataset', ann_file={index!r}, "
+                 "pipeline=train_pipeline, shuffle_buffer=4)")
+SHARDED_EXTRA = "custom_hooks = [dict(type='CheckpointHook', interval=2, by_epoch=False)]\n"
 
 
 @dataclass
@@ -152,16 +157,30 @@ class Harness:
     """
 
     def __init__(self, root: Path, epochs: int = 5, write_pause: float = 0.5,
-                 log: bool = False) -> None:
+                 log: bool = False, sharded: bool = False) -> None:
         self.root, self.epochs, self.write_pause, self.log = Path(root), epochs, write_pause, log
         self.markers = self.root / 'markers'
         self.markers.mkdir(parents=True, exist_ok=True)
         (self.root / 'slow_checkpoint_writes.py').write_text(SLOW_SAVE_MODULE)
         data = self._data()
         self.config = self.root / 'kill_resume_tsn.py'
-        self.config.write_text(CONFIG.format(
-            ann_file=data['train_list_videos'], data_prefix=data['videos_root'],
-            half=max(1, epochs // 2), epochs=epochs))
+        train = (f"dict(type='VideoDataset', ann_file={data['train_list_videos']!r}, "
+                 f"data_prefix={data['videos_root']!r}, pipeline=train_pipeline)")
+        workers, extra = 0, ''
+        if sharded:
+            train, workers, extra = SHARDED_TRAIN.format(index=self._shards(data)), 2, \
+                SHARDED_EXTRA
+        self.config.write_text(CONFIG.format(train=train, workers=workers, extra=extra,
+                                             half=max(1, epochs // 2), epochs=epochs))
+
+    def _shards(self, data: dict[str, str]) -> str:
+        from actionkit.datasets.prep.shards import write_shards
+
+        index = self.root / 'shards' / 'index.json'
+        if not index.is_file():
+            write_shards(data['train_list_videos'], data['videos_root'], index.parent,
+                         shard_size=5)
+        return str(index)
 
     def _data(self) -> dict[str, str]:
         from actionkit.datasets.synthetic import make_synthetic_dataset
@@ -283,7 +302,9 @@ class Harness:
                 problems.append(f'{name} does not load: {type(err).__name__}: {err}')
                 continue
             match = re.fullmatch(r'epoch_(\d+)\.pth', name)
-            if match:
+            if re.fullmatch(r'iter_\d+\.pth', name):  # mid-epoch (--sharded)
+                epochs_found.add(epoch)
+            elif match:
                 epochs_found.add(epoch)
                 if int(match[1]) != epoch:
                     problems.append(f'{name} holds epoch {epoch}')
@@ -312,10 +333,10 @@ def final_weights(work_dir: Path, epochs: int) -> dict[str, torch.Tensor]:
 
 
 def run_trials(root: Path, kills: int, seed: int = 0, epochs: int = 5,
-               write_pause: float = 0.5, log: bool = False) -> Result:
+               write_pause: float = 0.5, log: bool = False, sharded: bool = False) -> Result:
     """The whole experiment: reference run, ``kills`` killed runs, final run, comparison."""
     total_start = time.monotonic()
-    harness = Harness(root, epochs=epochs, write_pause=write_pause, log=log)
+    harness = Harness(root, epochs=epochs, write_pause=write_pause, log=log, sharded=sharded)
     reference_dir, killed_dir = Path(root) / 'reference', Path(root) / 'killed'
     harness._say(f'reference run: {epochs} epochs')
     times = harness.run_to_end(reference_dir)
@@ -375,15 +396,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--write-pause', type=float, default=0.5,
                         help='seconds a checkpoint write pauses halfway')
     parser.add_argument('--keep', help='run in this folder and keep it (default: a temp dir)')
+    parser.add_argument('--sharded', action='store_true',
+                        help='train from tar shards (ShardedVideoDataset, 2 loader workers) '
+                        'with a checkpoint every 2 iterations too: kills resume mid-epoch')
     args = parser.parse_args(argv)
     if args.keep:
         root = Path(args.keep)
         root.mkdir(parents=True, exist_ok=True)
-        result = run_trials(root, args.kills, args.seed, args.epochs, args.write_pause, True)
+        result = run_trials(root, args.kills, args.seed, args.epochs, args.write_pause, True,
+                            args.sharded)
     else:
         with tempfile.TemporaryDirectory(prefix='kill_resume_') as tmp:
             result = run_trials(Path(tmp), args.kills, args.seed, args.epochs,
-                                args.write_pause, True)
+                                args.write_pause, True, args.sharded)
     print(format_table(result))
     ok = result.weights_equal and all(t.all_load and not t.problems for t in result.trials) \
         and not result.temp_files_left

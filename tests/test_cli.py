@@ -59,7 +59,8 @@ def test_every_command_has_help(command, capsys):
 def test_tables_are_complete():
     assert {'data', 'demo'} <= set(COMMANDS)
     assert set(DATA_COMMANDS) == {'synthetic', 'build-file-list', 'extract-frames',
-                                  'resize-videos', 'synthetic-audio', 'build-audio-features'}
+                                  'resize-videos', 'synthetic-audio', 'build-audio-features',
+                                  'shard'}
     with pytest.raises(SystemExit) as exc:
         main([])
     assert exc.value.code == 2

@@ -394,6 +394,35 @@ def _run_synthetic_audio(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_shard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('ann_file', metavar='ANN_FILE', help='video list or rawframe list')
+    parser.add_argument('data_prefix', metavar='DATA_PREFIX',
+                        help="folder the list's paths are relative to")
+    parser.add_argument('out_dir', metavar='OUT_DIR', help='output folder (shards + index.json)')
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument('--shard-size', type=int, default=None, metavar='N',
+                      help='samples a shard')
+    size.add_argument('--max-bytes', default=None, metavar='B',
+                      help='largest shard size, e.g. 268435456 or 256M (the default)')
+    parser.add_argument('--rawframes', action='store_true',
+                        help='ANN_FILE is a rawframe list: each frame folder is one sample')
+    parser.add_argument('--with-offset', action='store_true',
+                        help='the rawframe list has an offset column')
+    parser.add_argument('--multi-class', action='store_true', help='several labels a line')
+
+
+def _run_shard(args: argparse.Namespace) -> int:
+    from ..datasets.prep.shards import parse_size, write_shards
+
+    max_bytes = parse_size(args.max_bytes) if args.max_bytes is not None else None
+    index = write_shards(args.ann_file, args.data_prefix, args.out_dir, rawframes=args.rawframes,
+                         shard_size=args.shard_size, max_bytes=max_bytes,
+                         with_offset=args.with_offset, multi_class=args.multi_class)
+    print(f'{index["num_samples"]} samples in {len(index["shards"])} shards: '
+          f'{os.path.join(args.out_dir, "index.json")}')
+    return 0
+
+
 def _audio_features() -> Any:
     return importlib.import_module('actionkit.datasets.prep.audio_features')
 
@@ -410,6 +439,8 @@ DATA_COMMANDS: dict[str, Subcommand] = {
     'synthetic-audio': Subcommand(
         'generate the synthetic audio set (chirps; configs/synthetic/*audio*)',
         _add_synthetic_audio_arguments, _run_synthetic_audio),
+    'shard': Subcommand('convert an annotation list to tar shards for streaming',
+                        _add_shard_arguments, _run_shard),
     'build-audio-features': Subcommand(
         'audio (or video) files to log-mel .npy features (tools/data/build_audio_features.py)',
         lambda parser: _audio_features().add_arguments(parser),

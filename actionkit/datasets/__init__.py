@@ -16,6 +16,7 @@ from .synthetic_pose import *  # noqa: F401,F403
 from . import pipelines  # noqa: F401
 from .errors import *  # noqa: F401,F403
 from .ava_dataset import *  # noqa: F401,F403
+from .sharded_dataset import *  # noqa: F401,F403
 
 # MMAction2 0.x code imports the blending registry and classes from here
 # (``from mmaction.datasets import BLENDINGS``); they belong to the models, which load lazily so

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 import torch.distributed as torch_dist
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from ..errors import AnnotationError
 from ..registry import Registry
@@ -167,7 +167,18 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
     kwargs.pop('crop_size', None)
     rank, world_size = _dist_info()
     sampler = None
-    if dist:
+    if isinstance(dataset, IterableDataset):  # a streaming dataset splits and shuffles itself
+        batch_size = videos_per_gpu if dist else num_gpus * videos_per_gpu
+        num_workers = workers_per_gpu if dist else num_gpus * workers_per_gpu
+        configure = getattr(dataset, 'configure_loader', None)
+        if callable(configure):
+            configure(rank if dist else 0, world_size if dist else 1, num_workers, batch_size,
+                      shuffle, seed, drop_last)
+        if persistent_workers:
+            logger.info('persistent_workers is off for %s: each epoch starts fresh workers '
+                        'that stream that epoch\'s order', type(dataset).__name__)
+        shuffle, persistent_workers = False, False
+    elif dist:
         if getattr(dataset, 'sample_by_class', False):
             sampler = ClassSpecificDistributedSampler(
                 dataset, world_size, rank, dynamic_length=getattr(dataset, 'dynamic_length', True),
@@ -198,10 +209,13 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
             pin_memory=pin_memory and torch.cuda.is_available(), shuffle=shuffle,
             worker_init_fn=partial(start_worker, sample_log=sample_log, init_fn=init_fn),
             drop_last=drop_last, **kwargs)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      collate_fn=collate, pin_memory=pin_memory and torch.cuda.is_available(),
-                      shuffle=shuffle, worker_init_fn=init_fn, drop_last=drop_last, **kwargs)
-
+    # a ReportingDataLoader without workers is a DataLoader that asks a streaming dataset its
+    # length per process
+    loader_class = ReportingDataLoader if isinstance(dataset, IterableDataset) else DataLoader
+    return loader_class(dataset, batch_size=batch_size, sampler=sampler,
+                        num_workers=num_workers, collate_fn=collate,
+                        pin_memory=pin_memory and torch.cuda.is_available(), shuffle=shuffle,
+                        worker_init_fn=init_fn, drop_last=drop_last, **kwargs)
 
 
 def dataloader_args(cfg: Mapping[str, Any], kind: str, distributed: bool = False

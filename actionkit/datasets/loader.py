@@ -347,6 +347,13 @@ class ReportingDataLoader(DataLoader):
         self._workers = getattr(iterator, '_workers', [])
         return _ReportingIterator(iterator, self.sample_log)
 
+    def __len__(self) -> int:
+        # a streaming dataset knows this process's batches (its share of the ranks' split)
+        loader_length = getattr(self.dataset, 'loader_length', None)
+        if callable(loader_length):
+            return int(loader_length())
+        return super().__len__()
+
     def explain_failure(self, error: BaseException) -> DataError | None:
         """See :func:`explain_worker_failure`."""
         if self.sample_log is None:

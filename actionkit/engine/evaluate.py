@@ -45,9 +45,14 @@ def predict(model: torch.nn.Module, data_loader: DataLoader, device: torch.devic
         step = min(len(output) * world_size, total - done)
         progress.update(step)
         done += step
-    if world_size == 1:
-        return results
-    size = len(data_loader.dataset)
-    if gpu_collect:
-        return comm.collect_results_gpu(results, size)
-    return comm.collect_results_cpu(results, size, tmpdir)
+    if world_size > 1:
+        size = len(data_loader.dataset)
+        if gpu_collect:
+            results = comm.collect_results_gpu(results, size)
+        else:
+            results = comm.collect_results_cpu(results, size, tmpdir)
+    # a streaming dataset yields in its own order (ranks' and workers' blocks)
+    restore = getattr(data_loader.dataset, 'restore_order', None)
+    if results is not None and callable(restore):
+        results = restore(results)
+    return results

@@ -44,9 +44,11 @@ def check_train_ratio(train_ratio: Sequence[int] | None, num_loaders: int) -> li
 
 
 def set_loader_epoch(loader: Any, epoch: int) -> None:
-    """Tell a loader's (batch) sampler the epoch, so distributed samplers reshuffle."""
+    """Tell a loader's (batch) sampler the epoch, so distributed samplers reshuffle (a
+    streaming dataset, which orders itself, is told instead)."""
     for holder in (getattr(loader, 'sampler', None),
-                   getattr(getattr(loader, 'batch_sampler', None), 'sampler', None)):
+                   getattr(getattr(loader, 'batch_sampler', None), 'sampler', None),
+                   getattr(loader, 'dataset', None)):
         if hasattr(holder, 'set_epoch'):
             holder.set_epoch(epoch)
             return

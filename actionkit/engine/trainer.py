@@ -31,6 +31,7 @@ from . import dist as comm
 from .checkpoint import (get_rng_state, remove_stale_temp_files, save_checkpoint, set_rng_state,
                          unwrap_model, update_latest)
 from .hooks import HookBase, get_priority
+from .loader_position import epoch_batches, loader_position
 from .omnisource import check_train_ratio, cycle, set_loader_epoch
 from .logging import LogBuffer
 
@@ -352,7 +353,8 @@ class Trainer:
         self.bad_samples.start_epoch(self.epoch + 1, _samples_per_epoch(loader))
         tick = time.perf_counter()
         skip = replay['skip'] if replay is not None else 0
-        for self.inner_iter, batch in enumerate(loader):
+        start, batches = epoch_batches(loader, replay)  # a streaming dataset skips them itself
+        for self.inner_iter, batch in enumerate(batches, start):
             if self.inner_iter < skip:
                 if self.inner_iter == skip - 1:  # as they were before the next batch is drawn
                     set_rng_state(replay['rng'])
@@ -500,7 +502,9 @@ class Trainer:
         if mid_epoch:  # what resume() needs to go on from the next batch of this epoch
             resume_state.update(batches_done=self.inner_iter + 1,
                                 epoch_len=len(self._train_loader()),
-                                epoch_start=[start for _, start in gathered])
+                                epoch_start=[start for _, start in gathered],
+                                loader_state=loader_position(self._train_loader(),
+                                                             self.inner_iter + 1))
         save_checkpoint(self.model, filename, optimizer=self.optimizer if save_optimizer else None,
                         meta=full_meta, extra={'resume_state': resume_state})
         if create_latest:
@@ -579,7 +583,7 @@ class Trainer:
                 f'epoch end (epoch_{self.epoch}.pth)')
         starts = state['epoch_start']
         return dict(skip=int(state['batches_done']), start=starts[self.rank],
-                    rng=state['rng'][self.rank])
+                    rng=state['rng'][self.rank], loader=state.get('loader_state'))
 
     def _set_epoch_start(self, start: tuple[Mapping[str, Any], list]) -> None:
         rng, generator_states = start

@@ -299,7 +299,8 @@ class RawFrameDecode:
     to three channels.
 
     Required keys: ``frame_dir``, ``filename_tmpl``, ``frame_inds``, ``modality``.
-    Optional keys: ``offset``, ``gt_bboxes``, ``proposals``.
+    Optional keys: ``offset``, ``gt_bboxes``, ``proposals``, ``frame_bytes`` (the frame
+    files' bytes by file name, from a shard: read instead of ``frame_dir``).
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
     Modified keys: ``gt_bboxes``, ``proposals`` (AVA's normalised boxes become float32 pixels).
 
@@ -316,9 +317,14 @@ class RawFrameDecode:
                              f'{IMAGE_BACKENDS}, got {decoding_backend!r}')
         self.decoding_backend = decoding_backend
 
-    def _read(self, path: str, gray: bool, frame_dir: str) -> np.ndarray:
+    def _read(self, path: str, gray: bool, frame_dir: str,
+              frame_bytes: dict[str, bytes] | None = None) -> np.ndarray:
         try:
-            data = read_bytes(path)
+            data = read_bytes(path) if frame_bytes is None else frame_bytes[
+                os.path.basename(path)]
+        except KeyError:
+            raise DataError(f'frame {os.path.basename(path)} is not in {frame_dir}',
+                            frame_dir) from None
         except DataError:
             if not os.path.isdir(frame_dir):
                 raise DataError(f'frame folder not found: {frame_dir}', frame_dir) from None
@@ -332,6 +338,7 @@ class RawFrameDecode:
                  'RawFrameDecode')
         frame_dir, tmpl = results['frame_dir'], results['filename_tmpl']
         modality, offset = results['modality'], results.get('offset', 0)
+        frame_bytes = results.get('frame_bytes')  # a sharded sample's files, by name
         if modality not in ('RGB', 'Flow'):
             raise ValueError(f"RawFrameDecode: modality must be 'RGB' or 'Flow', got "
                              f'{modality!r} for {frame_dir}')
@@ -346,11 +353,11 @@ class RawFrameDecode:
             first_seen[idx] = len(imgs) // per_index
             if modality == 'RGB':
                 imgs.append(self._read(os.path.join(frame_dir, tmpl.format(idx + offset)),
-                                       False, frame_dir))
+                                       False, frame_dir, frame_bytes))
             else:
                 for axis in ('x', 'y'):
                     path = os.path.join(frame_dir, tmpl.format(axis, idx + offset))
-                    imgs.append(self._read(path, True, frame_dir))
+                    imgs.append(self._read(path, True, frame_dir, frame_bytes))
         if not imgs:
             raise ValueError(f'RawFrameDecode: frame_inds is empty for {frame_dir}')
         results['imgs'] = imgs

@@ -83,6 +83,7 @@ def _sample_values(videos, frame_folder) -> dict:
         img_shape=(24, 32), modality='RGB', total_frames=40, start_index=0,
         filename=str(videos['gop12.mp4']), frame_inds=np.array([1, 5, 9]),
         frame_dir=str(frame_folder), filename_tmpl='img_{:05}.jpg', offset=1,
+        frame_bytes={path.name: path.read_bytes() for path in frame_folder.glob('*.jpg')},
         num_clips=1, clip_len=3, num_proposals=1, label=1,
         scale_factor=np.array([1.0, 1.0], dtype=np.float32),
         crop_quadruple=np.array([0, 0, 1, 1], dtype=np.float32),
