@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..config.configdict import close_matches
+from ..utils.checks import close_matches
 from .hooks import HOOKS, PRIORITIES, HookBase
 
 if TYPE_CHECKING:
