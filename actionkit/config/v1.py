@@ -402,7 +402,7 @@ _DROPPED = ('default_scope', 'log_processor', 'visualizer', 'vis_backends', 'lau
             'train_cfg', 'val_cfg', 'test_cfg', 'train_dataloader', 'val_dataloader',
             'test_dataloader', 'optim_wrapper', 'param_scheduler', 'default_hooks',
             'val_evaluator', 'test_evaluator', 'env_cfg', 'randomness', 'resume',
-            'model_wrapper_cfg')
+            'model_wrapper_cfg', 'load_from')
 _HELD = ('model', 'work_dir', 'log_level', 'auto_scale_lr', 'custom_hooks',
          'find_unused_parameters', 'custom_imports')
 

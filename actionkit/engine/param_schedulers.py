@@ -23,7 +23,8 @@ the group's initial lr):
   often it is listed), else ``lr``;
 - ``StepLR(step_size, gamma=0.1)``: ``lr * gamma`` when ``t > 0`` and ``t % step_size == 0``;
 - ``ExponentialLR(gamma)``: ``lr * gamma`` for ``t > 0``;
-- ``ConstantLR(factor=1/3)``: ``lr * factor`` at ``t = 0``, ``lr / factor`` at ``t = end - begin - 1``;
+- ``ConstantLR(factor=1/3)``: ``lr * factor`` at ``t = 0``, ``lr / factor`` at
+  ``t = end - begin - 1``;
 - ``CosineAnnealingLR(T_max=end - begin, eta_min=0 | eta_min_ratio)``: the recursive form of
   ``eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2``.
 
