@@ -373,3 +373,35 @@ def test_pending_real_1x_recognizer_on_synthetic_videos() -> None:
         pytest.skip('pending issue 20 (20data/20mdla): PackActionInputs and the 1.x model '
                     'dicts are not there yet; the lead removes this skip at merge')
     assert sys.modules  # replaced at merge by the real end-to-end run
+
+
+def test_base_references_take_the_value_of_the_bases(tmp_path: Path) -> None:
+    (tmp_path / 'base.py').write_text(
+        "test_evaluator = dict(type='AccMetric', metric_list=('top_k_accuracy',))\n"
+        "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05))\n"
+        "train_pipeline = [dict(type='DecordInit'), dict(type='SampleFrames', clip_len=8)]\n")
+    (tmp_path / 'child.py').write_text(
+        "_base_ = ['base.py']\n"
+        "val_evaluator = {{_base_.test_evaluator}}\n"
+        "base_lr = {{ _base_.optim_wrapper.optimizer.lr }}\n"
+        "sampler = {{_base_.train_pipeline.1}}\n"
+        "optim_wrapper = dict(optimizer=dict(lr=0.1))\n")
+    cfg = Config.fromfile(tmp_path / 'child.py')
+    assert cfg.val_evaluator == dict(type='AccMetric', metric_list=('top_k_accuracy',))
+    assert cfg.val_evaluator is not cfg.test_evaluator  # a copy
+    assert cfg.base_lr == 0.05 and cfg.sampler == dict(type='SampleFrames', clip_len=8)
+    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.1)
+    assert '{{_base_.test_evaluator}}' in cfg.text  # the text as written
+    (tmp_path / 'expr.py').write_text("_base_ = ['base.py']\n"
+                                      "lr = {{_base_.optim_wrapper.optimizer.lr}} * 2\n")
+    with pytest.raises(ValueError, match=r'expr.py: a \{\{_base_.KEY\}\} reference can only '
+                                         r'stand for a whole value'):
+        Config.fromfile(tmp_path / 'expr.py')
+    (tmp_path / 'bad.py').write_text("_base_ = ['base.py']\nx = {{_base_.optim_wraper}}\n")
+    with pytest.raises(KeyError, match=r"bad.py: \{\{_base_.optim_wraper\}\} names nothing: "
+                                       r"the _base_ files has no 'optim_wraper'. Did you mean "
+                                       r"'optim_wrapper'"):
+        Config.fromfile(tmp_path / 'bad.py')
+    (tmp_path / 'child.yaml').write_text("_base_: base.py\nval_evaluator: "
+                                         "{{_base_.test_evaluator}}\n")
+    assert Config.fromfile(tmp_path / 'child.yaml').val_evaluator.type == 'AccMetric'
