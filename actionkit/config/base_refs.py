@@ -4,9 +4,9 @@ mmengine (MMAction2 1.x) lets a file take a value from its bases this way, e.g.
 ``val_evaluator = {{_base_.test_evaluator}}`` or ``lr = {{_base_.optim_wrapper.optimizer.lr}}``.
 Before a file is parsed, each reference is replaced by a quoted placeholder (valid Python, JSON
 and YAML); once its bases are merged, each placeholder becomes a copy of the value the dotted
-key names there (list items by index too, ``{{_base_.train_pipeline.0}}``, which mmengine does not
-allow). As with mmengine, a
-reference is a whole value: ``{{_base_.lr}} * 2`` is refused.
+key names there (list items by index too, ``{{_base_.train_pipeline.0}}``, which mmengine
+does not allow). As with mmengine, a reference is a whole value: ``{{_base_.lr}} * 2`` is
+refused.
 
 Example:
     >>> text, refs = mark_base_refs("lr = {{_base_.optimizer.lr}}\\n")
