@@ -398,6 +398,22 @@ def _runtime(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return out, run
 
 
+# 1.x custom hooks with nothing to do here: the engine frees no CUDA cache (a memory tweak only)
+_NO_OP_HOOKS = ('EmptyCacheHook',)
+
+
+def _custom_hooks(hooks: Any) -> list[Any]:
+    """``custom_hooks``, less the 1.x hooks that change nothing in actionkit; the others are
+    looked up in the engine's HOOKS registry when training starts."""
+    kept = []
+    for hook in hooks or []:
+        if isinstance(hook, Mapping) and hook.get('type') in _NO_OP_HOOKS:
+            logger.info('custom_hooks: %s is not needed by actionkit; left out', hook['type'])
+            continue
+        kept.append(copy.deepcopy(hook))
+    return kept
+
+
 _DROPPED = ('default_scope', 'log_processor', 'visualizer', 'vis_backends', 'launcher',
             'train_cfg', 'val_cfg', 'test_cfg', 'train_dataloader', 'val_dataloader',
             'test_dataloader', 'optim_wrapper', 'param_scheduler', 'default_hooks',
@@ -458,6 +474,7 @@ def translate_v1(cfg: Mapping[str, Any], filename: str | None = None, purpose: s
         out['eval_config'] = test
     runtime, run = _runtime(cfg)
     out.update(runtime)
+    out['custom_hooks'] = _custom_hooks(cfg.get('custom_hooks'))
     if cfg.get('model_wrapper_cfg') is not None:
         logger.warning('model_wrapper_cfg is ignored: actionkit wraps the model in '
                        'DistributedDataParallel itself')
