@@ -109,11 +109,8 @@ def test_translation_of_every_section() -> None:
     assert data['val_dataloader'] == dict(videos_per_gpu=4, workers_per_gpu=1,
                                           persistent_workers=False, shuffle=False)
     assert out['total_epochs'] == 10
-    # 1.x validates after epoch e (1-based) when e >= 4 and e % 3 == 0: 6, 9
     evaluation = out['evaluation']
-    assert (evaluation['start'], evaluation['interval']) == (6, 3)
-    assert [e for e in range(1, 11) if e >= evaluation['start']
-            and (e - evaluation['start']) % evaluation['interval'] == 0] == [6, 9]
+    assert (evaluation['start'], evaluation['interval'], evaluation['eval_last']) == (6, 3, True)
     assert evaluation['save_best'] == 'top1_acc'
     assert evaluation['metrics'] == ['top_k_accuracy', 'mean_class_accuracy']
     assert evaluation['metric_options'] == dict(top_k_accuracy=dict(topk=(1, 5)))
@@ -147,6 +144,32 @@ def test_translation_of_every_section() -> None:
     assert 'train' not in test['data'] and 'val' not in test['data']
     assert test['data']['test_dataloader'] == dict(videos_per_gpu=1, workers_per_gpu=3,
                                                    persistent_workers=False)
+
+
+def _validated_epochs(train_cfg: dict, max_epochs: int) -> list[int]:
+    """The 1-based epochs after which the engine's EvalHook validates, for a 1.x train_cfg."""
+    from torch.utils.data import DataLoader
+
+    from actionkit.engine.hooks import EvalHook
+
+    cfg = dict(V1, train_cfg=dict(train_cfg, type='EpochBasedTrainLoop', max_epochs=max_epochs))
+    evaluation = translate_v1(cfg)[0]['evaluation']
+    hook = EvalHook(DataLoader([]), **{k: evaluation[k] for k in ('start', 'interval',
+                                                                  'eval_last')})
+    return [e for e in range(1, max_epochs + 1) if hook._due(e - 1, e == max_epochs)]
+
+
+@pytest.mark.parametrize('train_cfg, max_epochs, expected', [
+    # 1.x: after epoch e when e >= val_begin and (e % val_interval == 0 or e == max_epochs)
+    (dict(val_begin=4, val_interval=3), 10, [6, 9, 10]),
+    (dict(val_begin=1, val_interval=3), 10, [3, 6, 9, 10]),
+    (dict(val_begin=1, val_interval=1), 4, [1, 2, 3, 4]),
+    (dict(), 3, [1, 2, 3]),
+    (dict(val_begin=5, val_interval=2), 9, [6, 8, 9]),
+    (dict(val_begin=1, val_interval=5), 10, [5, 10]),
+])
+def test_when_validation_runs(train_cfg: dict, max_epochs: int, expected: list[int]) -> None:
+    assert _validated_epochs(train_cfg, max_epochs) == expected
 
 
 @pytest.mark.parametrize('resume, load_from, expected', [

@@ -219,7 +219,8 @@ def _data(cfg: Mapping[str, Any], validate: bool, purpose: str) -> dict[str, Any
 # ---------------------------------------------------------------------------------------------
 def _loops(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """``train_cfg`` -> ``total_epochs`` and when to validate (``val_begin``, ``val_interval``:
-    after epoch ``e`` (1-based) when ``e >= val_begin`` and ``e % val_interval == 0``, as 1.x)."""
+    after epoch ``e`` (1-based) when ``e >= val_begin`` and ``e % val_interval == 0`` or ``e`` is
+    the last epoch, as 1.x)."""
     out: dict[str, Any] = {}
     train_cfg = cfg.get('train_cfg')
     if train_cfg is not None:
@@ -234,8 +235,10 @@ def _loops(cfg: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f'train_cfg.val_interval must be an int >= 1 and val_begin an int, '
                              f'got val_interval={interval!r}, val_begin={begin!r}')
         # the engine's rule: after epoch e when e >= start and (e - start) % interval == 0
-        out['evaluation'] = dict(interval=interval,
-                                 start=max(interval, -(-begin // interval) * interval))
+        # (start=None: every multiple of interval, and no validation before a resumed run)
+        start = -(-begin // interval) * interval
+        out['evaluation'] = dict(interval=interval, eval_last=True,
+                                 start=start if start > interval else None)
     for key, loop in (('val_cfg', 'ValLoop'), ('test_cfg', 'TestLoop')):
         if cfg.get(key) is not None:
             _check_type(cfg[key], key, (loop,), loop)
