@@ -498,3 +498,14 @@ def test_base_references_take_the_value_of_the_bases(tmp_path: Path) -> None:
     (tmp_path / 'child.yaml').write_text("_base_: base.py\nval_evaluator: "
                                          "{{_base_.test_evaluator}}\n")
     assert Config.fromfile(tmp_path / 'child.yaml').val_evaluator.type == 'AccMetric'
+
+
+def test_init_recognizer_reads_the_test_pipeline_of_a_1x_file(toy_config: Path) -> None:
+    from actionkit.apis import init_recognizer
+
+    pipeline = [dict(type='PyAVInit'), dict(type='SampleFrames', clip_len=1, num_clips=2)]
+    toy_config.write_text(toy_config.read_text() + '\ntest_dataloader = dict(batch_size=1, '
+                          f"dataset=dict(type='ToyDataset', pipeline={pipeline!r}))\n")
+    model = init_recognizer(toy_config, device='cpu', fuse_conv_bn=False)
+    assert model.cfg.data.test == dict(type='ToyDataset', pipeline=pipeline)
+    assert 'test_dataloader' not in model.cfg and model.cfg.filename == str(toy_config)

@@ -26,10 +26,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from .config import Config
 from .configdict import close_matches
 
 __all__ = ['V0_KEYS', 'V1_KEYS', 'config_version', 'check_not_mixed', 'translate_v1',
-           'V1_METRIC_NAMES']
+           'engine_config', 'V1_METRIC_NAMES']
 
 logger = logging.getLogger(__name__)
 
@@ -482,3 +483,13 @@ def translate_v1(cfg: Mapping[str, Any], filename: str | None = None, purpose: s
         logger.warning('model_wrapper_cfg is ignored: actionkit wraps the model in '
                        'DistributedDataParallel itself')
     return out, dict(run, validate=validate)
+
+
+def engine_config(cfg: Config, purpose: str = 'test') -> Config:
+    """``cfg`` as the engine reads it: a 1.x config translated for ``purpose`` (its text and
+    file name kept), a 0.x one as it is. ``init_recognizer`` uses this, so a 1.x config's
+    ``test_dataloader.dataset.pipeline`` is what inference runs (as ``data.test.pipeline``)."""
+    if config_version(cfg, cfg.filename) != '1.x':
+        return cfg
+    translated, _ = translate_v1(cfg, cfg.filename, purpose=purpose)
+    return Config(translated, cfg_text=cfg.text, filename=cfg.filename)
