@@ -9,7 +9,8 @@ training iteration (``by_epoch=False``) or after every epoch (``by_epoch=True``)
 order; it changes the lr only while ``begin <= step < end``, and its own step count
 (``last_step``) starts at 0 at ``begin``. ``convert_to_iter_based=True`` turns an epoch-based
 scheduler into an iteration-based one: ``begin``, ``end``, ``milestones``, ``step_size`` and
-``T_max`` are multiplied by the iterations per epoch. A missing ``end`` is the training's
+``T_max`` are multiplied by the iterations per epoch (``begin`` and ``end`` then rounded down:
+``end=2.5`` epochs of 4 iterations is 10 iterations). A missing ``end`` is the training's
 length (epochs, or iterations for ``by_epoch=False``).
 
 The formulas (``lr`` is the group's current lr, ``t`` the scheduler's ``last_step``, ``base``
@@ -53,10 +54,11 @@ INF = 2 ** 62  # an end that is never reached
 class _Scheduler:
     """One chained scheduler: its range, its step counts and its formula (``value``)."""
 
-    def __init__(self, begin: int = 0, end: int = INF, by_epoch: bool = True) -> None:
+    def __init__(self, begin: float = 0, end: float = INF, by_epoch: bool = True) -> None:
         if end <= begin:
             raise ValueError(f'end must be larger than begin, got begin={begin}, end={end}')
-        self.begin, self.end, self.by_epoch = int(begin), int(end), bool(by_epoch)
+        # fractions are kept (1.x's Swin warms up to end=2.5 epochs, counted in iterations)
+        self.begin, self.end, self.by_epoch = begin, end, bool(by_epoch)
         self.global_step, self.last_step = -1, -1
 
     def step(self, lrs: list[float], bases: list[float]) -> list[float]:
@@ -71,8 +73,8 @@ class _Scheduler:
 
     def to_iterations(self, epoch_length: int) -> None:
         """``convert_to_iter_based``: the epoch counts become iteration counts."""
-        self.begin *= epoch_length
-        self.end = self.end * epoch_length if self.end != INF else INF
+        self.begin = int(self.begin * epoch_length)
+        self.end = int(self.end * epoch_length) if self.end != INF else INF
         self.by_epoch = False
 
 
@@ -83,8 +85,8 @@ def _factor(name: str, value: float) -> float:
 
 
 class LinearLR(_Scheduler):
-    def __init__(self, start_factor: float = 1.0 / 3, end_factor: float = 1.0, begin: int = 0,
-                 end: int = INF, by_epoch: bool = True) -> None:
+    def __init__(self, start_factor: float = 1.0 / 3, end_factor: float = 1.0, begin: float = 0,
+                 end: float = INF, by_epoch: bool = True) -> None:
         super().__init__(begin, end, by_epoch)
         self.start = _factor('LinearLR start_factor', start_factor)
         self.stop = _factor('LinearLR end_factor', end_factor)
@@ -97,12 +99,12 @@ class LinearLR(_Scheduler):
 
 
 class MultiStepLR(_Scheduler):
-    def __init__(self, milestones: Sequence[int], gamma: float = 0.1, begin: int = 0,
-                 end: int = INF, by_epoch: bool = True) -> None:
+    def __init__(self, milestones: Sequence[int], gamma: float = 0.1, begin: float = 0,
+                 end: float = INF, by_epoch: bool = True) -> None:
         if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
             raise TypeError(f'MultiStepLR milestones must be a list of ints, got {milestones!r}')
         super().__init__(begin, end, by_epoch)
-        self.milestones, self.gamma = Counter(int(m) for m in milestones), gamma
+        self.milestones, self.gamma = Counter(milestones), gamma
 
     def value(self, lr: float, base: float) -> float:
         return lr * self.gamma ** self.milestones.get(self.last_step, 0)
@@ -113,7 +115,7 @@ class MultiStepLR(_Scheduler):
 
 
 class StepLR(_Scheduler):
-    def __init__(self, step_size: int, gamma: float = 0.1, begin: int = 0, end: int = INF,
+    def __init__(self, step_size: int, gamma: float = 0.1, begin: float = 0, end: float = INF,
                  by_epoch: bool = True) -> None:
         if not isinstance(step_size, int) or step_size < 1:
             raise ValueError(f'StepLR step_size must be a positive int, got {step_size!r}')
@@ -130,7 +132,7 @@ class StepLR(_Scheduler):
 
 
 class ExponentialLR(_Scheduler):
-    def __init__(self, gamma: float, begin: int = 0, end: int = INF,
+    def __init__(self, gamma: float, begin: float = 0, end: float = INF,
                  by_epoch: bool = True) -> None:
         super().__init__(begin, end, by_epoch)
         self.gamma = gamma
@@ -140,7 +142,7 @@ class ExponentialLR(_Scheduler):
 
 
 class ConstantLR(_Scheduler):
-    def __init__(self, factor: float = 1.0 / 3, begin: int = 0, end: int = INF,
+    def __init__(self, factor: float = 1.0 / 3, begin: float = 0, end: float = INF,
                  by_epoch: bool = True) -> None:
         super().__init__(begin, end, by_epoch)
         self.factor = _factor('ConstantLR factor', factor)
@@ -152,8 +154,8 @@ class ConstantLR(_Scheduler):
 
 
 class CosineAnnealingLR(_Scheduler):
-    def __init__(self, T_max: int | None = None, eta_min: float | None = None,  # noqa: N803
-                 begin: int = 0, end: int = INF, by_epoch: bool = True,
+    def __init__(self, T_max: float | None = None, eta_min: float | None = None,  # noqa: N803
+                 begin: float = 0, end: float = INF, by_epoch: bool = True,
                  eta_min_ratio: float | None = None) -> None:
         if eta_min is not None and eta_min_ratio is not None:
             raise ValueError('CosineAnnealingLR takes eta_min or eta_min_ratio, not both')

@@ -114,3 +114,10 @@ def test_typos_name_the_nearest_valid_name() -> None:
         ParamSchedulerHook(dict(type='LinearLR', by_epcoh=False))
     with pytest.raises(ValueError, match=r'\[0\] \(LinearLR\).*start_factor'):
         ParamSchedulerHook([dict(type='LinearLR', start_factor=2.0)])
+
+
+def test_fractional_epochs_become_whole_iterations() -> None:
+    # 1.x's Swin configs: a warmup to end=2.5 epochs; with 4 iterations an epoch, 10 iterations
+    lrs = _simulate([dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2.5,
+                          convert_to_iter_based=True)], epochs=4, epoch_len=4)
+    assert lrs == pytest.approx([BASE * (0.1 + 0.9 * k / 9) for k in range(10)] + [BASE] * 6)
