@@ -236,7 +236,7 @@ class ParamSchedulerHook(HookBase):
             raise TypeError(f'param_scheduler must be a dict or a list of dicts, got '
                             f'{schedulers!r}')
         for index, spec in enumerate(schedulers):  # refuse typos before training starts
-            build_scheduler(spec, index, 1, 1, 1)
+            build_scheduler(spec, index, 2 ** 31, 2 ** 31, 1)
         self.specs = [dict(spec) for spec in schedulers]
         self.schedulers: list[_Scheduler] = []
         self._pending: list[bool] = []

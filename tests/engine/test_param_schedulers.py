@@ -121,3 +121,10 @@ def test_fractional_epochs_become_whole_iterations() -> None:
     lrs = _simulate([dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2.5,
                           convert_to_iter_based=True)], epochs=4, epoch_len=4)
     assert lrs == pytest.approx([BASE * (0.1 + 0.9 * k / 9) for k in range(10)] + [BASE] * 6)
+
+
+def test_a_late_scheduler_without_end_ends_with_the_training() -> None:
+    lrs = _simulate([dict(type='CosineAnnealingLR', begin=3, eta_min=0.0)], epochs=5,
+                    epoch_len=1)
+    # T_max = end - begin = 2: epochs 3 and 4 are its steps 0 and 1
+    assert lrs == pytest.approx([BASE, BASE, BASE, BASE, BASE / 2])
