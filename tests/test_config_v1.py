@@ -376,13 +376,15 @@ def test_1x_flags_are_refused_for_a_0x_file(tmp_path: Path) -> None:
         _tool('train').main([str(path), '--amp'])
     with pytest.raises(SystemExit, match=r'--dump is an MMAction2 1.x flag.*--out'):
         _tool('test').main([str(path), 'x.pth', '--dump', 'r.pkl'])
+    with pytest.raises(SystemExit, match=r'--work-dir is an MMAction2 1.x flag'):
+        _tool('test').main([str(path), 'x.pth', '--work-dir', 'w', '--out', 'r.pkl'])
 
 
 def test_a_mixed_file_is_refused_by_the_command_line(tmp_path: Path) -> None:
     base = tmp_path / 'old_runtime.py'
     base.write_text("lr_config = dict(policy='step', step=[4])\ntotal_epochs = 10\n")
     path = tmp_path / 'mixed.py'
-    path.write_text(f"_base_ = ['{base.name}']\n" + TOY_V1)
+    path.write_text(f"_base_ = ['{base.name}']\n" + TOY_V1.replace('custom_imports', '_unused'))
     with pytest.raises(ValueError, match=r'mixed.py mixes MMAction2 0.x keys \(lr_config, '
                                          r'total_epochs\)'):
         _tool('train').main([str(path)])

@@ -39,7 +39,8 @@ V0_TRAIN_FLAGS = {'--resume-from': ('resume_from', '--resume PATH (or --resume f
                   '--gpu-ids': ('gpu_ids', 'CUDA_VISIBLE_DEVICES'),
                   '--diff-seed': ('diff_seed', '--diff-rank-seed')}
 V1_TEST_FLAGS = {'--dump': ('dump', '--out FILE.pkl'),
-                 '--show-dir': ('show_dir', 'nothing (not in 0.x)')}
+                 '--show-dir': ('show_dir', 'nothing (not in 0.x)'),
+                 '--work-dir': ('work_dir', '--out FILE (0.x writes no work dir when testing)')}
 V0_TEST_FLAGS = {'--out': ('out', '--dump FILE.pkl'),
                  '--eval': ('eval', 'test_evaluator = dict(type=\'AccMetric\', metric_list=...) '
                             'in the config (--cfg-options test_evaluator.metric_list=...)'),
