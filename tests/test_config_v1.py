@@ -14,6 +14,8 @@ import pytest
 import torch
 
 from actionkit.config import Config
+from actionkit.commands.train import parse_args as parse_train_args
+from actionkit.commands.v1 import check_flags
 from actionkit.config.v1 import check_not_mixed, config_version, translate_v1
 
 REPO = Path(__file__).resolve().parents[1]
@@ -374,6 +376,10 @@ def test_1x_flags_are_refused_for_a_0x_file(tmp_path: Path) -> None:
                     "optimizer = dict(type='SGD', lr=0.1)\ntotal_epochs = 1\n")
     with pytest.raises(SystemExit, match=r'--amp is an MMAction2 1.x flag.*0.x config.*fp16'):
         _tool('train').main([str(path), '--amp'])
+    # `--resume PATH` was an abbreviation of --resume-from for 0.x files and still means it
+    args = parse_train_args([str(path), '--resume', 'a.pth'])
+    assert check_flags(args, Config.fromfile(path), 'train') == '0.x'
+    assert (args.resume_from, args.resume) == ('a.pth', None)
     with pytest.raises(SystemExit, match=r'--dump is an MMAction2 1.x flag.*--out'):
         _tool('test').main([str(path), 'x.pth', '--dump', 'r.pkl'])
     with pytest.raises(SystemExit, match=r'--work-dir is an MMAction2 1.x flag'):

@@ -78,6 +78,10 @@ def _given(args: argparse.Namespace, dest: str) -> bool:
 def check_flags(args: argparse.Namespace, cfg: Config, tool: str) -> str:
     """The config's version; ``SystemExit`` when a flag of the other version was given."""
     version = config_version(cfg, args.config)
+    if tool == 'train' and version == '0.x' and args.resume is not None \
+            and args.resume_from is None:
+        # argparse once took `--resume PATH` as an abbreviation of --resume-from: keep it
+        args.resume_from, args.resume = args.resume, None
     if tool == 'train':
         other = V0_TRAIN_FLAGS if version == '1.x' else V1_TRAIN_FLAGS
     else:
