@@ -517,3 +517,22 @@ def test_init_recognizer_reads_the_test_pipeline_of_a_1x_file(toy_config: Path) 
     model = init_recognizer(toy_config, device='cpu', fuse_conv_bn=False)
     assert model.cfg.data.test == dict(type='ToyDataset', pipeline=pipeline)
     assert 'test_dataloader' not in model.cfg and model.cfg.filename == str(toy_config)
+
+
+def test_1x_train_flags_change_the_1x_config_as_1x_does(toy_config: Path) -> None:
+    from actionkit.commands.v1 import v1_train_config
+
+    args = parse_train_args([str(toy_config), '--amp', '--resume', 'w/epoch_3.pth',
+                             '--no-validate', '--auto-scale-lr', '--seed', '5',
+                             '--diff-rank-seed', '--deterministic'])
+    source = Config.fromfile(toy_config)
+    cfg = v1_train_config(args, source)
+    assert source.optim_wrapper.type == 'AmpOptimWrapper'  # what the work dir's copy shows
+    assert cfg.fp16 == dict(loss_scale='dynamic')
+    assert cfg.resume_from == 'w/epoch_3.pth' and 'load_from' not in cfg
+    assert 'val' not in cfg.data and not args.validate
+    assert cfg.auto_scale_lr == dict(enable=True)
+    assert (args.seed, args.diff_seed, args.deterministic) == (5, True, True)
+    args = parse_train_args([str(toy_config), '--resume'])
+    cfg = v1_train_config(args, Config.fromfile(toy_config))
+    assert cfg.resume_from == 'auto' and args.validate
