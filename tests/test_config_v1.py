@@ -536,3 +536,13 @@ def test_1x_train_flags_change_the_1x_config_as_1x_does(toy_config: Path) -> Non
     args = parse_train_args([str(toy_config), '--resume'])
     cfg = v1_train_config(args, Config.fromfile(toy_config))
     assert cfg.resume_from == 'auto' and args.validate
+
+
+def test_train_model_asks_for_the_translation_of_a_1x_config() -> None:
+    from actionkit.apis.train import check_config_types
+    from actionkit.config.v1 import engine_config
+
+    cfg = Config(copy.deepcopy(V1))
+    with pytest.raises(KeyError, match=r"MMAction2 1.x config.*engine_config\(cfg, 'train'\)"):
+        check_config_types(cfg)
+    check_config_types(engine_config(cfg, 'train'))  # translated: accepted
