@@ -546,3 +546,12 @@ def test_train_model_asks_for_the_translation_of_a_1x_config() -> None:
     with pytest.raises(KeyError, match=r"MMAction2 1.x config.*engine_config\(cfg, 'train'\)"):
         check_config_types(cfg)
     check_config_types(engine_config(cfg, 'train'))  # translated: accepted
+
+
+def test_default_hooks_start_from_1x_defaults() -> None:
+    out, _ = translate_v1({k: v for k, v in V1.items() if k != 'default_hooks'})
+    assert out['checkpoint_config'] == dict(interval=1)
+    assert out['log_config']['interval'] == 10 and out['evaluation']['save_best'] is None
+    out, _ = translate_v1(dict(V1, default_hooks=dict(checkpoint=None)))
+    assert out['checkpoint_config'] is None and out['log_config']['interval'] == 10
+    assert out['evaluation']['save_best'] is None  # no checkpoint hook, no best checkpoint

@@ -311,13 +311,17 @@ def _engine_metric(name: Any) -> Any:
 def _default_hooks(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``default_hooks`` -> (``checkpoint_config``/``log_config``, the ``evaluation`` keys
     ``save_best``/``rule`` that 1.x sets on its checkpoint hook)."""
-    hooks = dict(cfg.get('default_hooks') or {})
-    _unknown(hooks, _HOOK_TYPES, 'default_hooks')
+    given = cfg.get('default_hooks') or {}
+    _unknown(given, _HOOK_TYPES, 'default_hooks')
+    # 1.x's runner starts from its default hooks and lets default_hooks replace (None: remove)
+    # them one by one: a checkpoint every epoch and a logger every 10 iterations
+    hooks = dict(dict(logger=dict(type='LoggerHook', interval=10),
+                      checkpoint=dict(type='CheckpointHook', interval=1)), **given)
     for name, hook in hooks.items():
         if hook is not None:
             _check_type(hook, f'default_hooks.{name}', (_HOOK_TYPES[name],), _HOOK_TYPES[name])
     out: dict[str, Any] = dict(checkpoint_config=None, log_config=None)
-    best: dict[str, Any] = {}
+    best: dict[str, Any] = dict(save_best=None)  # 1.x keeps a best checkpoint only when asked
     checkpoint = hooks.get('checkpoint')
     if checkpoint is not None:
         _unknown(checkpoint, ('type', 'save_best', 'rule', 'greater_keys', 'less_keys',
