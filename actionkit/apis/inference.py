@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..config.v1 import engine_config
 from ..datasets.pipelines.compose import Compose
 from ..models.builder import build_model
 from ..models.fuse import fuse_conv_bn as _fuse_conv_bn
@@ -76,9 +77,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 def _as_config(config: str | os.PathLike | Config) -> Config:
     if isinstance(config, (str, os.PathLike)):
-        return Config.fromfile(os.fspath(config))
+        return engine_config(Config.fromfile(os.fspath(config)))  # a 1.x file: translated
     if isinstance(config, Config):
-        return copy.deepcopy(config)
+        return engine_config(copy.deepcopy(config))
     raise TypeError(f'config must be a file name or a Config, got {type(config).__name__}')
 
 

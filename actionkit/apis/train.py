@@ -110,6 +110,10 @@ def check_config_types(cfg: Mapping[str, Any], needs_model: bool = True) -> None
     where = f' (config file {source}, or a --cfg-options override)' if source else ''
     for key, (optional, example) in _DICT_SECTIONS.items():
         if key not in cfg:
+            if 'train_dataloader' in cfg or 'optim_wrapper' in cfg:
+                raise KeyError(f'this is an MMAction2 1.x config{where}: translate it first '
+                               "with actionkit.config.v1.engine_config(cfg, 'train') (what "
+                               'tools/train.py does)')
             if not optional and (needs_model or key != 'model'):
                 raise KeyError(f'the config has no {key!r}: training needs one like {key} = '
                                f'{example}{where}')

@@ -6,6 +6,11 @@ Same command line as MMAction2 0.x::
         [--eval-options k=v ...] [--cfg-options k=v ...] [--average-clips prob|score|None]
         [--fuse-conv-bn] [--launcher none|pytorch|slurm|mpi] [--gpu-collect] [--tmpdir DIR]
         [--onnx] [--tensorrt] [--allow-pickle]
+
+and, for an MMAction2 1.x config, 1.x's (metrics from its ``test_evaluator``)::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump R.pkl] [--show-dir DIR]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from ..config import Config, DictAction, add_config_args, load_config
 from ..config.options import merge_dotted
 from ..registry import build_in_config
 from ..utils.cli_main import run_main
+from .v1 import add_v1_test_arguments, check_flags, v1_test_config, write_v1_results
 
 __all__ = ['add_arguments', 'build_parser', 'run', 'main', 'run_test', 'format_metrics',
            'OUT_SUFFIXES', 'default_device']
@@ -72,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         'code from the file, so use it only for files you trust')
     parser.add_argument('--allow-nonfinite-weights', action='store_true',
                         help='load a checkpoint holding NaN or inf weights (refused by default)')
+    add_v1_test_arguments(parser)
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -155,6 +162,9 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     from ..engine.dist import get_dist_info, init_dist
 
     cfg = load_config(args)
+    v1 = check_flags(args, cfg, 'test') == '1.x'
+    if v1:
+        cfg = v1_test_config(args, cfg)
     output_config = dict(cfg.get('output_config', {}))
     if args.out:
         output_config['out'] = args.out
@@ -162,7 +172,7 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     if args.eval:
         eval_config['metrics'] = args.eval
     merge_dotted(eval_config, args.eval_options)
-    if not output_config and not eval_config:
+    if not output_config and not eval_config and not v1:
         raise SystemExit('nothing to do: give --out to save the results and/or --eval to '
                          'evaluate them')
     out = output_config.get('out')
@@ -204,6 +214,8 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
         if eval_config:
             metrics = dataset.evaluate(outputs, **eval_config)
             print(format_metrics(metrics))
+        if v1:
+            write_v1_results(args, cfg, dataset, outputs, metrics)
     return metrics
 
 

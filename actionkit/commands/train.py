@@ -1,9 +1,15 @@
-"""``tools/train.py``: train a recognizer or localizer from a config file (MMAction2 0.x's).
+"""``tools/train.py``: train a recognizer or localizer from a config file (MMAction2 0.x's or
+1.x's, told apart by the file's keys).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume-from CKPT | --load-from CKPT]
         [--validate] [--test-last] [--test-best] [--gpus N | --gpu-ids I ...] [--seed N]
         [--diff-seed] [--deterministic] [--auto-scale-lr] [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm|mpi]
+
+    # an MMAction2 1.x config takes 1.x's flags
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp]
+        [--no-validate] [--auto-scale-lr] [--seed N] [--diff-rank-seed] [--deterministic]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Several GPUs: ``tools/dist_train.sh CONFIG GPUS [args]``. CPU only: ``CUDA_VISIBLE_DEVICES=-1``.
 """
@@ -18,6 +24,7 @@ import time
 
 from ..config import Config, add_config_args, load_config
 from ..registry import build_in_config
+from .v1 import add_v1_train_arguments, check_flags, source_config, v1_train_config
 
 __all__ = ['add_arguments', 'parse_args', 'run', 'main']
 
@@ -45,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--allow-pickle', action='store_true',
                         help='load a --resume-from/--load-from checkpoint that needs full '
                         'unpickling; this can run code from the file: trusted files only')
+    add_v1_train_arguments(parser)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = load_config(args)
+    if check_flags(args, cfg, 'train') == '1.x':
+        args.source_cfg = cfg
+        cfg = v1_train_config(args, cfg)
     check_config_types(cfg)
     setup_multi_processes(cfg)
     if args.work_dir is not None:
@@ -108,7 +119,7 @@ def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
     logger = get_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'),
                         log_level=cfg.get('log_level', 'INFO'))
     if get_rank() == 0:
-        cfg.dump(osp.join(cfg.work_dir, osp.basename(args.config)))
+        source_config(args, cfg).dump(osp.join(cfg.work_dir, osp.basename(args.config)))
     env_info = '\n'.join(f'{k}: {v}' for k, v in collect_env_info().items())
     logger.info('Environment info:\n%s\n%s\n%s', '-' * 60, env_info, '-' * 60)
     logger.info('Distributed training: %s', distributed)

@@ -4,7 +4,9 @@ A config file is a set of top-level variables. ``_base_`` (a path or a list of p
 relative to the file) names files whose variables are loaded first and merged in order; the
 child's dicts are then merged into them key by key. ``_delete_=True`` in a child dict replaces
 the base dict instead of merging into it. Every file runs on its own: a file cannot read the
-variables of its bases (as with mmcv 1.x, which MMAction2 0.x configs are written for).
+variables of its bases (as with mmcv 1.x, which MMAction2 0.x configs are written for), except
+through mmengine's ``{{_base_.KEY}}`` (MMAction2 1.x), which stands for the value its bases give
+``KEY`` (:mod:`actionkit.config.base_refs`).
 
 Example:
     >>> cfg = Config(dict(model=dict(backbone=dict(depth=50))))
@@ -31,6 +33,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .base_refs import fill_base_refs, mark_base_refs
 from .configdict import (DELETE_KEY, ConfigDict, close_matches, may_add, merge_into_base,
                          strip_delete, to_config_value, to_plain)
 from .writer import SourceWriter
@@ -64,7 +67,8 @@ def _read_python(source: str, path: str) -> dict[str, Any]:
         note = f'(raised while executing config file {path})'
         if isinstance(err, NameError):
             note += ('\nEach config file runs on its own: the variables of its _base_ files are '
-                     'not visible in it (as in MMAction2 0.x with mmcv 1.x).')
+                     'not visible in it (as in MMAction2 0.x with mmcv 1.x); a whole value can '
+                     'be taken from them with {{_base_.KEY}} (as in MMAction2 1.x).')
         err.add_note(note)
         raise
     dropped = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
@@ -123,6 +127,8 @@ def _load_file(path: str, chain: tuple[str, ...] = ()) -> _Loaded:
 
 def _load_source(source: str, path: str, file_format: str, base_dir: str,
                  chain: tuple[str, ...]) -> _Loaded:
+    text = source
+    source, refs = mark_base_refs(source)  # {{_base_.KEY}} (mmengine's)
     if file_format == '.py':
         raw = _read_python(source, path)
     else:
@@ -153,9 +159,10 @@ def _load_source(source: str, path: str, file_format: str, base_dir: str,
         base_cfg.update(loaded.cfg)
         origins.update(loaded.origins)
         texts.append(loaded.text)
+    raw = fill_base_refs(raw, refs, base_cfg, path)
     merged = merge_into_base(raw, base_cfg, prefix='', child_file=path, origins=origins)
     origins.update(dict.fromkeys(raw, path))
-    texts.append(f'{path}\n{source}')
+    texts.append(f'{path}\n{text}')
     return _Loaded(merged, '\n'.join(texts), origins)
 
 

@@ -6,20 +6,15 @@ merging a child config's dicts into its bases' (``_delete_``, dict/non-dict clas
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping
 from typing import Any
+
+from ..utils.checks import close_matches
 
 __all__ = ['DELETE_KEY', 'ConfigDict', 'close_matches', 'may_add', 'merge_into_base',
            'strip_delete', 'to_config_value', 'to_plain']
 
 DELETE_KEY = '_delete_'
-
-
-def close_matches(key: Any, candidates: Any) -> str:
-    """A ' Did you mean ...?' hint naming up to 3 close candidates, or ''."""
-    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=3, cutoff=0.6)
-    return f' Did you mean {", ".join(map(repr, close))}?' if close else ''
 
 
 def may_add(key: Any, siblings: Any, allow_new_keys: bool | None) -> bool:

@@ -262,6 +262,8 @@ class EvalHook(HookBase):
         less_keys (Sequence[str] | None): the same for lower is better. Default: None.
         eval_kwargs (dict | None): passed to ``dataset.evaluate`` (``metrics``,
             ``metric_options``, …). Default: None.
+        eval_last (bool): also evaluate after the last epoch (iteration) when it is not due,
+            from ``start`` on, as MMAction2 1.x's loops do. Default: False.
     """
 
     priority = PRIORITIES['LOW']
@@ -273,7 +275,7 @@ class EvalHook(HookBase):
                  broadcast_bn_buffer: bool = True, tmpdir: str | None = None,
                  gpu_collect: bool = False, greater_keys: Sequence[str] | None = None,
                  less_keys: Sequence[str] | None = None,
-                 eval_kwargs: Mapping[str, Any] | None = None) -> None:
+                 eval_kwargs: Mapping[str, Any] | None = None, eval_last: bool = False) -> None:
         if not isinstance(dataloader, DataLoader):
             raise TypeError(f'EvalHook: dataloader must be a torch DataLoader, got '
                             f'{type(dataloader).__name__}')
@@ -289,6 +291,7 @@ class EvalHook(HookBase):
         if 'key_indicator' in eval_kwargs:
             raise ValueError('evaluation.key_indicator was renamed: use save_best instead')
         self.dataloader, self.start, self.interval = dataloader, start, interval
+        self.eval_last = bool(eval_last)
         self.by_epoch, self.save_best, self.rule = bool(by_epoch), save_best, rule
         self.broadcast_bn_buffer, self.tmpdir = broadcast_bn_buffer, tmpdir
         self.gpu_collect, self.eval_kwargs = gpu_collect, eval_kwargs
@@ -358,14 +361,16 @@ class EvalHook(HookBase):
                 self._evaluate(trainer)
 
     def after_epoch(self, trainer: Trainer) -> None:
-        if self.by_epoch and self._due(trainer.epoch):
+        if self.by_epoch and self._due(trainer.epoch, self.is_last_epoch(trainer)):
             self._evaluate(trainer)
 
     def after_step(self, trainer: Trainer) -> None:
-        if not self.by_epoch and self._due(trainer.iter):
+        if not self.by_epoch and self._due(trainer.iter, self.is_last_iter(trainer)):
             self._evaluate(trainer)
 
-    def _due(self, current: int) -> bool:
+    def _due(self, current: int, last: bool = False) -> bool:
+        if last and self.eval_last and current + 1 >= (self.start or 1):
+            return True
         if self.start is None:
             return (current + 1) % self.interval == 0
         if current + 1 < self.start:

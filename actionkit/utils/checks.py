@@ -1,10 +1,12 @@
-"""Argument checks shared by every part: one message for "an int of at least N"."""
+"""Argument checks shared by every part: one message for "an int of at least N", one
+"did you mean" hint for a misspelt name."""
 from __future__ import annotations
 
+import difflib
 import numbers
 from typing import Any
 
-__all__ = ['check_positive_int']
+__all__ = ['check_positive_int', 'close_matches']
 
 
 def check_positive_int(owner: str | None, name: str, value: Any, minimum: int = 1) -> int:
@@ -27,3 +29,14 @@ def check_positive_int(owner: str | None, name: str, value: Any, minimum: int = 
         prefix = f'{owner}: ' if owner else ''
         raise ValueError(f'{prefix}{name} must be {wanted}, got {value!r}')
     return int(value)
+
+
+def close_matches(key: Any, candidates: Any) -> str:
+    """A ' Did you mean ...?' hint naming up to 3 close candidates, or ''.
+
+    Example:
+        >>> close_matches('milestone', ['milestones', 'gamma'])
+        " Did you mean 'milestones'?"
+    """
+    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=3, cutoff=0.6)
+    return f' Did you mean {", ".join(map(repr, close))}?' if close else ''
