@@ -64,7 +64,24 @@ def test_valid_ratio_and_box_thr_filter_like_mmaction2(tmp_path):
     assert [d['frame_dir'] for d in kept] == ['a', 'b']
     assert kept[0]['anno_inds'].tolist() == [0, 2] and kept[1]['anno_inds'].tolist() == []
     with pytest.raises(ValueError, match='box_thr'):
-        PoseDataset(path, [], box_thr=0.7)
+        PoseDataset(path, [], box_thr=0.75)
+
+
+def test_v1_box_thr_float_reads_valid_dict(tmp_path):
+    # MMAction2 1.x: valid[box_thr] counts the frames, anno_inds is a boolean mask
+    def clip(name, valid, scores):
+        return dict(frame_dir=name, label=0, total_frames=10, valid={0.5: valid, 0.7: valid - 3},
+                    box_score=np.array(scores, dtype=np.float32))
+    path = _write(tmp_path, [clip('a', 6, [0.9, 0.6, 0.75]), clip('b', 4, [0.1])])
+    kept = PoseDataset(path, [], valid_ratio=0.3, box_thr=0.7,
+                       data_prefix=dict(video='clips')).video_infos
+    assert [d['frame_dir'] for d in kept] == ['clips/a']  # b: (4 - 3) / 10 < 0.3
+    assert kept[0]['anno_inds'].tolist() == [True, False, True]
+    assert len(PoseDataset(path, [], valid_ratio=0.3, box_thr=0.5)) == 2
+    with pytest.raises(AnnotationError, match=r'valid\[0.6\]'):
+        PoseDataset(path, [], valid_ratio=0.3, box_thr=0.6)
+    with pytest.raises(ValueError, match=r"dict\(video=...\), got keys \['img'\]"):
+        PoseDataset(path, [], data_prefix=dict(img='x'))
 
 
 def test_class_prob_overrides(tmp_path):
