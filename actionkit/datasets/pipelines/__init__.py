@@ -39,3 +39,4 @@ from .pose_heatmap import *  # noqa: F401,F403
 from .ava import *  # noqa: F401,F403
 from .v1_formatting import *  # noqa: F401,F403
 from .v1_sampling import *  # noqa: F401,F403
+from .rand_augment import *  # noqa: F401,F403
