@@ -42,3 +42,4 @@ from .v1_sampling import *  # noqa: F401,F403
 from .rand_augment import *  # noqa: F401,F403
 from .v1_pose import *  # noqa: F401,F403
 from .v1_rgbpose import *  # noqa: F401,F403
+from .v1_augmentations import *  # noqa: F401,F403
