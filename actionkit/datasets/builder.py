@@ -24,8 +24,8 @@ from ..utils.checks import check_positive_int
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'REFUSED_DATASETS', 'build_dataset', 'build_dataloader', 'dataloader_args',
-           'check_label_range']
+__all__ = ['DATASETS', 'PIPELINES', 'REFUSED_DATASETS', 'build_dataset', 'build_dataloader',
+           'dataloader_args', 'check_label_range']
 
 logger = logging.getLogger(__name__)
 

@@ -298,7 +298,8 @@ class GenSkeFeat:
         return self.merge(results)
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(dataset={self.dataset}, feats={self.feats}, axis={self.axis})'
+        return (f'{type(self).__name__}(dataset={self.dataset}, feats={self.feats}, '
+                f'axis={self.axis})')
 
 
 @PIPELINES.register_module()

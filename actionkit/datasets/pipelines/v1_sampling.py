@@ -15,7 +15,7 @@ import numpy as np
 from ...utils.checks import check_positive_int
 from ..builder import PIPELINES
 from .compose import register_v1_variant
-from .sampling import SampleFrames, _total_frames
+from .sampling import SampleFrames, _total_frames, write_sampled
 
 __all__ = ['UniformSample', 'V1SampleFrames']
 
@@ -56,11 +56,8 @@ class UniformSample:
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         num_frames = _total_frames(results, type(self).__name__)
-        results['frame_inds'] = self._indices(num_frames) + results['start_index']
-        results['clip_len'] = self.clip_len
-        results['frame_interval'] = None
-        results['num_clips'] = self.num_clips
-        return results
+        return write_sampled(results, self._indices(num_frames) + results['start_index'],
+                             self.clip_len, None, self.num_clips)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(clip_len={self.clip_len}, num_clips={self.num_clips}, '
@@ -143,8 +140,5 @@ class V1SampleFrames(SampleFrames):
             inside = frame_inds < total_frames
             last = np.max(inside * frame_inds, axis=1)
             frame_inds = inside * frame_inds + ((1 - inside).T * last).T
-        results['frame_inds'] = frame_inds.reshape(-1) + results['start_index']
-        results['clip_len'] = self.clip_len
-        results['frame_interval'] = self.frame_interval
-        results['num_clips'] = self.num_clips
-        return results
+        return write_sampled(results, frame_inds.reshape(-1) + results['start_index'],
+                             self.clip_len, self.frame_interval, self.num_clips)
