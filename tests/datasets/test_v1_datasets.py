@@ -2,11 +2,14 @@
 the audio defaults), built through ``build_dataset`` as a 1.x config's ``dataset`` dict reads."""
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from actionkit.datasets import build_dataset
 from actionkit.datasets.base import resolve_data_paths
 from actionkit.datasets.errors import AnnotationError
+from actionkit.datasets.loader import collate
 
 
 def _write(path, text):
@@ -94,3 +97,47 @@ def test_activitynet_dataset_v1_feature_path(tmp_path):
     zero_x = build_dataset(dict(type='ActivityNetDataset', ann_file=str(tmp_path / 'anet.json'),
                                 pipeline=[], data_prefix=str(tmp_path)))
     assert 'feature_path' not in zero_x[0]
+
+
+class _FakeInit:
+    """Stands for DecordInit: a 'video' of 20 frames, frame i filled with i."""
+
+    def __call__(self, results):
+        results['total_frames'] = 20
+        return results
+
+
+class _FakeDecode:
+    """Stands for DecordDecode; counts its calls."""
+
+    calls = 0
+
+    def __call__(self, results):
+        type(self).calls += 1
+        results['imgs'] = [np.full((2, 2, 3), i, np.uint8) for i in results['frame_inds']]
+        return results
+
+
+def test_repeat_aug_dataset_decodes_once_and_gives_num_repeats_samples(tmp_path):
+    _write(tmp_path / 'list.txt', 'a.mp4 1\nb.mp4 2\n')
+    pipeline = [_FakeInit(), dict(type='SampleFrames', clip_len=2, frame_interval=3),
+                _FakeDecode(), dict(type='FormatShape', input_format='NCHW'),
+                dict(type='PackActionInputs')]
+    dataset = build_dataset(dict(type='RepeatAugDataset', ann_file=str(tmp_path / 'list.txt'),
+                                 pipeline=pipeline, data_prefix=dict(video=''), num_repeats=3))
+    np.random.seed(0)
+    _FakeDecode.calls = 0
+    samples = dataset[0]
+    assert _FakeDecode.calls == 1 and len(samples) == 3
+    firsts = [int(s['imgs'][0, 0, 0, 0]) for s in samples]
+    assert [int(s['imgs'][1, 0, 0, 0]) for s in samples] == [f + 3 for f in firsts]
+    assert len(set(firsts)) > 1  # three draws of the sampler
+    once = build_dataset(dict(type='RepeatAugDataset', ann_file=str(tmp_path / 'list.txt'),
+                              pipeline=pipeline, num_repeats=2, sample_once=True))[1]
+    assert torch.equal(once[0]['imgs'], once[1]['imgs']) and once[0]['label'].tolist() == [2]
+    batch = collate([dataset[0], dataset[1]])
+    assert batch['imgs'].shape == (6, 2, 3, 2, 2)  # 2 indices x 3 repeats, [T, C, H, W] each
+    assert batch['label'].tolist() == [[1]] * 3 + [[2]] * 3
+    with pytest.raises(ValueError, match='must start with a video init step'):
+        build_dataset(dict(type='RepeatAugDataset', ann_file=str(tmp_path / 'list.txt'),
+                           pipeline=pipeline[1:]))
