@@ -16,10 +16,14 @@ Any other failure fails the test. The 1.2.0 configs come from the sdist that
 """
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from actionkit.config import Config
@@ -128,6 +132,46 @@ def _check_refusal(rel: str, cfg: Config) -> None:
     assert package in str(info.value), f'{rel}: the refusal must name {package}: {info.value}'
 
 
+def _annotation(dataset: Mapping, folder: Path) -> Path:
+    """A one-record annotation file of the kind ``dataset`` reads."""
+    kind = dataset['type']
+    path = folder / f'{kind}.ann'
+    if kind in ('VideoDataset', 'RepeatAugDataset'):
+        path.write_text(f'a.mp4{dataset.get("delimiter", " ")}1\n')
+    elif kind == 'RawframeDataset':
+        path.write_text('f 0 10 1\n' if dataset.get('with_offset') else 'f 10 1\n')
+    elif kind == 'AudioDataset':
+        path.write_text('a 10 1\n')
+    elif kind == 'ActivityNetDataset':
+        path.write_text(json.dumps({'v_a': dict(
+            duration_second=10.0, duration_frame=100, feature_frame=96,
+            annotations=[dict(segment=[1.0, 4.0], label='x')])}))
+    elif kind == 'PoseDataset':
+        record = dict(frame_dir='x', label=0, total_frames=4, img_shape=(8, 8),
+                      original_shape=(8, 8), keypoint=np.zeros((1, 4, 17, 2), np.float32),
+                      keypoint_score=np.ones((1, 4, 17), np.float32))
+        data: Any = [record]
+        if dataset.get('split'):
+            data = {'split': {dataset['split']: ['x']}, 'annotations': data}
+        path = path.with_suffix('.pkl')
+        path.write_bytes(pickle.dumps(data))
+    else:
+        raise AssertionError(f'no annotation fixture for {kind}')
+    return path
+
+
+def _with_fixtures(node: Any, folder: Path) -> Any:
+    """``node`` (a dataset config) with every leaf dataset's ann_file made by a fixture."""
+    node = copy.deepcopy(dict(node))
+    if 'dataset' in node:
+        node['dataset'] = _with_fixtures(node['dataset'], folder)
+    elif 'datasets' in node:
+        node['datasets'] = [_with_fixtures(child, folder) for child in node['datasets']]
+    else:
+        node['ann_file'] = str(_annotation(node, folder))
+    return node
+
+
 @needs_v1
 def test_the_lists_name_real_files():
     assert len(FILES) >= 180  # 181 in 1.2.0
@@ -148,6 +192,24 @@ def test_v1_config_pipelines_build(rel):
         found += 1
     # BSN's PGM step and the UniFormerV2 CLIP-pretraining files define no dataloader
     assert found or 'pgm' in rel or 'clip-pre_u8_kinetics710' in rel
+
+
+@needs_v1
+@pytest.mark.parametrize('rel', FILES)
+def test_v1_config_datasets_build(rel, tmp_path):
+    """Each dataloader's dataset dict, as written (only ``ann_file`` made by a fixture)."""
+    from actionkit.datasets import build_dataset
+
+    cfg = _load(rel)
+    if rel in REFUSED and REFUSED[rel].endswith('dataset)'):
+        pytest.skip('refused (test_v1_config_model_builds checks the reason)')
+    for kind in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loaders = cfg.get(kind)
+        for loader in (loaders if isinstance(loaders, (list, tuple)) else [loaders]):
+            if loader is None:
+                continue
+            dataset = build_dataset(_with_fixtures(loader['dataset'], tmp_path))
+            assert len(dataset) >= 1, f'{rel}: {kind} is empty'
 
 
 @needs_v1

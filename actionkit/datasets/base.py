@@ -398,7 +398,8 @@ def resolve_data_paths(owner: str, ann_file: Any, data_prefix: Any, data_root: A
         ``data_prefix`` was a dict or ``data_root`` was given.
 
     Raises:
-        ValueError: a dict ``data_prefix`` without ``key`` or with other keys.
+        ValueError: a dict ``data_prefix`` without ``key`` (other keys are ignored, as 1.x
+            reads only its own).
         TypeError: a prefix or ``data_root`` that is not a path.
     """
     if not isinstance(data_prefix, Mapping) and data_root is None:
@@ -406,7 +407,7 @@ def resolve_data_paths(owner: str, ann_file: Any, data_prefix: Any, data_root: A
     if data_root is not None and not isinstance(data_root, (str, os.PathLike)):
         raise TypeError(f'{owner}: data_root must be a path or None, got {data_root!r}')
     if isinstance(data_prefix, Mapping):
-        if set(data_prefix) != {key}:
+        if key not in data_prefix:  # 1.x reads only this key; mmengine merges in others
             raise ValueError(f'{owner}: data_prefix (MMAction2 1.x form) must be '
                              f'dict({key}=...), got keys {sorted(data_prefix)}')
         data_prefix = data_prefix[key]

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.safe_pickle import load_safe_pickle
-from .base import BaseDataset
+from .base import BaseDataset, resolve_data_paths
 from .builder import DATASETS
 from .errors import AnnotationError
 
@@ -138,7 +138,8 @@ class PoseDataset(BaseDataset):
         class_prob (dict | None): per-class sampling probabilities, replacing the computed
             ones.
         data_prefix (str | dict | None): joined in front of ``frame_dir`` / ``filename``
-            (1.x: ``dict(video=...)``).
+            (1.x: ``dict(video=...)``; 1.x's ``skeleton`` key names a folder of one pickle a
+            clip, ``<frame_dir>.pkl``, whose keys are added to the sample).
         data_root (str | None): MMAction2 1.x; see :class:`BaseDataset`.
         test_mode, multi_class, num_classes, sample_by_class, power, dynamic_length: as in
             :class:`~actionkit.datasets.base.BaseDataset`.
@@ -161,6 +162,17 @@ class PoseDataset(BaseDataset):
                                         or not 0 <= valid_ratio <= 1):
             raise ValueError(f'PoseDataset: valid_ratio must be a float in [0, 1], got '
                              f'{valid_ratio!r}')
+        self.skeleton_dir = None
+        if isinstance(data_prefix, Mapping) and 'skeleton' in data_prefix:
+            # 1.x: one pickle a clip, <skeleton>/<frame_dir>.pkl, merged into each sample;
+            # the paths are resolved here (the video prefix is optional then, as in 1.x)
+            video = data_prefix.get('video')
+            ann_file, self.skeleton_dir, _ = resolve_data_paths(
+                'PoseDataset', ann_file, {'skeleton': data_prefix['skeleton']}, data_root,
+                'skeleton')
+            data_prefix = None if video is None else resolve_data_paths(
+                'PoseDataset', '', {'video': video}, data_root, 'video')[1]
+            data_root = None
         self.split = split
         self.box_thr = box_thr
         self.valid_ratio = valid_ratio
@@ -219,3 +231,12 @@ class PoseDataset(BaseDataset):
                 item['anno_inds'] = np.asarray(item['box_score']) >= self.box_thr
                 kept.append(item)
         return kept
+
+    def _results(self, idx: int) -> dict:
+        results = super()._results(idx)
+        if self.skeleton_dir is not None:
+            name = results.get('filename', results.get('frame_dir'))
+            results.update(load_safe_pickle(os.path.join(self.skeleton_dir, f'{name}.pkl'),
+                                            allow_pickle=self.allow_pickle,
+                                            expected='per-clip skeleton files'))
+        return results

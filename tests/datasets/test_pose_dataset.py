@@ -141,3 +141,17 @@ def test_not_a_pickle_or_wrong_suffix(tmp_path):
         PoseDataset(tmp_path / 'ann.txt', [])
     with pytest.raises(FileNotFoundError, match='missing.pkl'):
         PoseDataset(tmp_path / 'missing.pkl', [])
+
+
+def test_v1_skeleton_prefix_merges_a_pickle_per_clip(tmp_path):
+    # Kinetics-400 pose (1.x): the list holds ids and sizes, the keypoints sit in
+    # <skeleton>/<frame_dir>.pkl and join the sample
+    path = _write(tmp_path, [dict(frame_dir='clip1', label=2, total_frames=3,
+                                  keypoint=np.zeros((1, 3, 17, 2), np.float32))])
+    (tmp_path / 'skel').mkdir()
+    (tmp_path / 'skel' / 'clip1.pkl').write_bytes(pickle.dumps(
+        dict(box_score=np.array([0.9], np.float16), extra=7)))
+    sample = PoseDataset(path, [], data_prefix=dict(skeleton='skel'),
+                         data_root=str(tmp_path))[0]
+    assert sample['extra'] == 7 and sample['frame_dir'] == 'clip1'
+    assert sample['box_score'].tolist() == [pytest.approx(0.9, abs=1e-3)]
