@@ -3,6 +3,7 @@ from .builder import *  # noqa: F401,F403
 from .base import *  # noqa: F401,F403
 from .rawframe_dataset import *  # noqa: F401,F403
 from .video_dataset import *  # noqa: F401,F403
+from .repeat_aug_dataset import *  # noqa: F401,F403
 from .hvu_dataset import *  # noqa: F401,F403
 from .omnisource_datasets import *  # noqa: F401,F403
 from .audio_dataset import *  # noqa: F401,F403

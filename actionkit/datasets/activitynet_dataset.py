@@ -109,13 +109,18 @@ class ActivityNetDataset(BaseDataset):
     Args:
         ann_file (str): the annotation JSON.
         pipeline (list[dict | callable]): the transforms.
-        data_prefix (str | None): the folder of the feature CSVs. Default: None.
+        data_prefix (str | dict | None): the folder of the feature CSVs (MMAction2 1.x:
+            ``dict(video=...)``; the samples then also carry 1.x's ``feature_path``).
+            Default: None.
         test_mode (bool): build a test/validation set (bad samples raise). Default: False.
+        data_root (str | None): MMAction2 1.x; see :class:`BaseDataset`.
     """
 
     def __init__(self, ann_file: str | os.PathLike, pipeline: Sequence[Any],
-                 data_prefix: str | os.PathLike | None = None, test_mode: bool = False) -> None:
-        super().__init__(ann_file, pipeline, data_prefix=data_prefix, test_mode=test_mode)
+                 data_prefix: str | os.PathLike | Mapping | None = None, test_mode: bool = False,
+                 data_root: str | os.PathLike | None = None) -> None:
+        super().__init__(ann_file, pipeline, data_prefix=data_prefix, test_mode=test_mode,
+                         data_root=data_root)
 
     def load_annotations(self) -> list[dict[str, Any]]:
         """Read the annotation JSON (see :func:`load_activitynet_annotations`)."""
@@ -124,6 +129,8 @@ class ActivityNetDataset(BaseDataset):
     def _results(self, idx: int) -> dict:
         results = self.get_info(idx)
         results['data_prefix'] = self.data_prefix
+        if self.from_v1:
+            results['feature_path'] = self._path_of(idx)
         return results
 
     def _path_of(self, idx: int) -> str | None:

@@ -54,7 +54,7 @@ from .errors import AnnotationError
 from .records import AnnotationRecords, PackedStrings
 
 __all__ = ['PackedStrings', 'AnnotationRecords', 'load_rawframe_list', 'load_video_list',
-           'load_audio_list', 'load_json_list']
+           'load_audio_list', 'load_json_list', 'load_delimited_video_list']
 
 _MAX_DIGITS = 18  # every integer of up to 18 digits fits in int64
 _POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
@@ -161,7 +161,7 @@ def load_json_list(ann_file: str | os.PathLike, multi_class: bool = False,
     first = items[0]
     path_key = next((key for key in ('frame_dir', 'audio_path')
                      if isinstance(first, dict) and key in first), 'filename')
-    paths, extras, labels, counts = [], [], [], []
+    paths, extras, labels = [], [], []
     for index, item in enumerate(items):
         problem = _json_record_problem(item, path_key, multi_class, num_classes)
         if problem:
@@ -169,19 +169,61 @@ def load_json_list(ann_file: str | os.PathLike, multi_class: bool = False,
             raise AnnotationError(f'{source}: record {index} (counting from 0): {problem}\n'
                                   f'    {shown}')
         label = item['label']
-        label_list = label if isinstance(label, list) else [label]
         paths.append(item[path_key])
-        labels.extend(label_list)
-        counts.append(len(label_list))
+        labels.append(label if isinstance(label, list) else [label])
         extra = {k: v for k, v in item.items() if k not in (path_key, 'label')}
         extras.append(json.dumps(extra) if extra else '')
+    return _pack(path_key, paths, labels, multi_class, extras, data_prefix, source)
+
+
+def _pack(path_key: str, paths: list[str], labels: list[list[int]], multi_class: bool,
+          extras: list[str] | None, data_prefix: str | None, source: str) -> AnnotationRecords:
+    counts = [len(label_list) for label_list in labels]
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
+    flat = np.asarray([v for label_list in labels for v in label_list], dtype=np.int64)
     return AnnotationRecords(
-        path_key, PackedStrings.from_strings(paths), np.asarray(labels, dtype=np.int64),
+        path_key, PackedStrings.from_strings(paths), flat,
         offsets if multi_class else None, multi_label=multi_class,
-        extras=PackedStrings.from_strings(extras) if any(extras) else None,
+        extras=PackedStrings.from_strings(extras) if extras and any(extras) else None,
         data_prefix=data_prefix, source=source)
+
+
+def load_delimited_video_list(ann_file: str | os.PathLike, delimiter: str,
+                              multi_class: bool = False, num_classes: int | None = None,
+                              data_prefix: str | None = None) -> AnnotationRecords:
+    """Parse a video list whose fields are split by ``delimiter`` (MMAction2 1.x's
+    ``VideoDataset(delimiter=...)``, e.g. ``','``): ``path<d>label[<d>label ...]``.
+
+    A line with a path only gets the label -1, as in MMAction2 1.x.
+
+    Raises:
+        AnnotationError: a label that is not an int, several labels without ``multi_class``,
+            or a label outside ``[0, num_classes)``, naming the file and line.
+    """
+    source = os.fspath(ann_file)
+    text = read_file_text(source, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+    paths, labels = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.strip().split(delimiter)
+        try:
+            label_list = [int(field) for field in fields[1:]] or [-1]
+        except ValueError:
+            raise AnnotationError(f'{source}:{number}: labels must be ints after the path '
+                                  f'(delimiter {delimiter!r}), got {line!r}') from None
+        if len(label_list) > 1 and not multi_class:
+            raise AnnotationError(f'{source}:{number}: {len(label_list)} labels on a line; '
+                                  f'pass multi_class=True for a multi-label list')
+        bad = [v for v in label_list if _label_problem(v, num_classes)]
+        if bad and len(fields) > 1:
+            raise AnnotationError(f'{source}:{number}: {_label_problem(bad[0], num_classes)}')
+        paths.append(fields[0])
+        labels.append(label_list)
+    if not paths:
+        raise AnnotationError(f'{source}: the annotation list is empty')
+    return _pack('filename', paths, labels, multi_class, None, data_prefix, source)
 
 
 def _safe_len(obj: Any) -> int | str:

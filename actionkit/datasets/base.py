@@ -35,7 +35,7 @@ from .errors import AnnotationError, BadSample, DataError
 from .loader import note_sample
 from .pipelines import compose as _compose
 
-__all__ = ['BaseDataset', 'log_function']
+__all__ = ['BaseDataset', 'log_function', 'resolve_data_paths']
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +50,12 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
     Args:
         ann_file (str): the annotation file.
         pipeline (list[dict | callable]): the transforms, built with ``Compose``.
-        data_prefix (str | None): joined in front of every path with ``os.path.join`` (so
-            absolute paths in the list stay as they are). An existing directory is first
+        data_prefix (str | dict | None): joined in front of every path with ``os.path.join``
+            (so absolute paths in the list stay as they are). An existing directory is first
             resolved with ``os.path.realpath``, as MMAction2 0.x does. None: paths as given.
+            MMAction2 1.x's dict form (``dict(video=...)``, ``dict(img=...)``,
+            ``dict(audio=...)``: the class's ``prefix_key``) marks the dataset as built from a
+            1.x config (``self.from_v1``); see :func:`resolve_data_paths`.
         test_mode (bool): build a test/validation set; bad samples then raise.
         multi_class (bool): records have several labels; the pipeline receives them as a
             multi-hot ``float32`` tensor of length ``num_classes``.
@@ -65,14 +68,21 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         power (float): ``class_prob`` is proportional to ``class_frequency ** power``:
             1 samples every clip equally, 0 every class equally.
         dynamic_length (bool): let the class-balanced sampler change the epoch length.
+        data_root (str | None): MMAction2 1.x (mmengine): joined in front of a relative
+            ``ann_file`` and of the relative ``data_prefix``.
     """
+
+    prefix_key = 'video'  # the key of MMAction2 1.x's dict-valued data_prefix
 
     def __init__(self, ann_file: str | os.PathLike, pipeline: Sequence[Any],
                  data_prefix: str | os.PathLike | None = None, test_mode: bool = False,
                  multi_class: bool = False, num_classes: int | None = None,
                  start_index: int = 1, modality: str = 'RGB', sample_by_class: bool = False,
-                 power: float = 0, dynamic_length: bool = False) -> None:
+                 power: float = 0, dynamic_length: bool = False,
+                 data_root: str | os.PathLike | None = None) -> None:
         super().__init__()
+        ann_file, data_prefix, self.from_v1 = resolve_data_paths(
+            type(self).__name__, ann_file, data_prefix, data_root, self.prefix_key)
         _check_args(ann_file, data_prefix, multi_class, num_classes, start_index, modality,
                     sample_by_class, power)
         self.ann_file = os.fspath(ann_file)
@@ -373,6 +383,42 @@ def _count_nonfinite(results: Any) -> int:
         return arr.dtype.kind not in 'fc' or bool(np.isfinite(arr).all())
 
     return sum(not finite(item) for item in results) if isinstance(results, Sequence) else 0
+
+
+def resolve_data_paths(owner: str, ann_file: Any, data_prefix: Any, data_root: Any,
+                       key: str) -> tuple[Any, Any, bool]:
+    """Turn MMAction2 1.x's ``data_root`` / dict-valued ``data_prefix`` into 0.x's paths.
+
+    mmengine joins ``data_root`` in front of a relative ``ann_file`` and of every relative
+    prefix; 1.x datasets then read their one prefix from ``data_prefix[key]``. A 0.x call
+    (``data_prefix`` a path or None, no ``data_root``) is returned unchanged.
+
+    Returns:
+        tuple: ``(ann_file, data_prefix (str | None), from_v1)``; ``from_v1`` is True when
+        ``data_prefix`` was a dict or ``data_root`` was given.
+
+    Raises:
+        ValueError: a dict ``data_prefix`` without ``key`` (other keys are ignored, as 1.x
+            reads only its own).
+        TypeError: a prefix or ``data_root`` that is not a path.
+    """
+    if not isinstance(data_prefix, Mapping) and data_root is None:
+        return ann_file, data_prefix, False
+    if data_root is not None and not isinstance(data_root, (str, os.PathLike)):
+        raise TypeError(f'{owner}: data_root must be a path or None, got {data_root!r}')
+    if isinstance(data_prefix, Mapping):
+        if key not in data_prefix:  # 1.x reads only this key; mmengine merges in others
+            raise ValueError(f'{owner}: data_prefix (MMAction2 1.x form) must be '
+                             f'dict({key}=...), got keys {sorted(data_prefix)}')
+        data_prefix = data_prefix[key]
+    root = None if data_root is None else os.fspath(data_root)
+    if root and isinstance(ann_file, (str, os.PathLike)) and not os.path.isabs(ann_file):
+        ann_file = os.path.join(root, ann_file)
+    if data_prefix is not None and not isinstance(data_prefix, (str, os.PathLike)):
+        raise TypeError(f'{owner}: data_prefix[{key!r}] must be a path, got {data_prefix!r}')
+    if root:
+        data_prefix = os.path.join(root, data_prefix or '')
+    return ann_file, (os.fspath(data_prefix) or None) if data_prefix is not None else None, True
 
 
 def _check_args(ann_file: Any, data_prefix: Any, multi_class: bool, num_classes: Any,

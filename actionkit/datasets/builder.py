@@ -24,8 +24,8 @@ from ..utils.checks import check_positive_int
 from .loader import (ClassSpecificDistributedSampler, DistributedSampler, ReportingDataLoader,
                      WorkerSampleLog, collate, start_worker, worker_init_fn)
 
-__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader', 'dataloader_args',
-           'check_label_range']
+__all__ = ['DATASETS', 'PIPELINES', 'REFUSED_DATASETS', 'build_dataset', 'build_dataloader',
+           'dataloader_args', 'check_label_range']
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,12 @@ DATASETS = Registry('dataset')
 PIPELINES = Registry('pipeline')
 
 DEFAULT_BATCH_TIMEOUT = 300.0  # seconds a batch may take with workers (data.batch_timeout)
+# MMAction2 1.x dataset types actionkit refuses, and why (raised by ``build_dataset``)
+REFUSED_DATASETS = {
+    'CharadesSTADataset': 'MMAction2 1.x\'s CharadesSTADataset (DRN, video grounding) tokenises '
+                          'its text queries with nltk, which actionkit does not ship; the '
+                          'DRN configs are not supported',
+}
 _OPEN_FILES_WANTED = 4096  # tensors from workers travel as file descriptors
 
 
@@ -89,6 +95,9 @@ def build_dataset(cfg: Mapping | Sequence[Mapping] | Dataset,
         children = [{**defaults, **child} if isinstance(child, Mapping) else child
                     for child in cfg]
         return ConcatDataset(children, test_mode=bool(defaults.get('test_mode', False)))
+    kind = cfg.get('type') if isinstance(cfg, Mapping) else None
+    if isinstance(kind, str) and kind in REFUSED_DATASETS and kind not in DATASETS:
+        raise ValueError(f'build_dataset: {kind!r}: {REFUSED_DATASETS[kind]}')
     return DATASETS.build(cfg, **dict(default_args or {}))
 
 

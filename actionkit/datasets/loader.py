@@ -45,9 +45,9 @@ from torch.utils.data import default_collate, get_worker_info
 
 from .errors import BadSample, DataError
 
-__all__ = ['collate', 'NoStack', 'DistributedSampler', 'ClassSpecificDistributedSampler',
-           'worker_init_fn', 'WorkerSampleLog', 'note_sample', 'start_worker',
-           'explain_worker_failure', 'ReportingDataLoader']
+__all__ = ['collate', 'NoStack', 'RepeatedSamples', 'DistributedSampler',
+           'ClassSpecificDistributedSampler', 'worker_init_fn', 'WorkerSampleLog',
+           'note_sample', 'start_worker', 'explain_worker_failure', 'ReportingDataLoader']
 
 
 class NoStack:
@@ -66,11 +66,17 @@ class NoStack:
         return f'NoStack({self.value!r})'
 
 
+class RepeatedSamples(list):
+    """Several samples a dataset made from one index (``RepeatAugDataset``): ``collate``
+    puts each into the batch on its own."""
+
+
 def collate(batch: Sequence[Any]) -> Any:
     """Make one batch of samples (dicts from the pipeline), setting bad samples aside.
 
     Args:
-        batch: the samples; :class:`BadSample` entries are taken out.
+        batch: the samples; :class:`BadSample` entries are taken out, and the samples of a
+            :class:`RepeatedSamples` entry are added one by one.
 
     Returns:
         dict: every key of the samples collated (contiguous ``Tensor[N, ...]`` for tensors,
@@ -82,6 +88,8 @@ def collate(batch: Sequence[Any]) -> Any:
     Raises:
         ValueError: the samples have different keys, or tensors of one key differ in shape.
     """
+    batch = [one for item in batch
+             for one in (item if isinstance(item, RepeatedSamples) else [item])]
     bad = [sample for sample in batch if isinstance(sample, BadSample)]
     good = [sample for sample in batch if not isinstance(sample, BadSample)]
     if not good:

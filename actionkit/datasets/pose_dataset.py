@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.safe_pickle import load_safe_pickle
-from .base import BaseDataset
+from .base import BaseDataset, resolve_data_paths
 from .builder import DATASETS
 from .errors import AnnotationError
 
@@ -130,11 +130,17 @@ class PoseDataset(BaseDataset):
         split (str | None): the split to keep (UCF101 / HMDB51 files: ``'train1'`` ...).
         valid_ratio (float | None): keep a clip only if at least this fraction of its frames
             has a pose (``valid_frames``, or ``valid@<box_thr>`` with ``box_thr``).
-        box_thr (str | None): the box score threshold of Kinetics pose files, one of
-            ``'0.5'`` ... ``'0.9'``; above ``'0.5'``, ``anno_inds`` lists the boxes kept.
+        box_thr (str | float | None): the box score threshold of Kinetics pose files, one
+            of ``'0.5'`` ... ``'0.9'``; above ``'0.5'``, ``anno_inds`` lists the boxes kept.
+            MMAction2 1.x writes a float (``0.5`` ... ``0.9``, its default 0.5): with
+            ``valid_ratio`` the count is then ``valid[box_thr]`` and ``anno_inds`` is the
+            boolean mask ``box_score >= box_thr``, as 1.x does.
         class_prob (dict | None): per-class sampling probabilities, replacing the computed
             ones.
-        data_prefix (str | None): joined in front of ``frame_dir`` / ``filename``.
+        data_prefix (str | dict | None): joined in front of ``frame_dir`` / ``filename``
+            (1.x: ``dict(video=...)``; 1.x's ``skeleton`` key names a folder of one pickle a
+            clip, ``<frame_dir>.pkl``, whose keys are added to the sample).
+        data_root (str | None): MMAction2 1.x; see :class:`BaseDataset`.
         test_mode, multi_class, num_classes, sample_by_class, power, dynamic_length: as in
             :class:`~actionkit.datasets.base.BaseDataset`.
         allow_pickle (bool): read a pickle that holds other objects (trusted files only).
@@ -142,18 +148,31 @@ class PoseDataset(BaseDataset):
 
     def __init__(self, ann_file: str | os.PathLike, pipeline: Sequence[Any],
                  split: str | None = None, valid_ratio: float | None = None,
-                 box_thr: str | None = None, class_prob: Mapping[int, float] | None = None,
+                 box_thr: str | float | None = None, class_prob: Mapping[int, float] | None = None,
                  data_prefix: str | os.PathLike | None = None, test_mode: bool = False,
                  multi_class: bool = False, num_classes: int | None = None,
                  sample_by_class: bool = False, power: float = 0,
-                 dynamic_length: bool = False, allow_pickle: bool = False) -> None:
-        if box_thr is not None and box_thr not in _BOX_THRS:
-            raise ValueError(f'PoseDataset: box_thr must be one of {_BOX_THRS} (a str), got '
-                             f'{box_thr!r}')
+                 dynamic_length: bool = False, allow_pickle: bool = False,
+                 data_root: str | os.PathLike | None = None) -> None:
+        if box_thr is not None and box_thr not in _BOX_THRS and not (
+                isinstance(box_thr, float) and str(box_thr) in _BOX_THRS):
+            raise ValueError(f'PoseDataset: box_thr must be one of {_BOX_THRS} (a str; '
+                             f'MMAction2 1.x: the same as a float), got {box_thr!r}')
         if valid_ratio is not None and (not isinstance(valid_ratio, float)
                                         or not 0 <= valid_ratio <= 1):
             raise ValueError(f'PoseDataset: valid_ratio must be a float in [0, 1], got '
                              f'{valid_ratio!r}')
+        self.skeleton_dir = None
+        if isinstance(data_prefix, Mapping) and 'skeleton' in data_prefix:
+            # 1.x: one pickle a clip, <skeleton>/<frame_dir>.pkl, merged into each sample;
+            # the paths are resolved here (the video prefix is optional then, as in 1.x)
+            video = data_prefix.get('video')
+            ann_file, self.skeleton_dir, _ = resolve_data_paths(
+                'PoseDataset', ann_file, {'skeleton': data_prefix['skeleton']}, data_root,
+                'skeleton')
+            data_prefix = None if video is None else resolve_data_paths(
+                'PoseDataset', '', {'video': video}, data_root, 'video')[1]
+            data_root = None
         self.split = split
         self.box_thr = box_thr
         self.valid_ratio = valid_ratio
@@ -161,7 +180,7 @@ class PoseDataset(BaseDataset):
         super().__init__(ann_file, pipeline, data_prefix=data_prefix, test_mode=test_mode,
                          multi_class=multi_class, num_classes=num_classes, start_index=0,
                          modality='Pose', sample_by_class=sample_by_class, power=power,
-                         dynamic_length=dynamic_length)
+                         dynamic_length=dynamic_length, data_root=data_root)
         if valid_ratio is not None:
             # as in MMAction2, class_prob (sample_by_class) stays that of the whole file
             self.video_infos = self._valid_clips(self.video_infos)
@@ -175,6 +194,8 @@ class PoseDataset(BaseDataset):
                                      self.allow_pickle)
 
     def _valid_clips(self, infos: Sequence[dict]) -> list[dict]:
+        if isinstance(self.box_thr, float):
+            return self._valid_clips_v1(infos)
         key = 'valid_frames' if self.box_thr is None else f'valid@{self.box_thr}'
         kept = []
         for i, item in enumerate(infos):
@@ -193,3 +214,29 @@ class PoseDataset(BaseDataset):
                 scores = np.asarray(item['box_score'], dtype=np.float64)
                 item['anno_inds'] = np.flatnonzero(scores >= thr)
         return kept
+
+    def _valid_clips_v1(self, infos: Sequence[dict]) -> list[dict]:
+        """MMAction2 1.x's rule: ``valid[box_thr] / total_frames >= valid_ratio``, then the
+        boolean ``anno_inds = box_score >= box_thr`` for every kept clip."""
+        kept = []
+        for i, item in enumerate(infos):
+            valid = item.get('valid')
+            if not isinstance(valid, Mapping) or self.box_thr not in valid:
+                raise AnnotationError(f'{self.ann_file}: record {i} has no valid[{self.box_thr}] '
+                                      f'entry, which valid_ratio={self.valid_ratio} needs')
+            if valid[self.box_thr] / item['total_frames'] >= self.valid_ratio:
+                if 'box_score' not in item:
+                    raise AnnotationError(f"{self.ann_file}: record {i} has no 'box_score' "
+                                          f'key, which valid_ratio with box_thr needs')
+                item['anno_inds'] = np.asarray(item['box_score']) >= self.box_thr
+                kept.append(item)
+        return kept
+
+    def _results(self, idx: int) -> dict:
+        results = super()._results(idx)
+        if self.skeleton_dir is not None:
+            name = results.get('filename', results.get('frame_dir'))
+            results.update(load_safe_pickle(os.path.join(self.skeleton_dir, f'{name}.pkl'),
+                                            allow_pickle=self.allow_pickle,
+                                            expected='per-clip skeleton files'))
+        return results

@@ -41,14 +41,19 @@ class RawframeDataset(BaseDataset):
         sample_by_class (bool): see :class:`BaseDataset`.
         power (float): see :class:`BaseDataset`.
         dynamic_length (bool): see :class:`BaseDataset`.
+        data_root (str | None): MMAction2 1.x; see :class:`BaseDataset` (the 1.x
+            ``data_prefix`` is ``dict(img=...)``).
     """
+
+    prefix_key = 'img'
 
     def __init__(self, ann_file: str | os.PathLike, pipeline: Sequence[Any],
                  data_prefix: str | os.PathLike | None = None, test_mode: bool = False,
                  filename_tmpl: str = 'img_{:05}.jpg', with_offset: bool = False,
                  multi_class: bool = False, num_classes: int | None = None,
                  start_index: int = 1, modality: str = 'RGB', sample_by_class: bool = False,
-                 power: float = 0., dynamic_length: bool = False) -> None:
+                 power: float = 0., dynamic_length: bool = False,
+                 data_root: str | os.PathLike | None = None) -> None:
         if not isinstance(filename_tmpl, str):
             raise TypeError(f'filename_tmpl must be a str such as "img_{{:05}}.jpg", got '
                             f'{filename_tmpl!r}')
@@ -58,7 +63,7 @@ class RawframeDataset(BaseDataset):
                          multi_class=multi_class, num_classes=num_classes,
                          start_index=start_index, modality=modality,
                          sample_by_class=sample_by_class, power=power,
-                         dynamic_length=dynamic_length)
+                         dynamic_length=dynamic_length, data_root=data_root)
 
     def load_annotations(self) -> AnnotationRecords:
         """Read the rawframe list (or a ``.json`` list of dicts)."""

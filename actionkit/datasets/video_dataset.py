@@ -5,7 +5,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .annotations import AnnotationRecords, load_video_list
+from .annotations import AnnotationRecords, load_delimited_video_list, load_video_list
 from .base import BaseDataset
 from .builder import DATASETS
 
@@ -35,6 +35,9 @@ class VideoDataset(BaseDataset):
         sample_by_class (bool): see :class:`BaseDataset`.
         power (float): see :class:`BaseDataset`.
         dynamic_length (bool): see :class:`BaseDataset`.
+        delimiter (str | None): MMAction2 1.x: the field separator of the list (e.g.
+            ``','``); None (and ``' '``) splits on blanks as described above.
+        data_root (str | None): MMAction2 1.x; see :class:`BaseDataset`.
     """
 
     def __init__(self, ann_file: str | os.PathLike, pipeline: Sequence[Any],
@@ -42,16 +45,24 @@ class VideoDataset(BaseDataset):
                  test_mode: bool = False, multi_class: bool = False,
                  num_classes: int | None = None, modality: str = 'RGB',
                  sample_by_class: bool = False, power: float = 0,
-                 dynamic_length: bool = False) -> None:
+                 dynamic_length: bool = False, delimiter: str | None = None,
+                 data_root: str | os.PathLike | None = None) -> None:
+        if delimiter is not None and (not isinstance(delimiter, str) or not delimiter):
+            raise TypeError(f'VideoDataset: delimiter must be a non-empty str or None, got '
+                            f'{delimiter!r}')
+        self.delimiter = None if delimiter == ' ' else delimiter
         super().__init__(ann_file, pipeline, data_prefix=data_prefix, test_mode=test_mode,
                          multi_class=multi_class, num_classes=num_classes,
                          start_index=start_index, modality=modality,
                          sample_by_class=sample_by_class, power=power,
-                         dynamic_length=dynamic_length)
+                         dynamic_length=dynamic_length, data_root=data_root)
 
     def load_annotations(self) -> AnnotationRecords:
         """Read the video list (or a ``.json`` list of dicts)."""
         if self.ann_file.endswith('.json'):
             return self.load_json_annotations()
+        if self.delimiter is not None:
+            return load_delimited_video_list(self.ann_file, self.delimiter, self.multi_class,
+                                             self.num_classes, self.data_prefix)
         return load_video_list(self.ann_file, multi_class=self.multi_class,
                                num_classes=self.num_classes, data_prefix=self.data_prefix)

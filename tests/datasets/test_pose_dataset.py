@@ -64,7 +64,24 @@ def test_valid_ratio_and_box_thr_filter_like_mmaction2(tmp_path):
     assert [d['frame_dir'] for d in kept] == ['a', 'b']
     assert kept[0]['anno_inds'].tolist() == [0, 2] and kept[1]['anno_inds'].tolist() == []
     with pytest.raises(ValueError, match='box_thr'):
-        PoseDataset(path, [], box_thr=0.7)
+        PoseDataset(path, [], box_thr=0.75)
+
+
+def test_v1_box_thr_float_reads_valid_dict(tmp_path):
+    # MMAction2 1.x: valid[box_thr] counts the frames, anno_inds is a boolean mask
+    def clip(name, valid, scores):
+        return dict(frame_dir=name, label=0, total_frames=10, valid={0.5: valid, 0.7: valid - 3},
+                    box_score=np.array(scores, dtype=np.float32))
+    path = _write(tmp_path, [clip('a', 6, [0.9, 0.6, 0.75]), clip('b', 4, [0.1])])
+    kept = PoseDataset(path, [], valid_ratio=0.3, box_thr=0.7,
+                       data_prefix=dict(video='clips')).video_infos
+    assert [d['frame_dir'] for d in kept] == ['clips/a']  # b: (4 - 3) / 10 < 0.3
+    assert kept[0]['anno_inds'].tolist() == [True, False, True]
+    assert len(PoseDataset(path, [], valid_ratio=0.3, box_thr=0.5)) == 2
+    with pytest.raises(AnnotationError, match=r'valid\[0.6\]'):
+        PoseDataset(path, [], valid_ratio=0.3, box_thr=0.6)
+    with pytest.raises(ValueError, match=r"dict\(video=...\), got keys \['img'\]"):
+        PoseDataset(path, [], data_prefix=dict(img='x'))
 
 
 def test_class_prob_overrides(tmp_path):
@@ -124,3 +141,17 @@ def test_not_a_pickle_or_wrong_suffix(tmp_path):
         PoseDataset(tmp_path / 'ann.txt', [])
     with pytest.raises(FileNotFoundError, match='missing.pkl'):
         PoseDataset(tmp_path / 'missing.pkl', [])
+
+
+def test_v1_skeleton_prefix_merges_a_pickle_per_clip(tmp_path):
+    # Kinetics-400 pose (1.x): the list holds ids and sizes, the keypoints sit in
+    # <skeleton>/<frame_dir>.pkl and join the sample
+    path = _write(tmp_path, [dict(frame_dir='clip1', label=2, total_frames=3,
+                                  keypoint=np.zeros((1, 3, 17, 2), np.float32))])
+    (tmp_path / 'skel').mkdir()
+    (tmp_path / 'skel' / 'clip1.pkl').write_bytes(pickle.dumps(
+        dict(box_score=np.array([0.9], np.float16), extra=7)))
+    sample = PoseDataset(path, [], data_prefix=dict(skeleton='skel'),
+                         data_root=str(tmp_path))[0]
+    assert sample['extra'] == 7 and sample['frame_dir'] == 'clip1'
+    assert sample['box_score'].tolist() == [pytest.approx(0.9, abs=1e-3)]

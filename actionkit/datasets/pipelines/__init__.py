@@ -37,3 +37,9 @@ from .audio import *  # noqa: F401,F403
 from .pose import *  # noqa: F401,F403
 from .pose_heatmap import *  # noqa: F401,F403
 from .ava import *  # noqa: F401,F403
+from .v1_formatting import *  # noqa: F401,F403
+from .v1_sampling import *  # noqa: F401,F403
+from .rand_augment import *  # noqa: F401,F403
+from .v1_pose import *  # noqa: F401,F403
+from .v1_rgbpose import *  # noqa: F401,F403
+from .v1_augmentations import *  # noqa: F401,F403

@@ -6,7 +6,13 @@ from typing import Any
 
 from ..builder import PIPELINES
 
-__all__ = ['Compose']
+__all__ = ['Compose', 'V1_VARIANTS', 'register_v1_variant', 'is_v1_pipeline']
+
+# MMAction2 1.x steps that kept a 0.x name but changed what they do (or take): in a 1.x
+# pipeline (one that packs with ``PackActionInputs`` / ``PackLocalizationInputs``), a step of
+# such a name is built from the class here instead of the 0.x one in ``PIPELINES``
+V1_VARIANTS: dict[str, type] = {}
+_V1_PACKERS = ('PackActionInputs', 'PackLocalizationInputs')
 
 # MMAction2 0.x steps that actionkit deliberately lacks, and why
 _UNSUPPORTED = {
@@ -28,12 +34,31 @@ _UNSUPPORTED = {
 }
 
 
+def register_v1_variant(name: str) -> Callable[[type], type]:
+    """Class decorator: the class is what ``name`` means in an MMAction2 1.x pipeline."""
+    def register(cls: type) -> type:
+        if name in V1_VARIANTS:
+            raise KeyError(f'{name!r} already has a 1.x variant: {V1_VARIANTS[name].__name__}')
+        V1_VARIANTS[name] = cls
+        return cls
+    return register
+
+
+def is_v1_pipeline(transforms: Sequence[Any]) -> bool:
+    """True for an MMAction2 1.x pipeline: one of its steps is a 1.x packer."""
+    return any(isinstance(t, Mapping) and t.get('type') in _V1_PACKERS for t in transforms)
+
+
 @PIPELINES.register_module()
 class Compose:
     """Apply pipeline steps one after the other.
 
     A step that returns ``None`` ends the pipeline, and ``Compose`` returns ``None`` (as in
     MMAction2 0.x, where that marks a sample to skip).
+
+    An MMAction2 1.x pipeline (see :func:`is_v1_pipeline`) builds the steps whose meaning
+    changed in 1.x (``SampleFrames``, ``FormatShape``, ``FormatGCNInput``,
+    ``GeneratePoseTarget`` ...: :data:`V1_VARIANTS`) from their 1.x classes.
 
     Args:
         transforms (Sequence[dict | callable]): config dicts (built with ``PIPELINES``) or
@@ -51,9 +76,12 @@ class Compose:
             raise TypeError(f'Compose: transforms must be a list of dicts or callables, got '
                             f'{type(transforms).__name__}')
         self.transforms: list[Callable] = []
+        v1 = is_v1_pipeline(transforms)
         for i, transform in enumerate(transforms):
             if isinstance(transform, Mapping):
                 kind = transform.get('type')
+                if v1 and isinstance(kind, str) and kind in V1_VARIANTS:
+                    transform = {**transform, 'type': V1_VARIANTS[kind]}
                 if isinstance(kind, str) and kind.startswith(('torchvision.', 'pytorchvideo.')):
                     raise ValueError(f'Compose: step {i} ({kind!r}) wraps a torchvision / '
                                      f'pytorchvideo transform, which actionkit does not support')

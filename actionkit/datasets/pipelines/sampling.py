@@ -20,7 +20,8 @@ from ..builder import PIPELINES
 from ...utils.checks import check_positive_int
 from ..errors import DataError
 
-__all__ = ['SampleFrames', 'DenseSampleFrames', 'UntrimmedSampleFrames', 'UniformSampleFrames']
+__all__ = ['SampleFrames', 'DenseSampleFrames', 'UntrimmedSampleFrames', 'UniformSampleFrames',
+           'write_sampled']
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,17 @@ def _warn_start_index(start_index: Any, owner: str) -> None:
                       'ignored; set it in the dataset config instead (see '
                       'https://github.com/open-mmlab/mmaction2/pull/89)', UserWarning,
                       stacklevel=3)
+
+
+def write_sampled(results: dict[str, Any], frame_inds: np.ndarray, clip_len: Any,
+                  frame_interval: Any, num_clips: int) -> dict[str, Any]:
+    """Write a sampler's keys: ``frame_inds`` (int64), ``clip_len``, ``frame_interval``,
+    ``num_clips``; return ``results``."""
+    results['frame_inds'] = np.asarray(frame_inds).astype(np.int64)
+    results['clip_len'] = clip_len
+    results['frame_interval'] = frame_interval
+    results['num_clips'] = num_clips
+    return results
 
 
 def _total_frames(results: Mapping[str, Any], owner: str) -> int:
@@ -314,11 +326,7 @@ class UniformSampleFrames:
             inds = np.concatenate([self._one_clip(num_frames, rng)
                                    for _ in range(self.num_clips)])
         inds = np.mod(inds, num_frames) + results['start_index']
-        results['frame_inds'] = inds.astype(np.int64)
-        results['clip_len'] = self.clip_len
-        results['frame_interval'] = None
-        results['num_clips'] = self.num_clips
-        return results
+        return write_sampled(results, inds, self.clip_len, None, self.num_clips)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(clip_len={self.clip_len}, num_clips={self.num_clips}, '
