@@ -1,5 +1,5 @@
-"""MMAction2 1.x's ``init_cfg`` argument, for the 1.x-only backbones (MViT, UniFormer,
-UniFormerV2).
+"""MMAction2 1.x's ``init_cfg`` argument and 2D-checkpoint inflation, for the 1.x-only
+backbones (MViT, UniFormer, UniFormerV2).
 
 1.x configs write ``init_cfg=dict(type='Pretrained', checkpoint=URL, prefix='backbone.')`` to
 start a backbone from a checkpoint; the other ``init_cfg`` kinds (``TruncNormal``, ``Constant``,
@@ -13,9 +13,10 @@ from typing import Any
 
 from torch import nn
 
-from ..weights import load_backbone_checkpoint
+from ..weights import load_backbone_checkpoint, load_state_dict
+from .weights3d import read_state_dict
 
-__all__ = ['load_init_cfg_checkpoint', 'pretrained_init_cfg']
+__all__ = ['load_inflated', 'load_init_cfg_checkpoint', 'pretrained_init_cfg']
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +66,27 @@ def load_init_cfg_checkpoint(module: nn.Module, entry: Mapping[str, Any]) -> Non
                          f'absent, got {prefix!r}')
     logger.info('%s: loading %s', type(module).__name__, entry['checkpoint'])
     load_backbone_checkpoint(module, entry['checkpoint'])
+
+
+def load_inflated(module: nn.Module, path: str) -> None:
+    """Load a 2D (image) checkpoint into a 3D ``module`` as MMAction2 1.x's UniFormer and
+    UniFormerV2 do: a kernel of another shape is inflated along time with the 2D kernel at the
+    centre and zeros elsewhere; a 1- or 2-D tensor of another shape is left out (logged)."""
+    name = type(module).__name__
+    state_dict = read_state_dict(path)
+    own = module.state_dict()
+    for key in [k for k in state_dict if k in own and state_dict[k].shape != own[k].shape]:
+        weight, target = state_dict[key], own[key]
+        if target.dim() <= 2:
+            logger.info('%s: %s of shape %s left out (the model has %s)', name, key,
+                        tuple(weight.shape), tuple(target.shape))
+            del state_dict[key]
+            continue
+        if weight.dim() == 5 and weight.shape[2] == 1:
+            weight = weight[:, :, 0]
+        inflated = weight.new_zeros(target.shape)
+        inflated[:, :, target.shape[2] // 2] = weight
+        state_dict[key] = inflated
+        logger.info('%s: %s inflated from %s to %s', name, key, tuple(weight.shape),
+                    tuple(target.shape))
+    load_state_dict(module, state_dict, strict=False, source=path)
