@@ -19,3 +19,4 @@ from .stgcn import *  # noqa: F401,F403
 from .agcn import *  # noqa: F401,F403
 from .mvit import *  # noqa: F401,F403
 from .uniformer import *  # noqa: F401,F403
+from .uniformerv2 import *  # noqa: F401,F403
