@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from actionkit.models.backbones.mvit import MViT, _rel_pos_lookup, resize_pos_em
 from actionkit.models.backbones.uniformer import UniFormer
 from actionkit.models.backbones.uniformerv2 import CLIP_VISUAL_ENCODERS, UniFormerV2
 
+ROOT = Path(__file__).resolve().parents[2]
 _TINY_MVIT = dict(embed_dims=8, num_layers=3, num_heads=1, downscale_indices=[1, 2])
 _TINY_V2 = dict(input_resolution=32, patch_size=16, width=16, layers=2, heads=2, t_size=4,
                 return_list=[0, 1], n_layers=2, n_dim=16, n_head=2, clip_pretrained=False)
@@ -262,3 +264,68 @@ def test_timesformer_head_dropout_ratio_drops_in_training_only() -> None:
     head.train()
     torch.manual_seed(0)
     assert not torch.allclose(head(x), head.fc_cls(x))
+
+
+# --------------------------------------------------------- every 1.x config: parameter counts
+MM1_CONFIGS = ROOT / '.cache' / 'mmaction2-1.2.0' / 'mmaction' / '.mim' / 'configs' / 'recognition'
+# backbone + head parameters of the model MMAction2 1.2.0 builds from each config file (counted
+# there by benchmarks/mmaction1_models_check.py, 2026-12-06)
+MM1_PARAMS = {
+    'mvit-base-p244_32x3x1_kinetics400-rgb': 51_230_128,
+    'mvit-base-p244_u32_sthv2-rgb': 51_056_334,
+    'mvit-large-p244_40x3x1_kinetics400-rgb': 213_390_112,
+    'mvit-large-p244_u40_sthv2-rgb': 213_129_534,
+    'mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb': 34_537_744,
+    'mvit-small-p244_k400-maskfeat-pre_8xb32-16x4x1-100e_kinetics400-rgb': 36_475_120,
+    'mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb': 34_363_950,
+    'uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb': 49_813_200,
+    'uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb': 49_813_200,
+    'uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb': 21_400_400,
+    'uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb':
+    114_505_299,
+    'uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb': 114_552_208,
+    'uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb': 114_706_008,
+    'uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb': 114_782_908,
+    'uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb': 114_790_598,
+    'uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb': 114_552_208,
+    'uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb': 114_782_908,
+    'uniformerv2-base-p16-res224_clip_u8_kinetics710-rgb': 114_790_598,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb': 354_099_600,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb': 354_304_600,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb': 354_407_100,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb': 354_099_600,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb': 354_304_600,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb': 354_407_100,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb': 354_099_600,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb': 354_304_600,
+    'uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb': 354_407_100,
+    'uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb': 354_417_350,
+    'uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb': 354_427_280,
+    'uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb': 354_632_280,
+    'uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb': 354_734_780,
+    'uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb': 354_745_030,
+    'uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb': 354_037_075,
+    'uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb': 354_364_755,
+}
+
+
+def _mm1_configs() -> list:
+    if not MM1_CONFIGS.is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason='the MMAction2 1.2.0 sdist is not unpacked into .cache/ (scripts/test.sh)'))]
+    return sorted(str(p.relative_to(MM1_CONFIGS))[:-3] for family in ('mvit', 'uniformer',
+                                                                       'uniformerv2')
+                  for p in (MM1_CONFIGS / family).glob('*.py'))
+
+
+@pytest.mark.parametrize('name', _mm1_configs())
+def test_1x_config_builds_with_1x_parameter_count(name: str) -> None:
+    from actionkit.config import Config
+
+    model = Config.fromfile(str(MM1_CONFIGS / f'{name}.py')).model
+    head = {k: v for k, v in model.cls_head.items() if k != 'average_clips'}  # a test setting
+    with torch.device('meta'):
+        backbone = BACKBONES.build(model.backbone)
+        head = HEADS.build(head)
+    count = sum(p.numel() for m in (backbone, head) for p in m.parameters())
+    assert count == MM1_PARAMS[name.split('/')[1]]
