@@ -117,6 +117,33 @@ def test_mvit_init_cfg_pretrained_loads_the_backbone_entries(tmp_path) -> None:
         assert torch.equal(model.state_dict()[key], value), key
 
 
+def test_mvit_maskfeat_tables_of_another_length_are_interpolated(tmp_path) -> None:
+    model = MViT(arch=_TINY_MVIT, spatial_size=32, temporal_size=4, pretrained_type='maskfeat',
+                 pretrained=str(tmp_path / 'maskfeat.pth'))
+    own = model.blocks[0].attn.rel_pos_h  # 2 * 8 - 1 = 15 rows (kv stride 8 -> 1)
+    assert own.shape == (15, 8)
+    table = torch.arange(8.0).unsqueeze(1).repeat(1, 8)  # rows 0..7, learnt at another size
+    qkv = torch.randn(24, 8)
+    torch.save({'state_dict': {'backbone.blocks.0.attn.rel_pos_h': table,
+                               'backbone.blocks.0.attn.qkv.weight': qkv,
+                               'cls_head.fc_cls.weight': torch.ones(2, 2)}},
+               tmp_path / 'maskfeat.pth')
+    model.init_weights()
+    expected = torch.nn.functional.interpolate(table.t()[None], size=15, mode='linear')[0].t()
+    torch.testing.assert_close(model.blocks[0].attn.rel_pos_h, expected)
+    assert model.blocks[0].attn.rel_pos_h[0, 0] == 0 and model.blocks[0].attn.rel_pos_h[-1, 0] == 7
+    assert torch.equal(model.blocks[0].attn.qkv.weight, qkv)
+
+
+def test_pretrained_names_map_to_the_1x_urls(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv('ACTIONKIT_OFFLINE', '1')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    model = UniFormer(depth=[1, 1, 1, 1], embed_dim=[8, 16, 32, 64], head_dim=16,
+                      pretrained='uniformer_small_in1k')
+    with pytest.raises(FileNotFoundError, match='uniformerv1/uniformer_small_in1k_20221219-'):
+        model.init_weights()
+
+
 def test_mvit_head_reads_the_cls_token_or_the_mean_patch() -> None:
     head = HEADS.build(dict(type='MViTHead', num_classes=3, in_channels=4, dropout_ratio=0.0,
                             init_scale=0.5))
