@@ -356,3 +356,23 @@ def test_1x_config_builds_with_1x_parameter_count(name: str) -> None:
         head = HEADS.build(head)
     count = sum(p.numel() for m in (backbone, head) for p in m.parameters())
     assert count == MM1_PARAMS[name.split('/')[1]]
+
+
+def test_turn_off_pretrained_drops_1x_pretrained_init_cfgs(monkeypatch, tmp_path) -> None:
+    from actionkit.models import turn_off_pretrained
+
+    monkeypatch.setenv('ACTIONKIT_OFFLINE', '1')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    url = 'https://download.openmmlab.com/mmaction/v1.0/recognition/mvit/converted/x.pth'
+    cfg = dict(backbone=dict(type='MViT', arch=_TINY_MVIT, spatial_size=32, temporal_size=4,
+                             init_cfg=dict(type='Pretrained', checkpoint=url,
+                                           prefix='backbone.')),
+               cls_head=dict(type='UniFormerHead', num_classes=2, in_channels=8,
+                             init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02),
+                                       dict(type='Pretrained', checkpoint=url)]))
+    with pytest.raises(FileNotFoundError, match='x.pth'):
+        BACKBONES.build(cfg['backbone']).init_weights()
+    turn_off_pretrained(cfg)
+    assert cfg['backbone']['init_cfg'] is None
+    assert cfg['cls_head']['init_cfg'] == [dict(type='TruncNormal', layer='Linear', std=0.02)]
+    BACKBONES.build(cfg['backbone']).init_weights()  # nothing to read
