@@ -81,7 +81,8 @@ def build_model(cfg: Any, train_cfg: Mapping | None = None,
 
 
 def turn_off_pretrained(model_cfg: MutableMapping | list | tuple) -> None:
-    """Set every ``pretrained`` key in a model config to ``None``, in place.
+    """Set every ``pretrained`` key in a model config to ``None``, in place, and drop every
+    MMAction2 1.x ``init_cfg=dict(type='Pretrained', ...)`` entry.
 
     Use it before building a model whose weights a checkpoint will replace anyway, so that no
     ImageNet/Kinetics weights are looked up or downloaded first. Dicts are searched at every
@@ -107,6 +108,10 @@ def turn_off_pretrained(model_cfg: MutableMapping | list | tuple) -> None:
     _clear_pretrained(model_cfg)
 
 
+def _is_pretrained_init(entry: Any) -> bool:
+    return isinstance(entry, Mapping) and entry.get('type') == 'Pretrained'
+
+
 def _clear_pretrained(node: Any) -> None:
     if isinstance(node, MutableMapping):
         for key, value in node.items():
@@ -114,6 +119,11 @@ def _clear_pretrained(node: Any) -> None:
                 _clear_pretrained(value)
         if 'pretrained' in node:
             node['pretrained'] = None
+        init_cfg = node.get('init_cfg')
+        if _is_pretrained_init(init_cfg):
+            node['init_cfg'] = None
+        elif isinstance(init_cfg, (list, tuple)):
+            node['init_cfg'] = [e for e in init_cfg if not _is_pretrained_init(e)]
     elif isinstance(node, (list, tuple)):
         for item in node:
             _clear_pretrained(item)

@@ -61,6 +61,18 @@ TINY_BACKBONES = {
                           attention_type=kind), (2, 3, 2, 32, 32),
                      dict(type='TimeSformerHead', in_channels=16))
                     for kind in ('divided_space_time', 'space_only', 'joint_space_time')],
+    'MViT': [(dict(type='MViT', arch=dict(embed_dims=8, num_layers=3, num_heads=1,
+                                          downscale_indices=[1, 2]), spatial_size=32,
+                   temporal_size=4, out_scales=[1, 2], **variant), (2, 3, 4, 32, 32),
+              dict(type='MViTHead', in_channels=32, with_cls_token=not variant))
+             for variant in (dict(), dict(with_cls_token=False, output_cls_token=False))],
+    'UniFormer': [(dict(type='UniFormer', depth=[1, 1, 1, 1], embed_dim=[8, 16, 32, 64],
+                        head_dim=16), (2, 3, 4, 32, 32), dict(type='I3DHead', in_channels=64))],
+    'UniFormerV2': [(dict(type='UniFormerV2', input_resolution=32, patch_size=16, width=16,
+                          layers=2, heads=2, t_size=4, no_lmhra=False, double_lmhra=True,
+                          return_list=[0, 1], n_layers=2, n_dim=16, n_head=2,
+                          clip_pretrained=False), (2, 3, 4, 32, 32),
+                     dict(type='UniFormerHead', in_channels=16))],
     'MobileNetV2': [(dict(type='MobileNetV2', widen_factor=0.25), (2, 3, 32, 32),
                      dict(type='TSNHead', in_channels=1280))],
     'MobileNetV2TSM': [(dict(type='MobileNetV2TSM', widen_factor=0.25, num_segments=2),
@@ -107,7 +119,9 @@ def _require(name, spec, what):
 
 
 def _outputs(features):
-    return features if isinstance(features, tuple) else (features,)
+    if isinstance(features, (tuple, list)):  # MViT: a tuple of [patch tokens, cls token]
+        return tuple(t for f in features for t in _outputs(f))
+    return (features,)
 
 
 @pytest.mark.parametrize('name,spec', list(_cases(BACKBONES, TINY_BACKBONES)))

@@ -17,3 +17,6 @@ from .swin import *  # noqa: F401,F403
 from .resnet_audio import *  # noqa: F401,F403
 from .stgcn import *  # noqa: F401,F403
 from .agcn import *  # noqa: F401,F403
+from .mvit import *  # noqa: F401,F403
+from .uniformer import *  # noqa: F401,F403
+from .uniformerv2 import *  # noqa: F401,F403

@@ -115,14 +115,16 @@ class WindowAttention3D(nn.Module):
 
 
 class Mlp(nn.Module):
-    """``fc1``, activation, dropout, ``fc2``, dropout."""
+    """``fc1``, activation, dropout, ``fc2``, dropout (``out_features`` defaults to the input's;
+    also the MLP of MViT and UniFormer)."""
 
     def __init__(self, in_features: int, hidden_features: int,
-                 act_cfg: Mapping[str, Any] = dict(type='GELU'), drop: float = 0.0) -> None:
+                 act_cfg: Mapping[str, Any] = dict(type='GELU'), drop: float = 0.0,
+                 out_features: int | None = None) -> None:
         super().__init__()
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = build_activation_layer(act_cfg)
-        self.fc2 = nn.Linear(hidden_features, in_features)
+        self.fc2 = nn.Linear(hidden_features, out_features or in_features)
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

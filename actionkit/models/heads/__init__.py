@@ -15,3 +15,5 @@ from .bbox_head import *  # noqa: F401,F403
 from .acrn_head import *  # noqa: F401,F403
 from .fbo_head import *  # noqa: F401,F403
 from .lfb_infer_head import *  # noqa: F401,F403
+from .mvit_head import *  # noqa: F401,F403
+from .uniformer_head import *  # noqa: F401,F403

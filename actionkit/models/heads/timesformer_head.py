@@ -1,4 +1,4 @@
-"""The TimeSformer classification head: one linear layer on the cls token."""
+"""The TimeSformer classification head: (dropout and) one linear layer on the cls token."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,6 +10,7 @@ from torch import nn
 from ..builder import HEADS
 from ..layers import trunc_normal_init
 from .base import BaseHead
+from .i3d_head import check_head_args
 
 __all__ = ['TimeSformerHead']
 
@@ -23,6 +24,8 @@ class TimeSformerHead(BaseHead):
         in_channels (int): token width.
         loss_cls (dict): the loss config. Default: ``dict(type='CrossEntropyLoss')``.
         init_std (float): std of the truncated-normal init of ``fc_cls``. Default: 0.02.
+        dropout_ratio (float): dropout before ``fc_cls`` (0 for none; MMAction2 1.x's
+            argument, which its UniFormerV2 configs set). Default: 0.
         multi_class, label_smooth_eps, topk: see :class:`BaseHead`.
 
     Example:
@@ -32,11 +35,13 @@ class TimeSformerHead(BaseHead):
 
     def __init__(self, num_classes: int, in_channels: int,
                  loss_cls: Mapping[str, Any] | nn.Module = dict(type='CrossEntropyLoss'),
-                 init_std: float = 0.02, multi_class: bool = False,
+                 init_std: float = 0.02, dropout_ratio: float = 0.0, multi_class: bool = False,
                  label_smooth_eps: float = 0.0, topk: int | tuple[int, ...] = (1, 5)) -> None:
         super().__init__(num_classes, in_channels, loss_cls=loss_cls, multi_class=multi_class,
                          label_smooth_eps=label_smooth_eps, topk=topk)
-        self.init_std = init_std
+        check_head_args(type(self).__name__, None, dropout_ratio)
+        self.init_std, self.dropout_ratio = init_std, dropout_ratio
+        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
         self.fc_cls = nn.Linear(in_channels, num_classes)
 
     def init_weights(self) -> None:
@@ -47,5 +52,7 @@ class TimeSformerHead(BaseHead):
         """Args: x ``[N, in_channels]``. Returns ``[N, num_classes]``."""
         if isinstance(x, tuple) or x.dim() != 2:
             shape = [tuple(t.shape) for t in x] if isinstance(x, tuple) else tuple(x.shape)
-            raise ValueError(f'TimeSformerHead takes (N, C) features; got {shape}')
+            raise ValueError(f'{type(self).__name__} takes (N, C) features; got {shape}')
+        if self.dropout is not None:
+            x = self.dropout(x)
         return self.fc_cls(x)
