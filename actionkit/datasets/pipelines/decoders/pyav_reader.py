@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import VideoReader, check_decode_mode, check_video_file, gather, normalize_indices
+from ....utils.fileio import display_path, is_remote
+from .base import (VideoReader, check_decode_mode, check_video_file, gather, normalize_indices,
+                   open_remote_video)
 
 __all__ = ['PyAVReader']
 
@@ -59,7 +61,8 @@ class PyAVReader(VideoReader):
     """Frame-accurate video reader on PyAV.
 
     Args:
-        path: the video file.
+        path: the video file, or an ``s3://`` / ``gs://`` / ``http(s)://`` URL, read through a
+            seekable file object in ranged requests (only what demuxing and the seeks touch).
         multi_thread: let FFmpeg decode with several threads (``thread_type='AUTO'``).
         mode: ``'accurate'`` returns exactly the requested frames; ``'efficient'`` returns,
             for each requested frame, the keyframe at or before it (fast, approximate; as in
@@ -75,11 +78,14 @@ class PyAVReader(VideoReader):
     def __init__(self, path: str, multi_thread: bool = False, mode: str = 'accurate') -> None:
         check_decode_mode(mode)
         self._av = _import_av()
-        self.path = check_video_file(path)
+        self._source = check_video_file(path)
+        self.path = display_path(self._source)
         self.multi_thread = bool(multi_thread)
         self.mode = mode
         self.frames_decoded = 0  # frames the decoder produced so far (for tests and benchmarks)
         self._container: Any = None
+        self._file: Any = None  # the RemoteFile of a URL
+        self._bytes_fetched = 0  # by the RemoteFiles already closed
         # One reformatter per reader: frame.to_ndarray(format=...) builds a new swscale
         # context for every frame, which costs ten times the conversion itself.
         self._reformatter = self._av.video.reformatter.VideoReformatter()
@@ -93,13 +99,18 @@ class PyAVReader(VideoReader):
     # ------------------------------------------------------------------ opening and indexing
     def _open(self) -> None:
         av = self._av
+        source = self._source
+        if is_remote(source):
+            self._file = source = open_remote_video(source)
         try:
-            container = av.open(self.path, metadata_errors='ignore')
+            container = av.open(source, metadata_errors='ignore')
         except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as err:
+            self._close_file()
             raise DecodeError(f'cannot open video {self.path}: {err}', self.path) from err
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ['none']
             container.close()
+            self._close_file()
             raise DecodeError(f'no video stream in {self.path} (streams: {", ".join(kinds)})',
                               self.path)
         self._container = container
@@ -208,10 +219,22 @@ class PyAVReader(VideoReader):
             inds = np.minimum(inds, self._num_frames - 1)
         return gather(frames, inds)
 
+    @property
+    def bytes_fetched(self) -> int:
+        """Bytes fetched from a remote object so far (0 for a local file)."""
+        return self._bytes_fetched + (self._file.bytes_fetched if self._file else 0)
+
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
             self._container = None
+        self._close_file()
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._bytes_fetched += self._file.bytes_fetched
+            self._file.close()
+            self._file = None
 
     # ------------------------------------------------------------------ decoding
     def _to_rgb(self, frame: Any) -> np.ndarray:
