@@ -45,14 +45,13 @@ from typing import IO, Any, TypeVar
 from .bounded_read import read_file_bytes
 from .download import check_http_url, http_opener, http_request, redact_url
 
-__all__ = ['REMOTE_SCHEMES', 'IO_BACKENDS', 'IOSettings', 'RemoteFile', 'is_remote', 'open_file',
+__all__ = ['REMOTE_SCHEMES', 'IOSettings', 'RemoteFile', 'is_remote', 'open_file',
            'exists', 'file_size', 'list_files', 'read_bytes', 'read_text', 'join_path',
-           'local_copy', 'display_path', 'resolve_io_backend']
+           'local_copy', 'display_path']
 
 logger = logging.getLogger(__name__)
 
 REMOTE_SCHEMES = ('s3', 'gs', 'gcs', 'http', 'https')
-IO_BACKENDS = ('disk', 'http')  # MMAction2's FileClient backends we read (see resolve_io_backend)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 4
 DEFAULT_BLOCK_SIZE = 256 << 10
@@ -420,6 +419,20 @@ class RemoteFile(io.RawIOBase):
         self._pos += count
         return count
 
+    def readall(self) -> bytes:
+        """The rest of the object in one request (not cached)."""
+        if self.closed:
+            raise ValueError(f'I/O operation on closed file {self.name}')
+        start, end = self._pos, self.size
+        if start >= end:
+            return b''
+        data = _retrying(lambda: self._backend.read(self._url, start, end), self._url,
+                         self.settings)
+        self.requests += 1
+        self.bytes_fetched += len(data)
+        self._pos = end
+        return data
+
     def _block(self, index: int, last: int) -> bytes:
         """Block ``index`` from the cache, else fetched with the missing blocks after it up to
         ``last`` in one request (at most ``cache_blocks`` blocks)."""
@@ -563,56 +576,3 @@ def local_copy(path: str | os.PathLike, settings: IOSettings | None = None) -> I
     finally:
         with contextlib.suppress(OSError):
             os.remove(temp)
-
-
-_REFUSED_BACKENDS = {
-    'petrel': "SenseTime's petrel-oss client for Ceph, not public",
-    'ceph': "mmcv's Ceph client (ceph-s3), deprecated in mmcv itself",
-    'memcached': "a memcached cluster through mmcv's pymc client",
-    'lmdb': 'frames stored as keys of an LMDB database',
-}
-
-
-def resolve_io_backend(io_backend: str = 'disk', owner: str = '',
-                       file_client_args: Mapping[str, Any] | None = None) -> str:
-    """Map MMAction2's ``io_backend`` / ``file_client_args`` onto this layer.
-
-    ``'disk'`` and ``'http'`` are both accepted and mean the same here: each path is read from
-    where it points (a local path, or an ``s3://`` / ``gs://`` / ``http(s)://`` URL, which
-    ``data_prefix`` may be). ``'petrel'``, ``'ceph'``, ``'memcached'`` and ``'lmdb'`` are
-    refused with the reason and the alternative.
-
-    Args:
-        io_backend: the step's ``io_backend`` argument.
-        owner: who asks (the step's name), for messages.
-        file_client_args: MMAction2's ``dict(backend=..., **options)``; its ``backend``
-            overrides ``io_backend``; options other than ``backend`` are refused.
-
-    Returns:
-        The accepted backend name (``'disk'`` or ``'http'``).
-
-    Raises:
-        ValueError: a refused or unknown backend, or options this layer does not take.
-    """
-    who = f'{owner}: ' if owner else ''
-    if file_client_args is not None:
-        if not isinstance(file_client_args, Mapping):
-            raise TypeError(f'{who}file_client_args must be a dict, got '
-                            f'{type(file_client_args).__name__}')
-        io_backend = file_client_args.get('backend', io_backend)
-    if io_backend in _REFUSED_BACKENDS:
-        raise ValueError(
-            f'{who}io_backend={io_backend!r} ({_REFUSED_BACKENDS[io_backend]}) is not '
-            "supported. Keep io_backend='disk' and point data_prefix (or the list's paths) "
-            'at the data instead: s3://bucket/prefix for Ceph RGW, MinIO or any S3-compatible '
-            'store (AWS_ENDPOINT_URL names the endpoint), gs://, http(s)://, a local or '
-            "network folder, or tar shards made by 'actionkit data shard'")
-    if io_backend not in IO_BACKENDS:
-        raise ValueError(f'{who}io_backend must be one of {IO_BACKENDS} (a path or URL says '
-                         f'where each file is), got {io_backend!r}')
-    extra = sorted(set(file_client_args or {}) - {'backend'})
-    if extra:
-        raise ValueError(f'{who}file_client_args {extra} are not supported: paths and URLs '
-                         'are read as given (for path_mapping, set data_prefix to the new '
-                         'location)')
-    return io_backend

@@ -112,14 +112,16 @@ def _handler(state: FaultServer) -> type[http.server.BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def _reply(self, code: int, body: bytes = b'', headers: dict | None = None) -> None:
+        def _reply(self, code: int, body: bytes = b'', headers: dict | None = None,
+                   length: int | None = None) -> None:
             self.send_response(code)
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
-            self.send_header('Content-Length', str(len(body)))
+            self.send_header('Content-Length', str(len(body) if length is None else length))
             self.end_headers()
             if self.command != 'HEAD':
                 self.wfile.write(body)
+
 
         def _serve_file(self, data: bytes) -> None:
             rng = self.headers.get('Range', '')
@@ -142,7 +144,8 @@ def _handler(state: FaultServer) -> type[http.server.BaseHTTPRequestHandler]:
             data = response.read()
             keep = {k: v for k, v in response.getheaders()
                     if k.lower() not in ('content-length', 'transfer-encoding', 'connection')}
-            self._reply(response.status, data, keep)
+            length = response.getheader('Content-Length') if self.command == 'HEAD' else None
+            self._reply(response.status, data, keep, None if length is None else int(length))
             conn.close()
 
         def _handle(self) -> None:

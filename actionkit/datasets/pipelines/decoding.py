@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...utils.checks import check_positive_int
-from ...utils.fileio import display_path, is_remote, resolve_io_backend
+from ...utils.fileio import display_path, is_remote
+from ...utils.io_backends import resolve_io_backend
 from ..builder import PIPELINES
 from ..errors import DataError
 from .decoders import VideoReader, get_reader_class
