@@ -7,7 +7,8 @@
   Nothing is mocked below HTTP: requests go through sockets to the server.
 * ``fault_server``: an HTTP server that answers ``/stall/...`` after ``STALL_S`` seconds,
   ``/flaky/N/...`` with HTTP 500 the first N times and then forwards to the S3 server (or
-  serves ``files`` over http with Range support), counting the requests it saw.
+  serves ``files`` over http with Range support), ``/deny/...`` with HTTP 403, counting the
+  requests it saw.
 
 This folder is put on ``sys.path`` (pytest runs in ``importlib`` mode, which does not), so the
 tests import the constants below.
@@ -164,6 +165,8 @@ def _handler(state: FaultServer) -> type[http.server.BaseHTTPRequestHandler]:
                     self._serve_file(state.files['/'.join(parts[4:]).split('?')[0]])
                 else:
                     self._forward('/' + '/'.join(parts[3:]))
+            elif parts[1] == 'deny':
+                self._reply(403, b'<Error><Code>AccessDenied</Code></Error>')
             elif parts[1] == 'files':
                 data = state.files.get('/'.join(parts[2:]).split('?')[0])
                 if data is None:

@@ -128,6 +128,13 @@ def test_missing_http_file_names_the_url(fault_server) -> None:
         fileio.open_file(url)
 
 
+def test_access_denied_is_not_retried(fault_server) -> None:
+    url = f'{fault_server.url}/deny/blob.bin'
+    with pytest.raises(PermissionError, match=rf'{url}: access denied \(HTTP 403'):
+        fileio.open_file(url, settings=_settings(retries=3))
+    assert len(fault_server.seen) == 1
+
+
 def test_stalled_s3_server_times_out(s3_server, fault_server, monkeypatch, caplog) -> None:
     monkeypatch.setenv('AWS_ENDPOINT_URL', f'{fault_server.url}/stall')
     start = time.monotonic()
