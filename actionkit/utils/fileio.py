@@ -219,7 +219,32 @@ def _retrying(action: Callable[[], T], url: str, settings: IOSettings) -> T:
 
 
 # ---------------------------------------------------------------------------- backends
-class _HttpBackend:
+class _Backend:
+    """What a scheme implements: ``size``, ``_get`` (bytes ``start:end``, fewer at the end),
+    ``exists`` and ``list``; the two reads below are built on ``_get``."""
+
+    def _get(self, url: str, start: int, end: int) -> bytes:
+        raise NotImplementedError(f'{type(self).__name__} does not implement _get')
+
+    def read(self, url: str, start: int, end: int) -> bytes:
+        """Exactly the bytes ``start:end`` (a short answer is a transient error)."""
+        data = self._get(url, start, end)
+        if len(data) != end - start:
+            raise ConnectionError(f'got {len(data)} of the {end - start} bytes asked for '
+                                  f'(bytes {start}-{end - 1})')
+        return data
+
+    def read_upto(self, url: str, limit: int) -> bytes:
+        """The first ``limit`` bytes (all of a shorter object) in one request."""
+        try:
+            return self._get(url, 0, limit)
+        except OSError as err:
+            if _error_code(err)[1] == 416 or 'InvalidRange' in str(err) or '416' in str(err):
+                return b''  # Range Not Satisfiable: an empty object
+            raise
+
+
+class _HttpBackend(_Backend):
     """``http(s)://`` through urllib: HEAD for the size, ``Range`` GETs for the bytes."""
 
     def __init__(self, settings: IOSettings) -> None:
@@ -257,26 +282,11 @@ class _HttpBackend:
                           'ranges')
         return int(length)
 
-    def read(self, url: str, start: int, end: int) -> bytes:
+    def _get(self, url: str, start: int, end: int) -> bytes:
         with self._open(url, headers={'Range': f'bytes={start}-{end - 1}'}) as response:
             if response.status == 206:
-                data = response.read()
-            else:  # the server ignores Range: take our slice of the whole body
-                data = response.read(end)[start:end]
-        if len(data) != end - start:
-            raise ConnectionError(f'got {len(data)} of the {end - start} bytes asked for '
-                                  f'(bytes {start}-{end - 1})')
-        return data
-
-    def read_upto(self, url: str, limit: int) -> bytes:
-        """The first ``limit`` bytes (all of a shorter object) in one request."""
-        try:
-            with self._open(url, headers={'Range': f'bytes=0-{limit - 1}'}) as response:
-                return response.read(limit)
-        except OSError as err:
-            if '416' in str(err):  # Range Not Satisfiable: an empty object
-                return b''
-            raise
+                return response.read(end - start)
+            return response.read(end)[start:end]  # the server ignores Range: our slice
 
     def exists(self, url: str) -> bool:
         try:
@@ -317,7 +327,7 @@ def _filesystem(scheme: str, timeout: float, pid: int, env: int) -> Any:
     return cls(skip_instance_cache=True)
 
 
-class _FsspecBackend:
+class _FsspecBackend(_Backend):
     """``s3://`` and ``gs://`` through fsspec (s3fs / gcsfs); every call under a deadline."""
 
     def __init__(self, scheme: str, settings: IOSettings) -> None:
@@ -331,21 +341,8 @@ class _FsspecBackend:
             raise IsADirectoryError(f'{redact_url(url)} is a prefix (a folder), not an object')
         return int(info['size'])
 
-    def read(self, url: str, start: int, end: int) -> bytes:
-        data = self.fs.cat_file(url, start=start, end=end, timeout=self.timeout)
-        if len(data) != end - start:
-            raise ConnectionError(f'got {len(data)} of the {end - start} bytes asked for '
-                                  f'(bytes {start}-{end - 1})')
-        return data
-
-    def read_upto(self, url: str, limit: int) -> bytes:
-        """The first ``limit`` bytes (all of a shorter object) in one request."""
-        try:
-            return self.fs.cat_file(url, start=0, end=limit, timeout=self.timeout)
-        except OSError as err:
-            if _error_code(err)[1] == 416 or 'InvalidRange' in str(err):  # an empty object
-                return b''
-            raise
+    def _get(self, url: str, start: int, end: int) -> bytes:
+        return self.fs.cat_file(url, start=start, end=end, timeout=self.timeout)
 
     def exists(self, url: str) -> bool:
         return bool(self.fs.exists(url, timeout=self.timeout))
@@ -355,7 +352,7 @@ class _FsspecBackend:
         return sorted(f'{self.scheme}://{key}' for key in found)
 
 
-def _backend(url: str, settings: IOSettings) -> _HttpBackend | _FsspecBackend:
+def _backend(url: str, settings: IOSettings) -> _Backend:
     scheme = _scheme(url)
     if scheme in ('http', 'https'):
         return _HttpBackend(settings)
