@@ -17,10 +17,13 @@ from actionkit.datasets import build_dataset
 from actionkit.datasets.annotations import load_video_list
 from actionkit.datasets.errors import DataError
 from actionkit.datasets.pipelines.decoders import open_video
+from actionkit.datasets.pipelines.decoders.remote_index import mov_frame_table
 from actionkit.datasets.pipelines.decoders.synthetic import write_video
 from actionkit.datasets.pipelines.decoding import (DecordDecode, DecordInit, PyAVDecode,
                                                    PyAVInit, RawFrameDecode)
+from actionkit.errors import DecodeError
 from actionkit.models.weights import load_checkpoint
+from actionkit.utils.fileio import IOSettings, RemoteFile
 from actionkit.utils.safe_pickle import load_safe_pickle
 
 SHARED_DEMO = Path(__file__).resolve().parents[2].parent / 'shared/data/mmaction2/demo/demo.mp4'
@@ -65,6 +68,50 @@ def test_real_clip_from_s3_gives_the_local_frames(s3_server) -> None:
             assert np.array_equal(a, b), f'frame {index} differs'
         assert 0 < remote.bytes_fetched <= 2 * len(data)
         assert local.bytes_fetched == 0
+
+
+def _full_scan_table(path: Path) -> list[tuple[int, bool]]:
+    import av
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(p.pts, p.is_keyframe) for p in container.demux(stream)
+                if p.size and not p.is_discard]
+
+
+def test_remote_frame_table_needs_no_media_data(s3_server, tmp_path) -> None:
+    import av
+    path = tmp_path / 'long.mp4'
+    write_video(path, num_frames=300, width=160, height=120, gop=12, bframes=2)
+    data = path.read_bytes()
+    s3_server.put('s3://vid-bkt/videos/long.mp4', data)
+    settings = IOSettings(block_size=4096, cache_blocks=8)
+    with RemoteFile('s3://vid-bkt/videos/long.mp4', settings) as fin:
+        fin.seek(1234)
+        table = mov_frame_table(av, fin, fin.size)
+        assert fin.tell() == 1234  # the decoding container's position is left alone
+        fetched = fin.bytes_fetched
+    expected = _full_scan_table(path)
+    assert table == expected and len(table) == 300
+    assert sum(key for _, key in table) == 25  # a keyframe every 12 frames
+    assert fetched < len(data) / 10, (fetched, len(data))  # the sample tables, not the frames
+
+
+def test_truncated_remote_mp4_is_refused(s3_server, long_clip, tmp_path) -> None:
+    import av
+    faststart = tmp_path / 'faststart.mp4'  # the index first: a cut copy still lists every frame
+    with av.open(str(long_clip)) as source, \
+            av.open(str(faststart), 'w', options={'movflags': 'faststart'}) as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                out.mux(packet)
+    data = faststart.read_bytes()
+    assert data[4:8] == b'ftyp' and data.find(b'moov') < data.find(b'mdat')
+    s3_server.put('s3://vid-bkt/videos/cut.mp4', data[:len(data) * 2 // 3])
+    with pytest.raises(DecodeError, match=r's3://vid-bkt/videos/cut\.mp4 is truncated: its '
+                                          r'index lists 60 frames'):
+        open_video('s3://vid-bkt/videos/cut.mp4')
 
 
 def test_decord_step_on_a_url_decodes_with_pyav(s3_server, long_clip, caplog) -> None:

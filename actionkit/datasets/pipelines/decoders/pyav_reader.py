@@ -34,6 +34,7 @@ from ...errors import DecodeError
 from ....utils.fileio import display_path, is_remote
 from .base import (VideoReader, check_decode_mode, check_video_file, gather, normalize_indices,
                    open_remote_video)
+from .remote_index import mov_frame_table
 
 __all__ = ['PyAVReader']
 
@@ -140,8 +141,16 @@ class PyAVReader(VideoReader):
             self._sequential = True
 
     def _demux_all(self) -> list[tuple[Any, bool]]:
-        """Read every video packet once (no decoding): ``(pts, is_keyframe)`` per frame."""
+        """Read every video packet once (no decoding): ``(pts, is_keyframe)`` per frame.
+
+        A remote MP4/MOV file gets its table from the sample tables alone, without fetching
+        its media data (:func:`.remote_index.mov_frame_table`).
+        """
         av = self._av
+        if self._file is not None and 'mov' in (self._container.format.name or '').split(','):
+            table = mov_frame_table(av, self._file, self._file.size)
+            if table:
+                return table
         records: list[tuple[Any, bool]] = []
         num_packets, last_size = 0, 0
         try:
