@@ -6,9 +6,12 @@ the local files and from ``s3://`` (ranged reads through ``actionkit.utils.filei
 sampling patterns. Local bytes are the ``rchar`` of ``/proc/self/io`` (every byte the process
 read); remote bytes are what the reader fetched over HTTP.
 
-    python benchmarks/remote_read.py [--videos DIR] [--repeats 3]
+    python benchmarks/remote_read.py [--videos DIR] [--repeats 3] [--block-sizes 262144,65536]
 
-The videos default to the real clips in ``../shared/data/mmaction2`` (H.264 / MPEG-4).
+The videos default to the real clips in ``../shared/data/mmaction2`` (H.264 / MPEG-4), whose
+GOPs are long (1 to 4 keyframes per clip, so any clip spread over the video decodes nearly all
+of it); ``--short-gop N`` adds N generated 300-frame 340x256 clips with a keyframe every 30
+frames, where a clip needs only the GOPs of its frames.
 """
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from actionkit.datasets.pipelines.decoders.synthetic import write_video
 from actionkit.datasets.pipelines.decoding import PyAVDecode, PyAVInit
 from actionkit.datasets.pipelines.sampling import SampleFrames
 
@@ -63,10 +68,11 @@ def _start_moto() -> tuple[subprocess.Popen, str]:
 def _upload(endpoint: str, videos: list[Path], root: Path) -> list[str]:
     import boto3
     client = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1')
-    client.create_bucket(Bucket='bench')
+    if 'bench' not in {b['Name'] for b in client.list_buckets().get('Buckets', [])}:
+        client.create_bucket(Bucket='bench')
     urls = []
     for path in videos:
-        key = f'videos/{path.relative_to(root).as_posix()}'
+        key = f'videos/{root.name}/{path.relative_to(root).as_posix()}'
         client.put_object(Bucket='bench', Key=key, Body=path.read_bytes())
         urls.append(f's3://bench/{key}')
     return urls
@@ -91,33 +97,52 @@ def _run(sources: list[str], pattern: dict, repeats: int) -> dict[str, float]:
                 kib_per_clip=read / clips / 1024)
 
 
+def _measure(set_name: str, videos: list[Path], urls: list[str], args: argparse.Namespace) -> None:
+    size = sum(p.stat().st_size for p in videos) / len(videos) / 1024
+    sources: list[tuple] = [('local disk', [str(v) for v in videos])]
+    for block in args.block_sizes.split(','):
+        sources.append((f's3:// (moto), {int(block) // 1024} KiB blocks', urls, int(block)))
+    for name, pattern in PATTERNS.items():
+        _run(urls[:1], pattern, 1)  # warm up the client and the codecs
+        for label, paths, *block in sources:
+            if block:
+                os.environ['ACTIONKIT_IO_BLOCK_SIZE'] = str(block[0])
+            row = _run(paths, pattern, args.repeats)
+            print(f'| {len(videos)} {set_name}, {size:.0f} KiB each | {name} | {label} | '
+                  f'{row["clips"]} | {row["clips_per_s"]:.1f} | {row["cpu_ms"]:.0f} | '
+                  f'{row["kib_per_clip"]:.0f} |')
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--videos', type=Path, default=DEFAULT_VIDEOS)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--short-gop', type=int, default=4,
+                        help='generated short-GOP clips to measure as a second set (0: none)')
+    parser.add_argument('--block-sizes', default='262144,65536',
+                        help='ACTIONKIT_IO_BLOCK_SIZE values to measure (bytes, comma-separated)')
     args = parser.parse_args(argv)
     videos = sorted(p for p in args.videos.rglob('*') if p.suffix in ('.mp4', '.avi'))
     if not videos:
         raise SystemExit(f'no .mp4/.avi under {args.videos}')
-    sizes = sum(p.stat().st_size for p in videos) / len(videos) / 1024
-    print(f'{len(videos)} videos, {sizes:.0f} KiB on average; load before: '
-          f'{Path("/proc/loadavg").read_text().strip()}')
     os.environ.setdefault('AWS_ACCESS_KEY_ID', 'bench')
     os.environ.setdefault('AWS_SECRET_ACCESS_KEY', 'bench')
     os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')
     proc, endpoint = _start_moto()
     try:
         os.environ['AWS_ENDPOINT_URL'] = endpoint
-        urls = _upload(endpoint, videos, args.videos)
-        print('| pattern | source | clips | clips/s | CPU ms/clip | KiB read/clip |')
-        print('| --- | --- | --- | --- | --- | --- |')
-        for name, pattern in PATTERNS.items():
-            _run(urls[:1], pattern, 1)  # warm up the client and the codecs
-            for label, sources in (('local disk', [str(v) for v in videos]),
-                                   ('s3:// on 127.0.0.1 (moto)', urls)):
-                row = _run(sources, pattern, args.repeats)
-                print(f'| {name} | {label} | {row["clips"]} | {row["clips_per_s"]:.1f} | '
-                      f'{row["cpu_ms"]:.0f} | {row["kib_per_clip"]:.0f} |')
+        with tempfile.TemporaryDirectory() as tmp:
+            sets = [('shared clips', videos, args.videos)]
+            if args.short_gop:
+                made = [Path(write_video(Path(tmp) / f'gop30_{i}.mp4', num_frames=300,
+                                         width=340, height=256, gop=30, bframes=2))
+                        for i in range(args.short_gop)]
+                sets.append(('short-GOP clips', made, Path(tmp)))
+            print(f'load before: {Path("/proc/loadavg").read_text().strip()}')
+            print('| videos | pattern | source | clips | clips/s | CPU ms/clip | KiB read/clip |')
+            print('| --- | --- | --- | --- | --- | --- | --- |')
+            for set_name, files, root in sets:
+                _measure(set_name, files, _upload(endpoint, files, root), args)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

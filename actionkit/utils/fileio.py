@@ -88,7 +88,7 @@ class IOSettings:
         timeout: seconds one request may take (``ACTIONKIT_IO_TIMEOUT``, default 30).
         retries: further tries after a transient failure (``ACTIONKIT_IO_RETRIES``, default 4);
             the waits between tries double from 0.5 s (at most 8 s), with jitter.
-        block_size: bytes fetched per ranged request.
+        block_size: bytes fetched per ranged request (``ACTIONKIT_IO_BLOCK_SIZE``, 256 KiB).
         cache_blocks: blocks a :class:`RemoteFile` keeps (its memory bound is
             ``block_size * cache_blocks``).
     """
@@ -108,11 +108,12 @@ class IOSettings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> IOSettings:
-        """Settings from ``ACTIONKIT_IO_TIMEOUT`` / ``ACTIONKIT_IO_RETRIES``, then ``overrides``
-        (``None`` values ignored)."""
+        """Settings from ``ACTIONKIT_IO_TIMEOUT`` / ``ACTIONKIT_IO_RETRIES`` /
+        ``ACTIONKIT_IO_BLOCK_SIZE``, then ``overrides`` (``None`` values ignored)."""
         values: dict[str, Any] = {}
         for name, var, kind in (('timeout', 'ACTIONKIT_IO_TIMEOUT', float),
-                                ('retries', 'ACTIONKIT_IO_RETRIES', int)):
+                                ('retries', 'ACTIONKIT_IO_RETRIES', int),
+                                ('block_size', 'ACTIONKIT_IO_BLOCK_SIZE', int)):
             text = os.environ.get(var, '').strip()
             if text:
                 try:
