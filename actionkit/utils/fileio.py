@@ -45,9 +45,9 @@ from typing import IO, Any, TypeVar
 from .bounded_read import read_file_bytes
 from .download import check_http_url, http_opener, http_request, redact_url
 
-__all__ = ['REMOTE_SCHEMES', 'IOSettings', 'RemoteFile', 'is_remote', 'open_file',
-           'exists', 'file_size', 'list_files', 'read_bytes', 'read_text', 'join_path',
-           'local_copy', 'display_path']
+__all__ = ['REMOTE_SCHEMES', 'IOSettings', 'SeekableReader', 'RemoteFile', 'is_remote',
+           'open_file', 'exists', 'file_size', 'list_files', 'read_bytes', 'read_text',
+           'join_path', 'local_copy', 'display_path']
 
 logger = logging.getLogger(__name__)
 
@@ -361,7 +361,34 @@ def _backend(url: str, settings: IOSettings) -> _Backend:
 
 
 # ---------------------------------------------------------------------------- the file object
-class RemoteFile(io.RawIOBase):
+class SeekableReader(io.RawIOBase):
+    """The positioning part of a read-only, seekable binary file of ``size`` bytes: a
+    subclass sets ``name``, ``size`` and ``_pos`` and implements ``readinto``."""
+
+    name: str = ''
+    size: int = 0
+    _pos: int = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}.get(whence)
+        if base is None:
+            raise ValueError(f'{self.name}: invalid whence {whence!r}')
+        if base + offset < 0:
+            raise OSError(22, f'{self.name}: negative seek position {base + offset}')
+        self._pos = base + offset
+        return self._pos
+
+
+class RemoteFile(SeekableReader):
     """A read-only, seekable binary file over a remote object, read in cached ranged requests.
 
     Attributes:
@@ -382,24 +409,6 @@ class RemoteFile(io.RawIOBase):
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self.bytes_fetched = 0
         self.requests = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}.get(whence)
-        if base is None:
-            raise ValueError(f'{self.name}: invalid whence {whence!r}')
-        if base + offset < 0:
-            raise OSError(22, f'{self.name}: negative seek position {base + offset}')
-        self._pos = base + offset
-        return self._pos
 
     def readinto(self, buffer: Any) -> int:
         if self.closed:

@@ -18,15 +18,15 @@ against the table and falls back to a sequential decode on a mismatch.
 """
 from __future__ import annotations
 
-import io
 from typing import Any
 
+from ....utils.fileio import SeekableReader
 from .base import _boxes
 
 __all__ = ['mov_frame_table']
 
 
-class _SkipMediaData(io.RawIOBase):
+class _SkipMediaData(SeekableReader):
     """A read-only view of a seekable binary file whose ``holes`` (byte ranges) read as
     zeros without being read. It keeps its own position and puts the underlying file's back
     after every read, so another reader of that file (the decoding container) is undisturbed.
@@ -34,25 +34,12 @@ class _SkipMediaData(io.RawIOBase):
 
     def __init__(self, base: Any, holes: list[tuple[int, int]], size: int) -> None:
         super().__init__()
-        self._base, self._holes, self._size, self._pos = base, holes, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
+        self._base, self._holes, self.size, self._pos = base, holes, size, 0
+        self.name = getattr(base, 'name', '')
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast('B')
-        count = max(0, min(len(view), self._size - self._pos))
+        count = max(0, min(len(view), self.size - self._pos))
         for start, end in self._holes:
             if start <= self._pos < end:  # inside media data: zeros, nothing fetched
                 count = min(count, end - self._pos)
