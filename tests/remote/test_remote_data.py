@@ -194,3 +194,24 @@ def test_checkpoint_from_s3_loads_the_same_weights(s3_server, tmp_path) -> None:
     assert not temps, temps  # the temporary copy was removed
     with pytest.raises(FileNotFoundError, match=r's3://ckpt-bkt/work/epoch_2\.pth'):
         load_checkpoint(target, 's3://ckpt-bkt/work/epoch_2.pth')
+
+
+def test_object_gone_mid_decode_is_a_data_error_naming_the_url(fault_server, tmp_path,
+                                                               monkeypatch) -> None:
+    monkeypatch.setenv('ACTIONKIT_IO_BLOCK_SIZE', '4096')  # the decode must fetch more blocks
+    monkeypatch.setenv('ACTIONKIT_IO_RETRIES', '1')
+    path = write_video(tmp_path / 'long.mp4', num_frames=300, width=160, height=120, gop=12)
+    fault_server.files['clip.mp4'] = Path(path).read_bytes()
+    url = f'{fault_server.url}/files/clip.mp4'
+    reader = open_video(url)
+    assert len(reader) == 300
+    del fault_server.files['clip.mp4']  # deleted (or the network lost) after the open
+    with pytest.raises(DataError, match=rf'cannot read video {url}: .*HTTP 404'):
+        reader.get_frames([250])
+    reader.close()
+
+
+def test_refused_io_backend_fails_when_the_pipeline_is_built() -> None:
+    with pytest.raises(ValueError, match=r"DecordInit: io_backend='petrel' .*s3://bucket"):
+        DecordInit(io_backend='petrel')
+    assert RawFrameDecode(io_backend='http').io_backend == 'http'

@@ -24,13 +24,14 @@ what every backend agrees frame ``i`` is.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from ...errors import DecodeError
+from ...errors import DataError, DecodeError
 from ....utils.fileio import display_path, is_remote
 from .base import (VideoReader, check_decode_mode, check_video_file, gather, normalize_indices,
                    open_remote_video)
@@ -92,10 +93,22 @@ class PyAVReader(VideoReader):
         self._reformatter = self._av.video.reformatter.VideoReformatter()
         self._open()
         try:
-            self._build_index()
+            with self._remote_errors():
+                self._build_index()
         except BaseException:
             self.close()
             raise
+
+    @contextlib.contextmanager
+    def _remote_errors(self) -> Iterator[None]:
+        """A remote read that fails mid-decode (after its retries; PyAV re-raises it) becomes
+        the DataError every unreadable sample raises, naming the URL."""
+        try:
+            yield
+        except OSError as err:
+            if not is_remote(self._source):
+                raise
+            raise DataError(f'cannot read video {self.path}: {err}', self.path) from None
 
     # ------------------------------------------------------------------ opening and indexing
     def _open(self) -> None:
@@ -209,6 +222,10 @@ class PyAVReader(VideoReader):
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         if self._container is None:
             raise RuntimeError(f'{self!r} is closed')
+        with self._remote_errors():
+            return self._get_frames(indices)
+
+    def _get_frames(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         inds = np.minimum(normalize_indices(indices, self.path), self._num_frames - 1)
         targets = sorted(set(inds.tolist()))
         frames: dict[int, np.ndarray] = {}
