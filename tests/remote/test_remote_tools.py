@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from actionkit.apis import inference_recognizer, init_recognizer
 from actionkit.config import Config
 from actionkit.models import build_model
 
@@ -82,3 +83,16 @@ def test_tools_test_on_s3_gives_the_local_result(s3_server, synthetic_data, tmp_
     accuracy = [line.split('top1_acc')[1] for line in local_log.splitlines() if 'top1_acc' in line]
     assert accuracy and accuracy == [line.split('top1_acc')[1]
                                      for line in remote_log.splitlines() if 'top1_acc' in line]
+
+
+def test_inference_on_an_s3_video_equals_the_local_file(s3_server, synthetic_data,
+                                                        tmp_path) -> None:
+    config = tmp_path / 'tiny_tsn.py'
+    config.write_text(_CONFIG.format(ann='unused.txt', prefix=None), encoding='utf-8')
+    torch.manual_seed(5)
+    model = init_recognizer(str(config), device='cpu')
+    video = next(Path(synthetic_data['videos_root']).rglob('*.mp4'))
+    s3_server.put('s3://infer-bkt/clip.mp4', video.read_bytes())
+    local = inference_recognizer(model, str(video))
+    remote = inference_recognizer(model, 's3://infer-bkt/clip.mp4')
+    assert remote == local and len(local) == 5
