@@ -246,15 +246,14 @@ class _Backend:
 
 
 class _HttpBackend(_Backend):
-    """``http(s)://`` through urllib: HEAD for the size, ``Range`` GETs for the bytes."""
+    """``http(s)://`` through urllib: ``Range`` GETs for the size and for the bytes."""
 
     def __init__(self, settings: IOSettings) -> None:
         self.timeout = settings.timeout
 
-    def _open(self, url: str, method: str = 'GET', headers: Mapping[str, str] = ()) -> Any:
+    def _open(self, url: str, headers: Mapping[str, str] = ()) -> Any:
         check_http_url(url)
         request = http_request(url)
-        request.method = method
         for key, value in dict(headers).items():
             request.add_header(key, value)
         try:
@@ -276,11 +275,14 @@ class _HttpBackend(_Backend):
             raise ConnectionError(str(reason)) from None
 
     def size(self, url: str) -> int:
-        with self._open(url, 'HEAD') as response:
-            length = response.headers.get('Content-Length', '')
+        # a one-byte GET, not a HEAD: a presigned URL is signed for GET only
+        with self._open(url, headers={'Range': 'bytes=0-0'}) as response:
+            total = response.headers.get('Content-Range', '').rpartition('/')[2]
+            length = total if response.status == 206 else \
+                response.headers.get('Content-Length', '')
         if not length.isdigit():
-            raise OSError('the server sends no Content-Length, so the file cannot be read in '
-                          'ranges')
+            raise OSError('the server gives no size (Content-Range / Content-Length), so the '
+                          'file cannot be read in ranges')
         return int(length)
 
     def _get(self, url: str, start: int, end: int) -> bytes:
