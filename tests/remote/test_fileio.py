@@ -12,7 +12,7 @@ import time
 import traceback
 
 import pytest
-from conftest import ACCESS_KEY, SECRET_KEY
+from remote_servers import ACCESS_KEY, SECRET_KEY
 
 from actionkit.utils import fileio
 from actionkit.utils.fileio import IOSettings, RemoteFile
