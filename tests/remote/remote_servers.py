@@ -118,6 +118,9 @@ def fault_handler(state: FaultServer) -> type[http.server.BaseHTTPRequestHandler
                     self._serve_file(state.files['/'.join(parts[4:]).split('?')[0]])
                 else:
                     self._forward('/' + '/'.join(parts[3:]))
+            elif parts[1] == 'slow':  # 0.5 s late, then the file
+                time.sleep(0.5)
+                self._serve_file(state.files['/'.join(parts[2:]).split('?')[0]])
             elif parts[1] == 'deny':
                 self._reply(403, b'<Error><Code>AccessDenied</Code></Error>')
             elif parts[1] == 'files':

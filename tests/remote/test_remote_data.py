@@ -159,6 +159,22 @@ def test_rawframes_from_s3_give_the_local_frames(s3_server, synthetic_data) -> N
                           'img_{:05}.jpg', 'frame_inds': np.array([1]), 'modality': 'RGB'})
 
 
+def test_remote_frames_of_a_clip_are_fetched_together(fault_server, synthetic_data) -> None:
+    import time
+    folder = Path(synthetic_data['rawframes_root']) / 'val_00000'
+    for image in folder.iterdir():
+        fault_server.files[f'val_00000/{image.name}'] = image.read_bytes()
+    inds = np.arange(1, 9)
+    results = {'frame_dir': f'{fault_server.url}/slow/val_00000', 'filename_tmpl':
+               'img_{:05}.jpg', 'frame_inds': inds, 'modality': 'RGB'}
+    start = time.monotonic()
+    remote = RawFrameDecode()(dict(results))['imgs']
+    elapsed = time.monotonic() - start
+    local = RawFrameDecode()(dict(results, frame_dir=str(folder)))['imgs']
+    assert all(np.array_equal(a, b) for a, b in zip(remote, local)) and len(remote) == 8
+    assert elapsed < 2.5, elapsed  # 8 GETs of 0.5 s each, sent together (serially: 4 s)
+
+
 def test_video_list_from_s3_equals_local(s3_server, synthetic_data) -> None:
     ann = Path(synthetic_data['val_list_videos'])
     s3_server.put('s3://ann-bkt/lists/val_list_videos.txt', ann.read_bytes())
