@@ -40,6 +40,7 @@ from ..models.fuse import fuse_conv_bn as _fuse_conv_bn
 from ..models.memory_format import to_channels_last
 from ..models.weights import load_checkpoint
 from ..utils.download import fetch_url, is_url, redact_url
+from ..utils.fileio import is_remote
 
 __all__ = ['init_recognizer', 'inference_recognizer', 'resolve_device', 'load_label_map']
 
@@ -183,7 +184,8 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
     Args:
         model: the recognizer (with ``model.cfg``).
         video: a video file, a rawframe folder, an ``http(s)://`` URL (fetched to a temporary
-            file with a timeout and a size cap), a results dict (the pipeline's input) or a
+            file with a timeout and a size cap), an ``s3://`` / ``gs://`` URL (decoded with
+            PyAV in ranged reads), a results dict (the pipeline's input) or a
             ``T x H x W x 3`` uint8 RGB array. A path is used as given (relative to the
             working directory), as MMAction2 0.24.1 does: ``data.test.data_prefix`` is not
             joined to it.
@@ -302,6 +304,10 @@ def _prepare_input(cfg: Config, video: Any, use_frames: bool,
         if use_frames:
             raise ValueError(f'use_frames=True needs a local frame folder, got URL '
                              f'{redact_url(video)!r}')
+        if is_remote(video) and not video.lower().startswith(('http://', 'https://')):
+            # s3:// and gs://: decoded in ranged reads (actionkit.utils.fileio), no download
+            results = dict(filename=video, label=-1, start_index=0, modality='RGB')
+            return results, _video_pipeline(pipeline, decoder), None
         path = fetch_url(video)
         results = dict(filename=path, label=-1, start_index=0, modality='RGB')
         return results, _video_pipeline(pipeline, decoder), path

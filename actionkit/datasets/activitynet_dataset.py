@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..evaluation.localization import average_recall_at_avg_proposals
+from ..utils.bounded_read import MAX_ANNOTATION_BYTES
+from ..utils.fileio import is_remote, read_text
 from .base import BaseDataset, log_function
 from .builder import DATASETS
 from .errors import AnnotationError
@@ -79,13 +81,13 @@ def load_activitynet_annotations(ann_file: str) -> list[dict[str, Any]]:
         FileNotFoundError: no such file.
         AnnotationError: malformed JSON or entries, naming the file and the video.
     """
-    if not osp.isfile(ann_file):
+    if not is_remote(ann_file) and not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file {ann_file} not found')
-    with open(ann_file, encoding='utf-8') as f:
-        try:
-            database = json.load(f)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f'{ann_file}:{err.lineno}: not valid JSON ({err.msg})') from err
+    text = read_text(ann_file, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+    try:
+        database = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f'{ann_file}:{err.lineno}: not valid JSON ({err.msg})') from err
     if not isinstance(database, Mapping):
         raise AnnotationError(f'{ann_file}: expected a JSON object mapping video names to '
                               f'their info, got a {type(database).__name__}')

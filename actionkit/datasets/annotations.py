@@ -48,7 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from ..utils.bounded_read import MAX_ANNOTATION_BYTES, read_file_bytes, read_file_text
+from ..utils.bounded_read import MAX_ANNOTATION_BYTES
+from ..utils.fileio import display_path, read_bytes, read_text
 from ..utils.plain_data import load_json
 from .errors import AnnotationError
 from .records import AnnotationRecords, PackedStrings
@@ -147,8 +148,8 @@ def load_json_list(ann_file: str | os.PathLike, multi_class: bool = False,
     Raises:
         AnnotationError: invalid JSON or a malformed record, naming the file and record.
     """
-    source = os.fspath(ann_file)
-    text = read_file_text(source, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+    source = display_path(ann_file)  # for messages: a URL without its credentials
+    text = read_text(ann_file, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
     try:
         items = load_json(text, source)
     except json.JSONDecodeError as err:
@@ -269,8 +270,8 @@ def _label_problem(value: int, num_classes: int | None) -> str:
 def _load_text_list(ann_file: str | os.PathLike, path_key: str, int_names: tuple[str, ...],
                     multi_class: bool, num_classes: int | None,
                     data_prefix: str | None) -> AnnotationRecords:
-    source = os.fspath(ann_file)
-    data = read_file_bytes(source, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+    source = display_path(ann_file)  # for messages: a URL without its credentials
+    data = read_bytes(ann_file, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
     parsed = _parse_text(data, source, (path_key, *int_names), multi_class, num_classes)
     paths, ints, labels, label_offsets = parsed
     columns = {name: ints[:, i] for i, name in enumerate(int_names)}

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..evaluation.hvu import category_start_indices, hvu_category_map
+from ..utils.bounded_read import MAX_ANNOTATION_BYTES
+from ..utils.fileio import read_text
 from .base import BaseDataset, log_function
 from .builder import DATASETS
 from .errors import AnnotationError
@@ -61,11 +63,11 @@ class HVUDataset(BaseDataset):
         return self.load_json_annotations()
 
     def load_json_annotations(self) -> list[dict]:
-        with open(self.ann_file, encoding='utf-8') as f:
-            try:
-                video_infos = json.load(f)
-            except json.JSONDecodeError as err:
-                raise AnnotationError(f'{self.ann_file}: not valid JSON ({err})') from err
+        text = read_text(self.ann_file, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+        try:
+            video_infos = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise AnnotationError(f'{self.ann_file}: not valid JSON ({err})') from err
         if not isinstance(video_infos, list) or not video_infos:
             raise AnnotationError(f'{self.ann_file}: expected a non-empty JSON list of videos')
         first = video_infos[0]

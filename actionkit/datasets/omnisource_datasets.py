@@ -14,6 +14,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from ..utils.bounded_read import MAX_ANNOTATION_BYTES
+from ..utils.fileio import read_text
 from .base import BaseDataset
 from .builder import DATASETS
 from .errors import AnnotationError
@@ -90,24 +92,24 @@ class RawVideoDataset(BaseDataset):
         if self.ann_file.endswith('.json'):
             return self.load_json_annotations()
         infos = []
-        with open(self.ann_file, encoding='utf-8') as f:
-            for line_no, line in enumerate(f, 1):
-                fields = line.split()
-                if not fields:
-                    continue
-                try:
-                    label, num_clips, *positives = (int(x) for x in fields[1:])
-                except ValueError:
-                    raise AnnotationError(f'{self.ann_file}:{line_no}: expected "video_dir '
-                                          f'label num_clips [positive clips...]" with '
-                                          f'integers, got {line.strip()!r}') from None
-                infos.append(dict(video_dir=self._prefixed(fields[0]), label=label,
-                                  num_clips=num_clips, positive_clip_inds=positives))
+        text = read_text(self.ann_file, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+        for line_no, line in enumerate(text.splitlines(), 1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                label, num_clips, *positives = (int(x) for x in fields[1:])
+            except ValueError:
+                raise AnnotationError(f'{self.ann_file}:{line_no}: expected "video_dir '
+                                      f'label num_clips [positive clips...]" with '
+                                      f'integers, got {line.strip()!r}') from None
+            infos.append(dict(video_dir=self._prefixed(fields[0]), label=label,
+                              num_clips=num_clips, positive_clip_inds=positives))
         return infos
 
     def load_json_annotations(self) -> list[dict]:
-        with open(self.ann_file, encoding='utf-8') as f:
-            infos = json.load(f)
+        infos = json.loads(read_text(self.ann_file, MAX_ANNOTATION_BYTES, 'annotation file',
+                                     AnnotationError))
         for i, info in enumerate(infos):
             if 'video_dir' not in info:
                 raise AnnotationError(f'{self.ann_file}: record {i} has no "video_dir"')

@@ -32,6 +32,7 @@ from typing import IO, Any
 
 from ..errors import DataError
 from ..utils.bounded_read import read_file_text
+from ..utils.fileio import IOSettings, is_remote, open_file
 from ..utils.plain_data import load_json
 
 __all__ = ['FORMAT', 'VERSION', 'INDEX_NAME', 'KINDS', 'sample_key', 'load_index',
@@ -53,9 +54,12 @@ def sample_key(index: int) -> str:
 def _open_shard(path: str) -> IO[bytes]:
     """Open a shard (or the index) for reading from the start; the one place shards are opened.
 
-    Local files today; the remote reader layer plugs in here (read front to back, no seeks).
+    Local paths and ``s3://`` / ``gs://`` / ``http(s)://`` URLs (:func:`utils.fileio.open_file`);
+    a shard is read front to back, so a remote one is fetched in large sequential blocks.
     """
-    return open(path, 'rb')
+    if not is_remote(path):
+        return open(path, 'rb')
+    return open_file(path, settings=IOSettings.from_env(block_size=8 << 20, cache_blocks=2))
 
 
 def shard_location(prefix: str, name: str) -> str:

@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.bounded_read import MAX_ANNOTATION_BYTES
 from ..utils.checks import check_positive_int
+from ..utils.fileio import read_text
 from ..evaluation.localization import eval_ap, temporal_iou
 from .base import BaseDataset, log_function
 from .builder import DATASETS
@@ -127,16 +129,16 @@ def load_localize_proposal_file(filename: str) -> list[tuple[str, int, list, lis
         AnnotationError: a malformed block, naming the file and line.
     """
     blocks: list[list[tuple[int, str]]] = []
-    with open(filename, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, start=1):
-            text = line.strip()
-            if text.startswith('#'):
-                blocks.append([])
-            elif text:
-                if not blocks:
-                    raise AnnotationError(f'{filename}:{lineno}: expected a "# <index>" line '
-                                          'before the first video')
-                blocks[-1].append((lineno, text))
+    lines = read_text(filename, MAX_ANNOTATION_BYTES, 'proposal file', AnnotationError)
+    for lineno, line in enumerate(lines.splitlines(), start=1):
+        text = line.strip()
+        if text.startswith('#'):
+            blocks.append([])
+        elif text:
+            if not blocks:
+                raise AnnotationError(f'{filename}:{lineno}: expected a "# <index>" line '
+                                      'before the first video')
+            blocks[-1].append((lineno, text))
     videos = []
     for block in blocks:
         try:

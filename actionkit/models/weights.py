@@ -5,6 +5,8 @@
   looked up in the torch hub cache (``$TORCH_HOME/hub/checkpoints/``, see
   ``torch.hub.get_dir()``) and downloaded there when missing (atomically, SHA-256 prefix in the
   file name checked); a failed download says which file to put where.
+* ``s3://`` and ``gs://`` checkpoints (``load_from``, ``resume_from``, ``--checkpoint``) are
+  copied to a temporary file (:func:`actionkit.utils.fileio.local_copy`), read, and deleted.
 * :func:`load_checkpoint` loads MMAction2 / mmcv checkpoints (``{'meta', 'state_dict',
   'optimizer'}``), plain state dicts and ``.safetensors`` files into a model, reporting missing
   and unexpected keys and shape mismatches (each skipped key with both shapes).
@@ -33,6 +35,7 @@ from torch import nn
 from torch.torch_version import TorchVersion
 
 from ..utils.download import download_file, redact_url
+from ..utils.fileio import local_copy
 from .checkpoint_urls import (MMCLS_CHECKPOINTS, MMCLS_FOLDER, OPEN_MMLAB_CHECKPOINTS,
                               OPENMMLAB_BASE_URL, TORCHVISION_BASE_URL, TORCHVISION_CHECKPOINTS)
 
@@ -46,6 +49,7 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 _HASH_IN_NAME = re.compile(r'-([a-f0-9]{8,})\.')  # torch hub's "name-<sha256 prefix>.ext"
+_OBJECT_STORES = ('s3://', 'gs://', 'gcs://')  # read from a temporary local copy
 _ALLOW_PICKLE_HINT = ('pass allow_pickle=True to load_checkpoint (on the command line: '
                       '--allow-pickle), but only for a file from a source you trust')
 
@@ -164,7 +168,8 @@ def resolve_pretrained(name: str) -> str:
     Raises:
         FileNotFoundError: a local file is missing, or a cached one with ``ACTIONKIT_OFFLINE``.
         OSError: the download failed; the message names the URL and where to put the file.
-        ValueError: an unsupported scheme (``s3://`` ...) or an unknown model name.
+        ValueError: an unsupported scheme or an unknown model name (``s3://`` and ``gs://``
+            are read by :func:`read_checkpoint`, through a temporary copy).
     """
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f'a checkpoint name must be a str or a path, got {name!r}')
@@ -257,7 +262,8 @@ def read_checkpoint(filename: str, map_location: Any = 'cpu',
     """Read a checkpoint file into a dict, without touching any model.
 
     Args:
-        filename: anything :func:`resolve_pretrained` accepts.
+        filename: anything :func:`resolve_pretrained` accepts, or an ``s3://`` / ``gs://``
+            URL (read from a temporary copy).
         map_location: as for ``torch.load``.
         allow_pickle: allow full unpickling (can execute code stored in the file).
 
@@ -270,7 +276,13 @@ def read_checkpoint(filename: str, map_location: Any = 'cpu',
         UnsafeCheckpointError: the file needs full unpickling and ``allow_pickle`` is False.
         CheckpointError: the file is truncated, corrupt or not a checkpoint.
     """
-    path = resolve_pretrained(filename)
+    if isinstance(filename, str) and filename.startswith(_OBJECT_STORES):
+        with local_copy(filename) as path:
+            return _read_checkpoint_file(path, map_location, allow_pickle)
+    return _read_checkpoint_file(resolve_pretrained(filename), map_location, allow_pickle)
+
+
+def _read_checkpoint_file(path: str, map_location: Any, allow_pickle: bool) -> dict[str, Any]:
     if path.endswith('.safetensors'):
         return _load_safetensors(path, map_location)
     _check_checkpoint_format(path)

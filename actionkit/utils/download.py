@@ -28,7 +28,8 @@ from .atomic import temp_path
 from .progress import ProgressBar
 
 __all__ = ['is_url', 'redact_url', 'download', 'fetch_url', 'download_file', 'DEFAULT_MAX_BYTES',
-           'DEFAULT_TIMEOUT', 'DEFAULT_TOTAL_TIMEOUT']
+           'DEFAULT_TIMEOUT', 'DEFAULT_TOTAL_TIMEOUT', 'check_http_url', 'http_opener',
+           'http_request']
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _request(url: str) -> urllib.request.Request:
+def http_request(url: str) -> urllib.request.Request:
     """A request for ``url`` without its ``user:password@``, sent as basic auth instead."""
     parts = urlsplit(url)
     host = parts.netloc.rpartition('@')[2]
@@ -77,11 +78,16 @@ def _request(url: str) -> urllib.request.Request:
     return request
 
 
+def http_opener() -> urllib.request.OpenerDirector:
+    """A urllib opener that follows redirects to http(s) URLs only."""
+    return urllib.request.build_opener(_HttpOnlyRedirects)
+
+
 class _DownloadError(OSError):
     """A download refused by our own checks (cap, time limit, short read, hash)."""
 
 
-def _check_url(url: str) -> tuple[Any, str]:
+def check_http_url(url: str) -> tuple[Any, str]:
     """``urlsplit(url)`` and the redacted URL; ValueError for a scheme or port we cannot use."""
     parts = urlsplit(url)
     safe = redact_url(url)
@@ -119,13 +125,13 @@ def download(url: str, out: BinaryIO, timeout: float = DEFAULT_TIMEOUT,
             ``Content-Length`` or takes longer than ``total_timeout``; the message names the
             (redacted) URL.
     """
-    _, safe = _check_url(url)
-    opener = urllib.request.build_opener(_HttpOnlyRedirects)
+    _, safe = check_http_url(url)
+    opener = http_opener()
     deadline = time.monotonic() + total_timeout if total_timeout else math.inf
     digest = hashlib.sha256()
     size = 0
     try:
-        with opener.open(_request(url), timeout=timeout) as response:  # noqa: S310 (checked)
+        with opener.open(http_request(url), timeout=timeout) as response:  # noqa: S310 (checked)
             declared = response.headers.get('Content-Length')
             declared = int(declared) if declared is not None and declared.isdigit() else None
             if declared is not None and declared > max_bytes:
@@ -182,7 +188,7 @@ def fetch_url(url: str, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAU
     Raises:
         ValueError, OSError: see :func:`download`.
     """
-    parts, _ = _check_url(url)
+    parts, _ = check_http_url(url)
     if suffix is None:
         suffix = os.path.splitext(parts.path)[1]
         if not _SUFFIX.fullmatch(suffix):
@@ -214,7 +220,7 @@ def download_file(url: str, dest: str | os.PathLike, timeout: float = DEFAULT_TI
     Raises:
         ValueError, OSError: see :func:`download`; OSError also for a hash mismatch.
     """
-    _, safe = _check_url(url)
+    _, safe = check_http_url(url)
     target = Path(dest)
     if len(target.name.encode('utf-8', 'surrogateescape')) > _MAX_NAME:
         raise ValueError(f'{safe}: the file name is {len(target.name)} characters long, more '

@@ -18,6 +18,9 @@ import os
 import pickle
 from typing import IO, Any
 
+from .bounded_read import MAX_ANNOTATION_BYTES
+from .fileio import display_path, is_remote, read_bytes
+
 __all__ = ['UnsafePickleError', 'load_safe_pickle', 'load_safe_torch']
 
 # (module, name) pairs a data pickle may reference: numpy arrays, dtypes and scalars (under
@@ -72,11 +75,14 @@ def load_safe_pickle(file: str | os.PathLike | IO[bytes], source: str | None = N
         ValueError: the file is not a readable pickle (truncated, or another format).
     """
     if isinstance(file, (str, os.PathLike)):
-        source = source or os.fspath(file)
-        if not os.path.isfile(file):
-            raise FileNotFoundError(f'{source} does not exist')
-        with open(file, 'rb') as f:
-            data = f.read()
+        source = source or display_path(file)
+        if is_remote(file):  # s3:// ... (a missing object raises FileNotFoundError naming it)
+            data = read_bytes(file, MAX_ANNOTATION_BYTES, 'pickle file')
+        else:
+            if not os.path.isfile(file):
+                raise FileNotFoundError(f'{source} does not exist')
+            with open(file, 'rb') as f:
+                data = f.read()
         stream: IO[bytes] = io.BytesIO(data)
     else:
         stream = file

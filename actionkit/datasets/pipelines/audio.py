@@ -25,15 +25,17 @@ or noise (``'random'``), with a warning. Anything else wrong with a file raises 
 """
 from __future__ import annotations
 
+import io
 import logging
-import os
 from typing import Any
 
 import numpy as np
 
 from ..builder import PIPELINES
 from ...errors import DataError, DecodeError
+from ...utils.bounded_read import MAX_ANNOTATION_BYTES
 from ...utils.checks import check_positive_int
+from ...utils.fileio import exists, is_remote, read_bytes
 from .audio_functional import fix_length, mel_spectrogram
 from .decoders.audio_reader import read_audio
 from .decoding import _check_io_backend, _require
@@ -114,7 +116,7 @@ class AudioDecodeInit:
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         _require(results, ('audio_path',), 'AudioDecodeInit')
         path = results['audio_path']
-        if os.path.exists(path):
+        if exists(path):
             audio, rate = read_audio(path, self.sample_rate)
         else:
             rate = self.sample_rate
@@ -288,7 +290,7 @@ class LoadAudioFeature:
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         _require(results, ('audio_path',), 'LoadAudioFeature')
         path = results['audio_path']
-        if os.path.exists(path):
+        if exists(path):
             features = _load_features(path)
         else:
             features = _pad('LoadAudioFeature', self.pad_method, _PAD_FEATURE_SHAPE, path,
@@ -303,7 +305,8 @@ class LoadAudioFeature:
 
 def _load_features(path: str) -> np.ndarray:
     try:
-        features = np.load(path, allow_pickle=False)
+        source = io.BytesIO(read_bytes(path, MAX_ANNOTATION_BYTES)) if is_remote(path) else path
+        features = np.load(source, allow_pickle=False)
     except (OSError, ValueError) as err:
         raise DecodeError(f'{path}: not a readable .npy feature file ({err})', path) from err
     if not isinstance(features, np.ndarray) or features.ndim != 2 \

@@ -7,17 +7,23 @@ matching ``*Decode`` step asks it for ``results['frame_inds']``, closes it and s
 ``None`` (as MMAction2 does). All video
 backends return the same ``H x W x 3`` ``uint8`` RGB frames for the same indices. Every
 failure to read a file raises :class:`~actionkit.datasets.errors.DataError` (or its subclass
-``DecodeError``) naming the file. Only local files are supported (``io_backend='disk'``).
+``DecodeError``) naming the file. Files are local paths or ``s3://`` / ``gs://`` /
+``http(s)://`` URLs (:mod:`actionkit.utils.fileio`): PyAV reads a remote video through a
+seekable file object in ranged requests; decord, OpenCV and TorchCodec read local files only,
+so their ``*Init`` steps open a URL with PyAV instead (same frames; a warning says so once).
 """
 from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ...utils.checks import check_positive_int
+from ...utils.fileio import display_path, is_remote
+from ...utils.io_backends import resolve_io_backend
 from ..builder import PIPELINES
 from ..errors import DataError
 from .decoders import VideoReader, get_reader_class
@@ -31,14 +37,12 @@ __all__ = ['PyAVInit', 'PyAVDecode', 'DecordInit', 'DecordDecode', 'OpenCVInit',
 
 logger = logging.getLogger(__name__)
 
-_IO_BACKENDS = ('disk', )
 
 
 def _check_io_backend(io_backend: str, owner: str) -> str:
-    if io_backend not in _IO_BACKENDS:
-        raise ValueError(f'{owner}: io_backend must be one of {_IO_BACKENDS} (actionkit reads '
-                         f'local files only), got {io_backend!r}')
-    return io_backend
+    """MMAction2's ``io_backend``: ``'disk'`` / ``'http'`` (a path or URL says where each file
+    is); the others are refused with the alternative (:func:`~.fileio.resolve_io_backend`)."""
+    return resolve_io_backend(io_backend, owner)
 
 
 def _check_mode(mode: str, owner: str) -> str:
@@ -77,14 +81,26 @@ class _VideoInit:
 
     def __init__(self, io_backend: str = 'disk') -> None:
         self.io_backend = _check_io_backend(io_backend, type(self).__name__)
+        self._warned_remote = False
 
     def _reader_kwargs(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.reader_options}
 
+    def _open(self, filename: str) -> VideoReader:
+        if self.backend == 'pyav' or not is_remote(filename):
+            return get_reader_class(self.backend)(filename, **self._reader_kwargs())
+        if not self._warned_remote:  # decord / OpenCV / TorchCodec: local files only
+            logger.warning('%s reads local files only: %s and the other URLs are decoded with '
+                           'PyAV (ranged reads, the same frames)', type(self).__name__,
+                           display_path(filename))
+            self._warned_remote = True
+        reader = get_reader_class('pyav')(filename)
+        reader.stands_in_for = self.backend
+        return reader
+
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         _require(results, ('filename', ), type(self).__name__)
-        reader_cls = get_reader_class(self.backend)
-        reader = reader_cls(results['filename'], **self._reader_kwargs())
+        reader = self._open(results['filename'])
         results['video_reader'] = reader
         results['total_frames'] = len(reader)
         results['avg_fps'] = reader.avg_fps
@@ -114,7 +130,8 @@ class _VideoDecode:
         owner = type(self).__name__
         _require(results, ('video_reader', 'frame_inds'), owner)
         reader = results['video_reader']
-        if not isinstance(reader, VideoReader) or reader.backend != self.backend:
+        if not isinstance(reader, VideoReader) or self.backend not in (reader.backend,
+                                                                        reader.stands_in_for):
             raise TypeError(f'{owner} needs the video_reader made by '
                             f'{owner.replace("Decode", "Init")}, got {type(reader).__name__}')
         results['video_reader'] = None  # as MMAction2: the key stays, the reader goes
@@ -145,7 +162,7 @@ class PyAVInit(_VideoInit):
     Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
 
     Args:
-        io_backend (str): where files live; only ``'disk'``.
+        io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
     """
 
     backend = 'pyav'
@@ -184,7 +201,7 @@ class DecordInit(_VideoInit):
     Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
 
     Args:
-        io_backend (str): where files live; only ``'disk'``.
+        io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
         num_threads (int): decoder threads.
     """
 
@@ -227,7 +244,7 @@ class OpenCVInit(_VideoInit):
     Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
 
     Args:
-        io_backend (str): where files live; only ``'disk'``.
+        io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
         num_threads (int | None): decoder threads; ``None`` keeps OpenCV's default.
     """
 
@@ -262,7 +279,7 @@ class TorchCodecInit(_VideoInit):
     Added keys: ``video_reader``, ``total_frames``, ``avg_fps``.
 
     Args:
-        io_backend (str): where files live; only ``'disk'``.
+        io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
         num_threads (int): FFmpeg decoder threads (0 lets FFmpeg choose).
     """
 
@@ -304,8 +321,11 @@ class RawFrameDecode:
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
     Modified keys: ``gt_bboxes``, ``proposals`` (AVA's normalised boxes become float32 pixels).
 
+    A ``frame_dir`` on object storage (``s3://`` ...) costs one GET per image; the GETs of a
+    clip are sent together (up to 8 at a time).
+
     Args:
-        io_backend (str): where files live; only ``'disk'``.
+        io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
         decoding_backend (str): ``'cv2'``, ``'pillow'``, ``'simplejpeg'`` or ``'turbojpeg'``
             (the last two need ``pip install simplejpeg`` / ``pip install PyTurboJPEG``).
     """
@@ -318,20 +338,29 @@ class RawFrameDecode:
         self.decoding_backend = decoding_backend
 
     def _read(self, path: str, gray: bool, frame_dir: str,
-              frame_bytes: dict[str, bytes] | None = None) -> np.ndarray:
+              fetched: dict[str, bytes], from_shard: bool = False) -> np.ndarray:
         try:
-            data = read_bytes(path) if frame_bytes is None else frame_bytes[
-                os.path.basename(path)]
+            if from_shard:  # a sharded sample's files, by name
+                data = fetched[os.path.basename(path)]
+            else:
+                data = fetched[path] if path in fetched else read_bytes(path)
         except KeyError:
             raise DataError(f'frame {os.path.basename(path)} is not in {frame_dir}',
                             frame_dir) from None
         except DataError:
-            if not os.path.isdir(frame_dir):
+            if not is_remote(frame_dir) and not os.path.isdir(frame_dir):
                 raise DataError(f'frame folder not found: {frame_dir}', frame_dir) from None
             raise
         if gray:
             return decode_gray(data, path, self.decoding_backend)
         return decode_rgb(data, path, self.decoding_backend)
+
+    @staticmethod
+    def _paths(frame_dir: str, tmpl: str, idx: int, modality: str) -> list[str]:
+        """The image file(s) of frame ``idx``: one RGB image, or the x and y flow images."""
+        if modality == 'RGB':
+            return [os.path.join(frame_dir, tmpl.format(idx))]
+        return [os.path.join(frame_dir, tmpl.format(axis, idx)) for axis in ('x', 'y')]
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         _require(results, ('frame_dir', 'filename_tmpl', 'frame_inds', 'modality'),
@@ -342,22 +371,25 @@ class RawFrameDecode:
         if modality not in ('RGB', 'Flow'):
             raise ValueError(f"RawFrameDecode: modality must be 'RGB' or 'Flow', got "
                              f'{modality!r} for {frame_dir}')
+        inds = _flat_inds(results['frame_inds']).tolist()
+        fetched: dict[str, bytes] = frame_bytes if frame_bytes is not None else {}
+        if frame_bytes is None and is_remote(frame_dir):  # one GET per image: send them together, not one by one
+            paths = [p for idx in dict.fromkeys(inds)
+                     for p in self._paths(frame_dir, tmpl, idx + offset, modality)]
+            with ThreadPoolExecutor(max_workers=min(8, len(paths) or 1)) as pool:
+                fetched = dict(zip(paths, pool.map(read_bytes, paths)))
         imgs: list[np.ndarray] = []
         first_seen: dict[int, int] = {}
         per_index = 1 if modality == 'RGB' else 2
-        for idx in _flat_inds(results['frame_inds']).tolist():
+        for idx in inds:
             if idx in first_seen:
                 start = first_seen[idx] * per_index
                 imgs.extend(img.copy() for img in imgs[start:start + per_index])
                 continue
             first_seen[idx] = len(imgs) // per_index
-            if modality == 'RGB':
-                imgs.append(self._read(os.path.join(frame_dir, tmpl.format(idx + offset)),
-                                       False, frame_dir, frame_bytes))
-            else:
-                for axis in ('x', 'y'):
-                    path = os.path.join(frame_dir, tmpl.format(axis, idx + offset))
-                    imgs.append(self._read(path, True, frame_dir, frame_bytes))
+            for path in self._paths(frame_dir, tmpl, idx + offset, modality):
+                imgs.append(self._read(path, modality == 'Flow', frame_dir, fetched,
+                                       frame_bytes is not None))
         if not imgs:
             raise ValueError(f'RawFrameDecode: frame_inds is empty for {frame_dir}')
         results['imgs'] = imgs
@@ -422,7 +454,7 @@ class ImageDecode:
     Added keys: ``imgs``, ``original_shape``, ``img_shape``.
 
     Args:
-        io_backend (str): where files live; only ``'disk'``.
+        io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
         decoding_backend (str): as for :class:`RawFrameDecode`.
     """
 

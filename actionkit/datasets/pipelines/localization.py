@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.bounded_read import MAX_ANNOTATION_BYTES
 from ...utils.checks import check_positive_int
+from ...utils.fileio import exists, read_text
 from ..builder import PIPELINES
 from ..errors import DataError
 
@@ -37,11 +39,11 @@ def read_feature_csv(path: str, video_name: str, feat_dim: int | None = None) ->
     Raises:
         DataError: the file is missing, empty, ragged or has the wrong width.
     """
-    if not osp.isfile(path):
+    if not exists(path) or osp.isdir(path):
         raise DataError(f'video {video_name!r}: feature file {path} not found', path=path)
-    with open(path, encoding='utf-8') as f:
-        header = f.readline()
-        lines = [line for line in f if line.strip()]
+    header, *rest = read_text(path, MAX_ANNOTATION_BYTES, 'feature file',
+                              lambda message: DataError(message, path=path)).splitlines() or ['']
+    lines = [line for line in rest if line.strip()]
     width = len(header.split(','))
     if not lines:
         raise DataError(f'video {video_name!r}: feature file {path} has no rows', path=path)

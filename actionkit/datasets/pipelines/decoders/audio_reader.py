@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import DecodeError
-from .base import check_video_file
+from ....utils.fileio import display_path, is_remote
+from .base import check_video_file, open_remote_video
 
 __all__ = ['read_audio']
 
@@ -39,9 +40,11 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> tupl
     """
     import av
 
-    path = check_video_file(path)
+    source = check_video_file(path)
+    path = display_path(source)
+    fin = open_remote_video(source) if is_remote(source) else None
     try:
-        with av.open(path) as container:
+        with av.open(fin or source) as container:
             if not container.streams.audio:
                 kinds = sorted({s.type for s in container.streams}) or ['none']
                 raise DecodeError(f'{path}: no audio stream (streams: {", ".join(kinds)}); '
@@ -52,6 +55,9 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000) -> tupl
             chunks = _decode(container, stream, rate)
     except av.FFmpegError as err:
         raise DecodeError(f'{path}: cannot decode the audio ({err})', path) from err
+    finally:
+        if fin is not None:
+            fin.close()
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
     if samples.shape[1] == 0:
         raise DecodeError(f'{path}: the audio stream holds no samples', path)

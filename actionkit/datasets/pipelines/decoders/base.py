@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ....utils.fileio import display_path, is_remote, open_file
 from ...errors import DataError, DecodeError
 
 __all__ = ['VideoReader', 'DECODE_MODES', 'check_decode_mode', 'check_video_file',
+           'open_remote_video',
            'normalize_indices', 'gather', 'mp4_display_rotation', 'check_complete_mp4']
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class VideoReader(ABC):
 
     path: str
     backend: str = ''
+    stands_in_for: str | None = None  # the backend this reader replaces (a URL for decord)
 
     @abstractmethod
     def __len__(self) -> int:
@@ -96,12 +99,17 @@ def check_decode_mode(mode: str) -> str:
 def check_video_file(path: str | os.PathLike) -> str:
     """Check that ``path`` is a readable, non-empty regular file and return it as a str.
 
+    A URL (``s3://`` ...) is returned unchecked: :func:`open_remote_video` checks it when
+    it opens it (one request instead of two).
+
     Raises:
         DataError: the file does not exist, is a folder, is empty or cannot be read.
     """
     path = os.fspath(path)
     if not isinstance(path, str):
         raise TypeError(f'a video path must be a str or os.PathLike, got {type(path).__name__}')
+    if is_remote(path):
+        return path
     if not os.path.exists(path):
         raise DataError(f'video file not found: {path}', path)
     if not os.path.isfile(path):
@@ -111,6 +119,27 @@ def check_video_file(path: str | os.PathLike) -> str:
     if not os.access(path, os.R_OK):
         raise DataError(f'video file is not readable (permission denied): {path}', path)
     return path
+
+
+def open_remote_video(url: str) -> Any:
+    """A seekable binary file over the remote video ``url`` (ranged reads, bounded cache:
+    :class:`~actionkit.utils.fileio.RemoteFile`), for decoders that read file objects.
+
+    Raises:
+        DataError: the object is missing, empty or cannot be reached; the message names the
+            URL (without credentials).
+    """
+    shown = display_path(url)
+    try:
+        fin = open_file(url)
+    except FileNotFoundError:
+        raise DataError(f'video file not found: {shown}', shown) from None
+    except OSError as err:
+        raise DataError(f'cannot read video {shown}: {err}', shown) from None
+    if fin.size == 0:
+        fin.close()
+        raise DataError(f'video file is empty (0 bytes): {shown}', shown)
+    return fin
 
 
 def normalize_indices(indices: Sequence[int] | np.ndarray, path: str) -> np.ndarray:

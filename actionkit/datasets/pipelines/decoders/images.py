@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ....utils.bounded_read import MAX_FRAME_BYTES, read_file_bytes
+from ....utils.bounded_read import MAX_FRAME_BYTES
+from ....utils.fileio import display_path
+from ....utils.fileio import read_bytes as read_any_bytes
 from ...errors import DataError, DecodeError
 
 __all__ = ['IMAGE_BACKENDS', 'MAX_IMAGE_SIDE', 'MAX_IMAGE_PIXELS', 'read_bytes', 'image_size',
@@ -31,11 +33,13 @@ def read_bytes(path: str) -> bytes:
     """Read a whole image file, raising :class:`DataError` naming it when that fails.
 
     A FIFO, a device (a link to ``/dev/zero``) or a file over ``MAX_FRAME_BYTES`` is refused
-    before anything is read.
+    before anything is read. ``path`` may be an ``s3://`` / ``gs://`` / ``http(s)://`` URL
+    (one GET per frame).
     """
+    source, path = path, display_path(path)
     try:
-        data = read_file_bytes(path, MAX_FRAME_BYTES, 'frame file',
-                               lambda message: DecodeError(message, path))
+        data = read_any_bytes(source, MAX_FRAME_BYTES, 'frame file',
+                              lambda message: DecodeError(message, path))
     except FileNotFoundError as err:
         raise DataError(f'frame file not found: {path}', path) from err
     except OSError as err:

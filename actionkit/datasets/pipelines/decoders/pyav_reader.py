@@ -24,14 +24,18 @@ what every backend agrees frame ``i`` is.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from ...errors import DecodeError
-from .base import VideoReader, check_decode_mode, check_video_file, gather, normalize_indices
+from ...errors import DataError, DecodeError
+from ....utils.fileio import display_path, is_remote
+from .base import (VideoReader, check_decode_mode, check_video_file, gather, normalize_indices,
+                   open_remote_video)
+from .remote_index import mov_frame_table
 
 __all__ = ['PyAVReader']
 
@@ -59,7 +63,8 @@ class PyAVReader(VideoReader):
     """Frame-accurate video reader on PyAV.
 
     Args:
-        path: the video file.
+        path: the video file, or an ``s3://`` / ``gs://`` / ``http(s)://`` URL, read through a
+            seekable file object in ranged requests (only what demuxing and the seeks touch).
         multi_thread: let FFmpeg decode with several threads (``thread_type='AUTO'``).
         mode: ``'accurate'`` returns exactly the requested frames; ``'efficient'`` returns,
             for each requested frame, the keyframe at or before it (fast, approximate; as in
@@ -75,31 +80,51 @@ class PyAVReader(VideoReader):
     def __init__(self, path: str, multi_thread: bool = False, mode: str = 'accurate') -> None:
         check_decode_mode(mode)
         self._av = _import_av()
-        self.path = check_video_file(path)
+        self._source = check_video_file(path)
+        self.path = display_path(self._source)
         self.multi_thread = bool(multi_thread)
         self.mode = mode
         self.frames_decoded = 0  # frames the decoder produced so far (for tests and benchmarks)
         self._container: Any = None
+        self._file: Any = None  # the RemoteFile of a URL
+        self._bytes_fetched = 0  # by the RemoteFiles already closed
         # One reformatter per reader: frame.to_ndarray(format=...) builds a new swscale
         # context for every frame, which costs ten times the conversion itself.
         self._reformatter = self._av.video.reformatter.VideoReformatter()
         self._open()
         try:
-            self._build_index()
+            with self._remote_errors():
+                self._build_index()
         except BaseException:
             self.close()
             raise
 
+    @contextlib.contextmanager
+    def _remote_errors(self) -> Iterator[None]:
+        """A remote read that fails mid-decode (after its retries; PyAV re-raises it) becomes
+        the DataError every unreadable sample raises, naming the URL."""
+        try:
+            yield
+        except OSError as err:
+            if not is_remote(self._source):
+                raise
+            raise DataError(f'cannot read video {self.path}: {err}', self.path) from None
+
     # ------------------------------------------------------------------ opening and indexing
     def _open(self) -> None:
         av = self._av
+        source = self._source
+        if is_remote(source):
+            self._file = source = open_remote_video(source)
         try:
-            container = av.open(self.path, metadata_errors='ignore')
+            container = av.open(source, metadata_errors='ignore')
         except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as err:
+            self._close_file()
             raise DecodeError(f'cannot open video {self.path}: {err}', self.path) from err
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ['none']
             container.close()
+            self._close_file()
             raise DecodeError(f'no video stream in {self.path} (streams: {", ".join(kinds)})',
                               self.path)
         self._container = container
@@ -129,8 +154,16 @@ class PyAVReader(VideoReader):
             self._sequential = True
 
     def _demux_all(self) -> list[tuple[Any, bool]]:
-        """Read every video packet once (no decoding): ``(pts, is_keyframe)`` per frame."""
+        """Read every video packet once (no decoding): ``(pts, is_keyframe)`` per frame.
+
+        A remote MP4/MOV file gets its table from the sample tables alone, without fetching
+        its media data (:func:`.remote_index.mov_frame_table`).
+        """
         av = self._av
+        if self._file is not None and 'mov' in (self._container.format.name or '').split(','):
+            table = mov_frame_table(av, self._file, self._file.size)
+            if table:
+                return table
         records: list[tuple[Any, bool]] = []
         num_packets, last_size = 0, 0
         try:
@@ -189,6 +222,10 @@ class PyAVReader(VideoReader):
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         if self._container is None:
             raise RuntimeError(f'{self!r} is closed')
+        with self._remote_errors():
+            return self._get_frames(indices)
+
+    def _get_frames(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         inds = np.minimum(normalize_indices(indices, self.path), self._num_frames - 1)
         targets = sorted(set(inds.tolist()))
         frames: dict[int, np.ndarray] = {}
@@ -208,10 +245,22 @@ class PyAVReader(VideoReader):
             inds = np.minimum(inds, self._num_frames - 1)
         return gather(frames, inds)
 
+    @property
+    def bytes_fetched(self) -> int:
+        """Bytes fetched from a remote object so far (0 for a local file)."""
+        return self._bytes_fetched + (self._file.bytes_fetched if self._file else 0)
+
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
             self._container = None
+        self._close_file()
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._bytes_fetched += self._file.bytes_fetched
+            self._file.close()
+            self._file = None
 
     # ------------------------------------------------------------------ decoding
     def _to_rgb(self, frame: Any) -> np.ndarray:
