@@ -202,8 +202,8 @@ def load_delimited_video_list(ann_file: str | os.PathLike, delimiter: str,
         AnnotationError: a label that is not an int, several labels without ``multi_class``,
             or a label outside ``[0, num_classes)``, naming the file and line.
     """
-    source = os.fspath(ann_file)
-    text = read_file_text(source, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
+    source = display_path(ann_file)  # for messages: a URL without its credentials
+    text = read_text(ann_file, MAX_ANNOTATION_BYTES, 'annotation file', AnnotationError)
     paths, labels = [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -373,7 +373,7 @@ class RawFrameDecode:
                              f'{modality!r} for {frame_dir}')
         inds = _flat_inds(results['frame_inds']).tolist()
         fetched: dict[str, bytes] = frame_bytes if frame_bytes is not None else {}
-        if frame_bytes is None and is_remote(frame_dir):  # one GET per image: send them together, not one by one
+        if frame_bytes is None and is_remote(frame_dir):  # one GET per image, sent together
             paths = [p for idx in dict.fromkeys(inds)
                      for p in self._paths(frame_dir, tmpl, idx + offset, modality)]
             with ThreadPoolExecutor(max_workers=min(8, len(paths) or 1)) as pool:
