@@ -3,8 +3,9 @@
     python benchmarks/ava_mmaction_check.py --mmaction-python /tmp/mmenv/bin/python
 
 In the MMAction2 interpreter (mmcv 1.x without compiled ops, mmdet 2.x; ``mmaction_compat.py``
-is sent ahead and gives it a pure-PyTorch ``mmcv.ops``: RoIAlign avg through torchvision's
-``roi_align``, RoIAlign max and RoIPool written bin by bin from mmcv's kernels), each part is
+is sent ahead and gives it a pure-PyTorch ``mmcv.ops``: RoIAlign and RoIPool written sample by
+sample from mmcv's kernels, independently of ours; ``benchmarks/roi_align.py
+--torchvision-python`` compares ours with torchvision's ``roi_align``), each part is
 built from the same keyword arguments, given random weights and BatchNorm statistics and run
 on seeded random inputs:
 

@@ -41,9 +41,11 @@ _import_torchvision()
 def _mmcv_ops_stand_in():
     """A pure-PyTorch ``mmcv.ops`` for an mmcv 1.x built without its compiled ops, so that
     mmdet 2.x and MMAction2's detectors import and run. It holds what the AVA detectors call:
-    RoIAlign (avg through torchvision's ``roi_align``, max by explicit corner gathers), RoIPool
-    (mmcv's kernel rules, bin by bin) and a greedy nms; every other name is a class that
-    refuses to be built."""
+    RoIAlign (torchvision's compiled ``roi_align`` for avg when it loads; otherwise, and for
+    max, mmcv's sampling written as explicit corner gathers: torchvision's own pure-PyTorch
+    fallback samples every RoI over the whole map, too slow and large at 2048 channels),
+    RoIPool (mmcv's kernel rules, bin by bin) and a greedy nms; every other name is a class
+    that refuses to be built."""
     import importlib.abc
     import importlib.machinery
     import math
@@ -74,7 +76,7 @@ def _mmcv_ops_stand_in():
                + feat[:, yh][:, :, xh] * (ly[:, None] * lx[None]))
         return val * (in_y[:, None] & in_x[None]).to(val.dtype)
 
-    def roi_align_max(feat, rois, out_size, scale, sampling_ratio, aligned):
+    def roi_align_bins(feat, rois, out_size, scale, sampling_ratio, aligned, mode):
         ph, pw = out_size
         offset = 0.5 if aligned else 0.0
         outs = []
@@ -86,16 +88,26 @@ def _mmcv_ops_stand_in():
             bw, bh = rw / pw, rh / ph
             gh = sampling_ratio if sampling_ratio > 0 else int(math.ceil(rh / ph))
             gw = sampling_ratio if sampling_ratio > 0 else int(math.ceil(rw / pw))
-            if gh * gw == 0:
-                outs.append(feat.new_full((feat.shape[1], ph, pw), -3.4028234663852886e38))
+            if gh * gw == 0:  # no sample: mmcv's avg gives 0, its max -FLT_MAX
+                outs.append(feat.new_full((feat.shape[1], ph, pw),
+                                          0. if mode == 'avg' else -3.4028234663852886e38))
                 continue
             ys = torch.tensor([y1 + p * bh + (i + 0.5) * bh / gh for p in range(ph)
                                for i in range(gh)], dtype=feat.dtype)
             xs = torch.tensor([x1 + p * bw + (i + 0.5) * bw / gw for p in range(pw)
                                for i in range(gw)], dtype=feat.dtype)
             val = _bilinear_samples(feat[int(roi[0])], ys, xs)
-            outs.append(val.reshape(-1, ph, gh, pw, gw).amax(dim=(2, 4)))
+            val = val.reshape(-1, ph, gh, pw, gw)
+            outs.append(val.mean(dim=(2, 4)) if mode == 'avg' else val.amax(dim=(2, 4)))
         return torch.stack(outs) if outs else feat.new_zeros((0, feat.shape[1], ph, pw))
+
+    def _compiled_torchvision_roi_align():
+        try:
+            from torchvision.extension import _has_ops
+            from torchvision.ops import roi_align
+        except Exception:
+            return None
+        return roi_align if _has_ops() else None
 
     class RoIAlign(nn.Module):
         def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg',
@@ -109,12 +121,12 @@ def _mmcv_ops_stand_in():
             self.aligned = aligned
 
         def forward(self, feat, rois):
-            if self.pool_mode == 'max':
-                return roi_align_max(feat, rois, self.output_size, self.spatial_scale,
-                                     self.sampling_ratio, self.aligned)
-            from torchvision.ops import roi_align
-            return roi_align(feat, rois, self.output_size, self.spatial_scale,
-                             self.sampling_ratio, self.aligned)
+            compiled = _compiled_torchvision_roi_align()
+            if self.pool_mode == 'avg' and compiled is not None:
+                return compiled(feat, rois, self.output_size, self.spatial_scale,
+                                self.sampling_ratio, self.aligned)
+            return roi_align_bins(feat, rois, self.output_size, self.spatial_scale,
+                                  self.sampling_ratio, self.aligned, self.pool_mode)
 
     class RoIPool(nn.Module):
         def __init__(self, output_size, spatial_scale=1.0):
