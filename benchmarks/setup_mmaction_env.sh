@@ -15,4 +15,9 @@ python3 -m venv "$dir"
 MMCV_WITH_OPS=0 "$dir/bin/pip" install -q --no-build-isolation mmcv==1.7.0
 "$dir/bin/pip" install -q decord opencv-python-headless av scipy einops
 "$dir/bin/pip" install -q --no-deps --no-build-isolation -e "$src"
+# the AVA detectors (benchmarks/ava_mmaction_check.py, ava_detector.py): mmdet 2.x is pure
+# Python; PyPI's torchvision wheel is a CUDA build whose compiled ops do not load next to a CPU
+# torch, and mmaction_compat.py then uses its pure-PyTorch roi_align for the missing mmcv.ops
+"$dir/bin/pip" install -q --no-deps mmdet==2.28.2 "torchvision==0.28.*"
+"$dir/bin/pip" install -q terminaltables pycocotools matplotlib six
 echo "MMAction2 0.24.1 ready: $dir/bin/python"

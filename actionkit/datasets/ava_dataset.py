@@ -113,6 +113,17 @@ class AVADataset(BaseDataset):
                     if (info['video_id'], info['timestamp']) not in excluded]
             logger.info('%d out of %d frames are valid.', len(kept), len(self.video_infos))
             self.video_infos = kept
+        if self.proposals is not None:
+            self._log_missing_proposals()
+
+    def _log_missing_proposals(self) -> None:
+        """Say (at INFO, once) how many key frames get the whole-frame fallback box."""
+        missing = [info['img_key'] for info in self.video_infos
+                   if len(self.proposals.get(info['img_key'], ())) == 0]
+        if missing:
+            logger.info('%s: %d of %d key frames have no proposal (first: %s); each gets the '
+                        'whole frame as its one box, score 1', self.proposal_file, len(missing),
+                        len(self.video_infos), missing[0])
 
     def load_annotations(self) -> list[dict]:
         """Read the box CSV into one record per key frame (first-appearance order)."""

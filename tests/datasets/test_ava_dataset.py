@@ -89,6 +89,29 @@ def test_results_proposals_thresholded_and_capped(ava_files):
     np.testing.assert_allclose(ds[0]['scores'], [.95, .5, .92])
 
 
+def test_missing_proposals_counted_once_at_info(ava_files, caplog):
+    props = ava_files / 'props.pkl'
+    with open(props, 'rb') as f:
+        proposals = pickle.load(f)
+    proposals['vidA,0905'] = np.zeros((0, 5))  # an empty entry falls back too
+    with open(props, 'wb') as f:
+        pickle.dump(proposals, f)
+    with caplog.at_level('INFO', logger='actionkit.datasets.ava_dataset'):
+        _dataset(ava_files, test_mode=True)
+        # train mode drops the excluded vidA,0905 first: only vidB,0903 is missing
+        _dataset(ava_files)
+    counts = [r.getMessage() for r in caplog.records if 'no proposal' in r.getMessage()]
+    assert counts == [f'{props}: 2 of 3 key frames have no proposal (first: vidB,0903); each '
+                      'gets the whole frame as its one box, score 1',
+                      f'{props}: 1 of 2 key frames have no proposal (first: vidB,0903); each '
+                      'gets the whole frame as its one box, score 1']
+    caplog.clear()
+    (ava_files / 'one.csv').write_text('vidA,0902,0.1,0.2,0.5,0.6,12,3\n')
+    with caplog.at_level('INFO', logger='actionkit.datasets.ava_dataset'):
+        _dataset(ava_files, ann_file=ava_files / 'one.csv')  # every key frame has proposals
+    assert not [r for r in caplog.records if 'no proposal' in r.getMessage()]
+
+
 def test_custom_classes_renumber_and_skip(ava_files):
     ds = _dataset(ava_files, test_mode=True, custom_classes=[17, 80], num_classes=3)
     assert [i['img_key'] for i in ds.video_infos] == ['vidA,0902', 'vidA,0905']

@@ -124,6 +124,29 @@ def test_fast_rcnn_test_returns_normalised_boxes_per_class():
         model.roi_head.simple_test(torch.zeros(2, 8, 4, 8, 8), [props, props], [{}, {}])
 
 
+def test_fast_rcnn_test_without_proposals_or_with_boxes_off_the_frame():
+    model = _detector().eval()
+    with torch.no_grad():
+        model.roi_head.bbox_head.fc_cls.bias.copy_(torch.tensor([0., -1., 5., -9.]))
+    clip, metas = torch.randn(1, 3, 4, 32, 64), [[dict(img_shape=(32, 64))]]
+    with torch.no_grad():
+        empty = model(img=[clip], img_metas=metas, proposals=[[torch.zeros(0, 4)]],
+                      return_loss=False)
+    # no proposal: every class gets an empty [0, 5] array (a reshape used to fail on 0 RoIs)
+    assert [r.shape for r in empty[0]] == [(0, 5)] * 3
+    # wider than the frame, and entirely past the 8x16 feature map: the boxes come back
+    # normalised and unclipped (as in MMAction2); the second pools to zeros, so its scores
+    # are sigmoid(bias): 0.269 and 0.993 pass action_thr 0.002, sigmoid(-9) = 1.2e-4 does not
+    props = torch.tensor([[-20., -10., 90., 50.], [100., 60., 140., 90.]])
+    with torch.no_grad():
+        result = model(img=[clip], img_metas=metas, proposals=[[props]], return_loss=False)[0]
+    off = [1.5625, 1.875, 2.1875, 2.8125]
+    np.testing.assert_allclose(result[0][:, :4], [[-.3125, -.3125, 1.40625, 1.5625], off])
+    np.testing.assert_allclose(result[0][1, 4], 1 / (1 + np.exp(1)), rtol=1e-6)
+    np.testing.assert_allclose(result[1][1], off + [1 / (1 + np.exp(-5))], rtol=1e-6)
+    assert all(not np.allclose(row[:4], off) for row in result[2])
+
+
 CONFIGS = (Path(__file__).resolve().parents[2] / '.cache' / 'mmaction2-0.24.1' / 'mmaction' /
            '.mim' / 'configs' / 'detection')
 

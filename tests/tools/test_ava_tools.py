@@ -160,3 +160,62 @@ def test_test_tool_refuses_csv_for_a_dataset_that_cannot_write_it(tmp_path):
         _tool('tools/test.py').main([str(config), str(tmp_path / 'x.pth'), '--out',
                                      str(tmp_path / 'x.csv')])
     assert not (tmp_path / 'x.csv').exists()
+
+
+def _with_shared_head(config, shared_head, in_channels):
+    """The tiny config with a shared head and the bbox head's input width; the test pipeline
+    collects ``img_key`` (the bank's keys)."""
+    text = config.read_text().replace("meta_keys=['scores', 'img_shape']",
+                                      "meta_keys=['scores', 'img_shape', 'img_key']")
+    text = text.replace("in_channels=64, num_classes=81",
+                        f"in_channels={in_channels}, num_classes=81")
+    text += f"model['roi_head']['shared_head'] = {shared_head!r}\n"
+    path = config.with_name(config.stem + '_' + shared_head['type'] + '.py')
+    path.write_text(text)
+    ckpt = path.with_suffix('.pth')
+    torch.manual_seed(0)
+    torch.save({'state_dict': build_model(Config.fromfile(str(path)).model).state_dict()}, ckpt)
+    return path, ckpt
+
+
+def test_test_tool_writes_a_feature_bank_that_an_fbo_config_reads(tmp_path):
+    import gc
+
+    config = _ava_root(tmp_path)
+    bank_dir = tmp_path / 'lfb'
+    infer, infer_ckpt = _with_shared_head(config, dict(
+        type='LFBInferHead', lfb_prefix_path=str(bank_dir), dataset_mode='val',
+        use_half_precision=True), 64)
+    tool = _tool('tools/test.py')
+    # MMAction2's recipe: tools/test.py INFER_CONFIG CKPT --eval mAP
+    assert tool.main([str(infer), str(infer_ckpt), '--eval', 'mAP']) in (0, None)
+    gc.collect()  # the head writes the bank when it is collected, as MMAction2's does
+    bank = torch.load(bank_dir / 'lfb_val.pkl', weights_only=True)
+    # vidA,0902 has 2 proposals; vidB has none in the file, so the whole frame is its one box
+    assert sorted(bank) == ['vidA', 'vidB']
+    assert list(bank['vidA']) == [902] and list(bank['vidB']) == [902]
+    assert len(bank['vidA'][902]) == 2 and len(bank['vidB'][902]) == 1
+    features = bank['vidA'][902] + bank['vidB'][902]
+    assert all(f.dtype == torch.float16 and f.shape == (64,) for f in features)
+    assert not torch.equal(features[0], features[1])  # two boxes, two features
+
+    lfb_cfg = dict(lfb_prefix_path=str(bank_dir), max_num_sampled_feat=5, window_size=60,
+                   lfb_channels=64, dataset_modes=('val',), device='cpu')
+    fbo, fbo_ckpt = _with_shared_head(config, dict(type='FBOHead', lfb_cfg=lfb_cfg,
+                                                   fbo_cfg=dict(type='avg')), 128)
+    out = tmp_path / 'fbo.pkl'
+
+    def scores():
+        assert tool.main([str(fbo), str(fbo_ckpt), '--out', str(out)]) in (0, None)
+        with open(out, 'rb') as f:
+            return pickle.load(f)
+
+    read = scores()
+    assert len(read) == 2 and len(read[0]) == 80
+    # the bank's content reaches the scores: zeroing vidA's features changes vidA's results
+    # only (vidB's window holds only its own feature)
+    bank['vidA'][902] = [torch.zeros_like(f) for f in bank['vidA'][902]]
+    torch.save(bank, bank_dir / 'lfb_val.pkl')
+    zeroed = scores()
+    assert not all(np.array_equal(a, b) for a, b in zip(read[0], zeroed[0]))
+    assert all(np.array_equal(a, b) for a, b in zip(read[1], zeroed[1]))

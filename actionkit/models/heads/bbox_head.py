@@ -112,7 +112,7 @@ class BBoxHeadAVA(nn.Module):
         x = self.spatial_pool(self.temporal_pool(x))  # [K, C, 1, 1, 1]
         if not self.dropout_before_pool and self.dropout_ratio > 0:
             x = self.dropout(x)
-        return self.fc_cls(x.view(x.size(0), -1)), None
+        return self.fc_cls(x.flatten(1)), None  # flatten: 0 RoIs give [0, num_classes]
 
     @staticmethod
     def get_targets(sampling_results: Sequence[Any], gt_bboxes: Any, gt_labels: Any,
