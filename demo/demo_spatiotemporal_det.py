@@ -2,12 +2,17 @@
 
 Usage:
     python demo/demo_spatiotemporal_det.py --config CONFIG --checkpoint CKPT --video VIDEO \\
-        --det-file BOXES --label-map LABELS --out-filename OUT.mp4
+        (--det-file BOXES | --det-model torchvision:NAME [--det-weights W]) \\
+        --label-map LABELS --out-filename OUT.mp4
         [--predict-stepsize 8] [--output-stepsize 4] [--output-fps 6]
         [--action-score-thr 0.5] [--det-score-thr 0.9] [--short-side 256] [--device cpu]
 
-The person boxes come from a file (actionkit ships no person detector; MMAction2's demo runs
-mmdet's Faster R-CNN instead). BOXES is either
+The person boxes come from a file written by any detector, or from a torchvision detector
+(``--det-model torchvision:fasterrcnn_resnet50_fpn``; needs ``pip install torchvision``; its
+COCO "person" class is kept) run on the key frames: actionkit ships no detector of its own, and
+MMAction2's demo runs mmdet's Faster R-CNN instead. ``--det-weights`` is torchvision's
+``DEFAULT`` weights (downloaded by torchvision to the torch hub cache) or a local state-dict
+file. BOXES is either
 
 - JSON: ``{"FRAME": [[x1, y1, x2, y2], [x1, y1, x2, y2, score], ...], ...}`` or
 - CSV: one box a line, ``FRAME,x1,y1,x2,y2`` or ``FRAME,x1,y1,x2,y2,score`` (no header),
@@ -50,8 +55,14 @@ def parse_args(argv=None):
                         help="an AVA detection config (MMAction2's configs/detection/ava/)")
     parser.add_argument('--checkpoint', required=True, help='a .pth file, or none')
     parser.add_argument('--video', default='demo/demo.mp4')
-    parser.add_argument('--det-file', required=True,
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--det-file',
                         help='person boxes per frame index, JSON or CSV (see below)')
+    source.add_argument('--det-model',
+                        help='a torchvision detector run on the key frames, '
+                             'e.g. torchvision:fasterrcnn_resnet50_fpn')
+    parser.add_argument('--det-weights', default='DEFAULT',
+                        help="--det-model's weights: torchvision's DEFAULT, or a state-dict file")
     parser.add_argument('--out-filename', default='demo/stdet_demo.mp4')
     parser.add_argument('--label-map', required=True, help='"ID: name" a line')
     parser.add_argument('--device', default='cuda:0' if torch.cuda.is_available() else 'cpu')
@@ -136,6 +147,43 @@ def load_det_file(path):
     return {frame: np.array(rows, np.float32).reshape(-1, 5) for frame, rows in boxes.items()}
 
 
+def load_torchvision_detector(spec, weights, device):
+    """``torchvision:NAME`` as a detector in eval mode: a callable taking a list of CHW float
+    images in [0, 1] and returning torchvision's ``[{'boxes', 'labels', 'scores'}]``."""
+    prefix, _, name = spec.partition(':')
+    if prefix != 'torchvision' or not name:
+        raise ValueError(f'--det-model {spec!r}: expected torchvision:NAME, '
+                         f'e.g. torchvision:fasterrcnn_resnet50_fpn')
+    try:
+        from torchvision.models import detection
+    except ImportError:
+        raise ImportError(f'--det-model {spec!r} needs torchvision: pip install torchvision '
+                          f'(or pass the boxes with --det-file)') from None
+    builder = getattr(detection, name, None)
+    if not callable(builder):
+        raise ValueError(f'--det-model {spec!r}: torchvision.models.detection has no {name!r}')
+    if weights == 'DEFAULT':
+        model = builder(weights='DEFAULT')
+    else:
+        model = builder(weights=None, weights_backbone=None)
+        model.load_state_dict(torch.load(weights, map_location='cpu', weights_only=True))
+    return model.to(device).eval()
+
+
+def detect_persons(detector, frames, frame_indices, device, person_label=1):
+    """Run ``detector`` on ``frames[i]`` for each index: ``{i: float32 [n, 5]}`` person boxes
+    (x1, y1, x2, y2, score) in video pixels; ``person_label`` is COCO's "person" (1)."""
+    boxes = {}
+    for i in frame_indices:
+        image = torch.from_numpy(np.ascontiguousarray(frames[i])).permute(2, 0, 1)
+        with torch.no_grad():
+            out = detector([image.to(device, torch.float32) / 255])[0]
+        keep = out['labels'] == person_label
+        rows = torch.cat([out['boxes'][keep], out['scores'][keep][:, None]], 1)
+        boxes[i] = rows.detach().cpu().numpy().astype(np.float32).reshape(-1, 5)
+    return boxes
+
+
 def load_label_map(path):
     """MMAction2's AVA label map (``ID: name`` a line) as ``{id: name}``."""
     path = Path(path)
@@ -218,8 +266,10 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
-    dets = load_det_file(args.det_file)
+    dets = load_det_file(args.det_file) if args.det_file else None
     load_label_map(args.label_map)  # refuse a bad map before the model runs
+    detector = (load_torchvision_detector(args.det_model, args.det_weights, args.device)
+                if args.det_model else None)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_recognizer(cfg, checkpoint, device=args.device)
     clip_len, interval = _sampling(cfg)
@@ -228,6 +278,8 @@ def main(argv=None):
     timestamps = list(range(window // 2, len(frames) + 1 - window // 2, args.predict_stepsize))
     if not timestamps:
         raise ValueError(f'{args.video}: {len(frames)} frames, fewer than one clip of {window}')
+    if detector is not None:
+        dets = detect_persons(detector, frames, [t - 1 for t in timestamps], args.device)
     results = predict(model, frames, dets, timestamps, clip_len, interval, args)
     dense = args.predict_stepsize // args.output_stepsize
     first = timestamps[0] - args.predict_stepsize / dense * (dense - 1) / 2

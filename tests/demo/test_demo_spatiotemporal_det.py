@@ -98,3 +98,55 @@ def test_bad_label_map_and_step_sizes(inputs, load_demo):
     with pytest.raises(SystemExit):
         demo.parse_args(_argv(config, video, tmp_path / 'b.json', tmp_path,
                               '--output-stepsize', '3'))
+
+
+class _BrightBoxDetector:
+    """A detector in torchvision's calling convention: the bounding box of the pixels above
+    0.5 as a "person" (label 1) scored by their mean, and the whole image as a "car" (3)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, images):
+        import torch
+        out = []
+        for image in images:
+            assert image.dtype == torch.float32 and image.shape[0] == 3
+            self.seen.append(float(image.max()))
+            ys, xs = torch.nonzero(image.mean(0) > 0.5, as_tuple=True)
+            person = torch.tensor([[xs.min(), ys.min(), xs.max(), ys.max()]], dtype=torch.float32)
+            whole = torch.tensor([[0, 0, image.shape[2] - 1, image.shape[1] - 1]],
+                                 dtype=torch.float32)
+            out.append({'boxes': torch.cat([whole, person]), 'labels': torch.tensor([3, 1]),
+                        'scores': torch.tensor([0.9, float(image.mean(0)[ys, xs].mean())])})
+        return out
+
+
+def test_detect_persons_keeps_the_person_class_per_key_frame(load_demo):
+    demo = load_demo('demo_spatiotemporal_det')
+    frames = np.zeros((6, 20, 30, 3), np.uint8)
+    frames[2, 5:10, 7:21] = 204  # frame 2: a person at x 7..20, y 5..9, brightness 0.8
+    frames[4, 0:3, 0:4] = 255
+    detector = _BrightBoxDetector()
+    boxes = demo.detect_persons(detector, frames, [2, 4], 'cpu')
+    assert sorted(boxes) == [2, 4] and detector.seen == pytest.approx([0.8, 1.0])
+    np.testing.assert_allclose(boxes[2], [[7, 5, 20, 9, 0.8]], rtol=1e-6)
+    np.testing.assert_allclose(boxes[4], [[0, 0, 3, 2, 1.0]])
+    assert boxes[2].dtype == np.float32
+
+
+def test_det_model_is_refused_clearly(inputs, load_demo):
+    config, video, tmp_path = inputs
+    demo = load_demo('demo_spatiotemporal_det')
+    argv = _argv(config, video, 'unused', tmp_path)
+    at = argv.index('--det-file')
+    with pytest.raises(ValueError, match=r"--det-model 'yolo': expected torchvision:NAME"):
+        demo.main(argv[:at] + ['--det-model', 'yolo'] + argv[at + 2:])
+    if importlib.util.find_spec('torchvision') is None:
+        with pytest.raises(ImportError, match='needs torchvision: pip install torchvision'):
+            demo.main(argv[:at] + ['--det-model', 'torchvision:fasterrcnn_resnet50_fpn']
+                      + argv[at + 2:])
+    with pytest.raises(SystemExit):  # neither a box file nor a detector
+        demo.parse_args(argv[:at] + argv[at + 2:])
+    with pytest.raises(SystemExit):  # both
+        demo.parse_args(argv + ['--det-model', 'torchvision:x'])
