@@ -46,13 +46,14 @@ __all__ = [
     'init_dist', 'get_dist_info', 'get_rank', 'get_world_size', 'get_local_rank',
     'is_main_process', 'barrier', 'all_gather', 'broadcast_object', 'collect_results_cpu',
     'collect_results_gpu', 'wrap_model', 'revert_sync_batchnorm', 'launch', 'find_free_port',
-    'report_failure', 'describe_peer_failure', 'Watchdog',
+    'report_failure', 'describe_peer_failure', 'Watchdog', 'form_group',
 ]
 
 logger = logging.getLogger(__name__)
 
 LAUNCHERS = ('pytorch', 'slurm', 'mpi')
 DEFAULT_TIMEOUT_S = 1800
+DEFAULT_INIT_TIMEOUT_S = 300
 _STORE_PREFIX = 'actionkit/'
 
 
@@ -152,7 +153,8 @@ def _slurm_master_addr(node_list: str) -> str:
 
 
 def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
-              timeout: float = DEFAULT_TIMEOUT_S) -> tuple[int, int]:
+              timeout: float = DEFAULT_TIMEOUT_S,
+              init_timeout: float = DEFAULT_INIT_TIMEOUT_S) -> tuple[int, int]:
     """Initialise the default process group from a launcher's environment.
 
     Args:
@@ -161,6 +163,8 @@ def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
         port: the master port (``dist_params.port``). Slurm: overrides ``MASTER_PORT`` /
             ``PORT``; other launchers: used only when ``MASTER_PORT`` is unset.
         timeout: seconds a collective may wait for the other ranks before failing.
+        init_timeout: seconds to wait for every rank to arrive (``dist_params.init_timeout``);
+            then a ``TimeoutError`` names the ranks that did not (see :func:`form_group`).
 
     Returns:
         ``(rank, world_size)``.
@@ -169,9 +173,10 @@ def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
     if backend not in ('nccl', 'gloo', 'mpi'):
         raise ValueError(f"dist_params.backend must be 'nccl', 'gloo' or 'mpi', got {backend!r}")
-    if not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f'dist_params.timeout must be a positive number of seconds, got '
-                         f'{timeout!r}')
+    for name, value in (('timeout', timeout), ('init_timeout', init_timeout)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f'dist_params.{name} must be a positive number of seconds, got '
+                             f'{value!r}')
     if launcher == 'pytorch':
         env = _require_env(['RANK', 'WORLD_SIZE', 'MASTER_ADDR'], launcher)
         rank, world_size = int(env['RANK']), int(env['WORLD_SIZE'])
@@ -193,22 +198,86 @@ def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
         local_rank = int(os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK', 0))
         os.environ.setdefault('MASTER_PORT', str(port or 29500))
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(local_rank))
-    return _init_process_group(backend, rank, world_size, local_rank, timeout)
+    return _init_process_group(backend, rank, world_size, local_rank, timeout, init_timeout)
 
 
 def _init_process_group(backend: str, rank: int, world_size: int, local_rank: int,
-                        timeout: float) -> tuple[int, int]:
+                        timeout: float, init_timeout: float = DEFAULT_INIT_TIMEOUT_S
+                        ) -> tuple[int, int]:
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank % torch.cuda.device_count())
     elif backend == 'nccl':
         logger.warning('CUDA is not available: using the gloo backend instead of nccl')
         backend = 'gloo'
-    dist.init_process_group(backend=backend, init_method='env://', rank=rank,
-                            world_size=world_size,
+    store = form_group(rank, world_size, init_timeout)
+    dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world_size,
                             timeout=datetime.timedelta(seconds=float(timeout)))
-    logger.info('process group ready: rank %d of %d, backend %s, master %s:%s', rank,
-                world_size, backend, os.environ.get('MASTER_ADDR'), os.environ.get('MASTER_PORT'))
+    logger.info('process group ready: rank %d of %d, backend %s, master %s:%s, attempt %s',
+                rank, world_size, backend, os.environ.get('MASTER_ADDR'),
+                os.environ.get('MASTER_PORT'), _attempt())
     return rank, world_size
+
+
+def _attempt() -> str:
+    """This start of the job: torchrun's run id and restart count (``none/0`` without it)."""
+    return (f"{os.environ.get('TORCHELASTIC_RUN_ID', 'none')}/"
+            f"{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}")
+
+
+def _connect_store(rank: int, world_size: int, timeout_s: float) -> Any:
+    """A client of the rendezvous store at ``MASTER_ADDR:MASTER_PORT``; rank 0 hosts it unless
+    a torchrun agent does (``TORCHELASTIC_USE_AGENT_STORE``)."""
+    addr, port = os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT'])
+    agent = os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == 'True'
+    host = 'the torchrun agent' if agent else 'rank 0'
+    try:
+        return dist.TCPStore(addr, port, world_size, is_master=rank == 0 and not agent,
+                             timeout=datetime.timedelta(seconds=timeout_s),
+                             wait_for_workers=False, multi_tenant=True)
+    except (RuntimeError, OSError) as err:  # DistStoreError / DistNetworkError derive from these
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TimeoutError(
+            f'rank {rank}: the rendezvous store at {addr}:{port}, hosted by {host}, cannot be '
+            f'reached or started within {timeout_s:g} s (dist_params.init_timeout): {first}'
+        ) from err
+
+
+def form_group(rank: int, world_size: int, timeout_s: float = DEFAULT_INIT_TIMEOUT_S,
+               poll_s: float = 0.05) -> Any:
+    """Meet every rank in the rendezvous store; return the store to build the group on.
+
+    Every key of this start of the job (the process group's own, gloo's peer addresses, the
+    :class:`Watchdog`'s) lives under a prefix naming torchrun's run id and restart count. A
+    torchrun agent keeps one store for all restarts of a job, so without the prefix a
+    restarted rank could read a peer address of the previous attempt, which nobody listens on
+    any more: gloo's ``connectFullMesh ... Connection refused`` that used up the restarts
+    (or a hang, when a leftover process still held that port).
+
+    Each rank then announces itself and waits for the others, for ``timeout_s`` at most: the
+    group is built only when it is whole, and a rank that never comes is named.
+
+    Raises:
+        TimeoutError: the store cannot be reached, or a rank did not arrive in time; one line
+            that names the missing rank(s).
+    """
+    deadline = time.monotonic() + timeout_s
+    store = dist.PrefixStore(f'{_STORE_PREFIX}{_attempt()}/', _connect_store(rank, world_size,
+                                                                             timeout_s))
+    store.set(f'arrived/{rank}', f'{socket.gethostname()} pid {os.getpid()}')
+    arrived = int(store.add('arrived', 1))
+    while arrived < world_size:
+        if time.monotonic() > deadline:
+            missing = [r for r in range(world_size) if not store.check([f'arrived/{r}'])]
+            raise TimeoutError(
+                f'rank {rank}: the process group of {world_size} ranks did not form within '
+                f'{timeout_s:g} s (dist_params.init_timeout): rank(s) '
+                f'{", ".join(map(str, missing))} never arrived at the rendezvous store '
+                f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} (attempt "
+                f'{_attempt()}); see the log of the missing rank(s): they died or never started')
+        time.sleep(poll_s)
+        poll_s = min(poll_s * 1.5, 1.0)
+        arrived = int(store.add('arrived', 0))
+    return store
 
 
 def find_free_port() -> int:
