@@ -165,7 +165,7 @@ class Harness:
         for marker in self.markers.iterdir():
             marker.unlink()
         port = find_free_port()
-        rdzv = [f'--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}',
+        rdzv = ['--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}',
                 f'--rdzv-id={run_id}'] if self.rdzv == 'c10d' else \
             ['--master-addr=127.0.0.1', f'--master-port={port}']
         command = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=1',

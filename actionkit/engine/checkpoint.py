@@ -41,7 +41,8 @@ from ..utils.atomic import TEMP_NAME_RE, write_atomic
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
     'find_latest_checkpoint', 'is_complete_checkpoint', 'load_resume_checkpoint',
-    'prune_checkpoints', 'get_rng_state', 'set_rng_state', 'unwrap_model', 'weights_to_cpu', 'publish_checkpoint',
+    'prune_checkpoints', 'get_rng_state', 'set_rng_state', 'unwrap_model', 'weights_to_cpu',
+    'publish_checkpoint',
 ]
 
 logger = logging.getLogger(__name__)
