@@ -132,11 +132,12 @@ class Harness:
 
     def __init__(self, root: Path, repo: Path = REPO, epochs: int = 8, rdzv: str = 'c10d',
                  skew: float = 0.0, max_restarts: int = 3, bound_s: float = 300.0,
-                 log: bool = False) -> None:
+                 kill_within: float = 0.9, log: bool = False) -> None:
         if rdzv not in ('c10d', 'static'):
             raise ValueError(f"rdzv must be 'c10d' or 'static', got {rdzv!r}")
         self.root, self.repo, self.epochs, self.rdzv = Path(root), Path(repo), epochs, rdzv
         self.skew, self.max_restarts, self.bound_s, self.log = skew, max_restarts, bound_s, log
+        self.kill_within = kill_within  # kills land within this fraction of the reference run
         self.markers = self.root / 'markers'
         self.markers.mkdir(parents=True, exist_ok=True)
         (self.root / 'elastic_markers.py').write_text(MARKER_MODULE)
@@ -231,7 +232,7 @@ class Harness:
         try:
             started = self._wait_started(proc, start)
             rank = rng.choice([0, 1])
-            delay = rng.uniform(0.0, 0.9 * self.window_s)
+            delay = rng.uniform(0.0, self.kill_within * self.window_s)
             if started is not None:
                 time.sleep(delay)
                 pid = self.ranks().get((0, rank))
