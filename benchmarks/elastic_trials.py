@@ -307,14 +307,17 @@ def run_trials(root: Path, trials: int, kinds: list[str], seed: int = 0, **optio
 
 
 def format_table(results: list[Trial]) -> str:
-    rows = ['| kill | trials | interrupted | recovered (exit 0, same weights) | hung | '
-            'restarts used | wall time per job (s) |', '|---|---|---|---|---|---|---|']
+    """One markdown row per kind of kill. A kill "cost a restart" when torchrun restarted the
+    job; a loader worker killed after it had delivered its last batch of an epoch costs none."""
+    rows = ['| kill | trials | kill landed | cost a restart | recovered (exit 0, same weights) | '
+            'hung | restarts used | wall time per job (s) |',
+            '|---|---|---|---|---|---|---|---|']
     for kind in sorted({t.kind for t in results}, key=['rank', 'worker'].index):
         group = [t for t in results if t.kind == kind]
         walls = sorted(t.wall_s for t in group)
         restarts = [t.restarts for t in group]
         rows.append(f'| {kind} | {len(group)} | {sum(t.target != "none" for t in group)} | '
-                    f'{sum(t.recovered for t in group)} | '
+                    f'{sum(r > 0 for r in restarts)} | {sum(t.recovered for t in group)} | '
                     f'{sum(t.exit_code is None for t in group)} | '
                     f'{sum(restarts)} in all ({min(restarts)}-{max(restarts)} per job) | '
                     f'{walls[len(walls) // 2]:.0f} median, {walls[-1]:.0f} max |')
