@@ -41,6 +41,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..models.layers import revert_sync_batchnorm
+from .rendezvous import DEFAULT_INIT_TIMEOUT_S, STORE_PREFIX, attempt_name, form_group
 
 __all__ = [
     'init_dist', 'get_dist_info', 'get_rank', 'get_world_size', 'get_local_rank',
@@ -53,8 +54,7 @@ logger = logging.getLogger(__name__)
 
 LAUNCHERS = ('pytorch', 'slurm', 'mpi')
 DEFAULT_TIMEOUT_S = 1800
-DEFAULT_INIT_TIMEOUT_S = 300
-_STORE_PREFIX = 'actionkit/'
+_STORE_PREFIX = STORE_PREFIX  # the watchdog's keys
 
 
 # ----------------------------------------------------------------------------- rank helpers
@@ -214,70 +214,8 @@ def _init_process_group(backend: str, rank: int, world_size: int, local_rank: in
                             timeout=datetime.timedelta(seconds=float(timeout)))
     logger.info('process group ready: rank %d of %d, backend %s, master %s:%s, attempt %s',
                 rank, world_size, backend, os.environ.get('MASTER_ADDR'),
-                os.environ.get('MASTER_PORT'), _attempt())
+                os.environ.get('MASTER_PORT'), attempt_name())
     return rank, world_size
-
-
-def _attempt() -> str:
-    """This start of the job: torchrun's run id and restart count (``none/0`` without it)."""
-    return (f"{os.environ.get('TORCHELASTIC_RUN_ID', 'none')}/"
-            f"{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}")
-
-
-def _connect_store(rank: int, world_size: int, timeout_s: float) -> Any:
-    """A client of the rendezvous store at ``MASTER_ADDR:MASTER_PORT``; rank 0 hosts it unless
-    a torchrun agent does (``TORCHELASTIC_USE_AGENT_STORE``)."""
-    addr, port = os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT'])
-    agent = os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == 'True'
-    host = 'the torchrun agent' if agent else 'rank 0'
-    try:
-        return dist.TCPStore(addr, port, world_size, is_master=rank == 0 and not agent,
-                             timeout=datetime.timedelta(seconds=timeout_s),
-                             wait_for_workers=False, multi_tenant=True)
-    except (RuntimeError, OSError) as err:  # DistStoreError / DistNetworkError derive from these
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise TimeoutError(
-            f'rank {rank}: the rendezvous store at {addr}:{port}, hosted by {host}, cannot be '
-            f'reached or started within {timeout_s:g} s (dist_params.init_timeout): {first}'
-        ) from err
-
-
-def form_group(rank: int, world_size: int, timeout_s: float = DEFAULT_INIT_TIMEOUT_S,
-               poll_s: float = 0.05) -> Any:
-    """Meet every rank in the rendezvous store; return the store to build the group on.
-
-    Every key of this start of the job (the process group's own, gloo's peer addresses, the
-    :class:`Watchdog`'s) lives under a prefix naming torchrun's run id and restart count. A
-    torchrun agent keeps one store for all restarts of a job, so without the prefix a
-    restarted rank could read a peer address of the previous attempt, which nobody listens on
-    any more: gloo's ``connectFullMesh ... Connection refused`` that used up the restarts
-    (or a hang, when a leftover process still held that port).
-
-    Each rank then announces itself and waits for the others, for ``timeout_s`` at most: the
-    group is built only when it is whole, and a rank that never comes is named.
-
-    Raises:
-        TimeoutError: the store cannot be reached, or a rank did not arrive in time; one line
-            that names the missing rank(s).
-    """
-    deadline = time.monotonic() + timeout_s
-    store = dist.PrefixStore(f'{_STORE_PREFIX}{_attempt()}/', _connect_store(rank, world_size,
-                                                                             timeout_s))
-    store.set(f'arrived/{rank}', f'{socket.gethostname()} pid {os.getpid()}')
-    arrived = int(store.add('arrived', 1))
-    while arrived < world_size:
-        if time.monotonic() > deadline:
-            missing = [r for r in range(world_size) if not store.check([f'arrived/{r}'])]
-            raise TimeoutError(
-                f'rank {rank}: the process group of {world_size} ranks did not form within '
-                f'{timeout_s:g} s (dist_params.init_timeout): rank(s) '
-                f'{", ".join(map(str, missing))} never arrived at the rendezvous store '
-                f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} (attempt "
-                f'{_attempt()}); see the log of the missing rank(s): they died or never started')
-        time.sleep(poll_s)
-        poll_s = min(poll_s * 1.5, 1.0)
-        arrived = int(store.add('arrived', 0))
-    return store
 
 
 def find_free_port() -> int:
