@@ -37,6 +37,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
 import re
@@ -72,41 +73,20 @@ if _folder:
         time.sleep(float(os.environ.get({SKEW_ENV!r}, '0')))
 '''
 
-CONFIG = '''\
+
+def _config_template() -> str:
+    """kill_resume.py's tiny TSN config, with one loader worker per rank (to kill) and this
+    harness's marker module instead of the slow checkpoint writes."""
+    name = 'elastic_trials_kill_resume'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name,
+                                                      Path(__file__).with_name('kill_resume.py'))
+        sys.modules[name] = importlib.util.module_from_spec(spec)  # its dataclasses need it
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name].CONFIG + """\
 custom_imports = dict(imports=['elastic_markers'], allow_failed_imports=False)
-model = dict(
-    type='Recognizer2D',
-    backbone=dict(type='ResNet', depth=18, base_channels=4, pretrained=None, norm_eval=False),
-    cls_head=dict(type='TSNHead', num_classes=10, in_channels=32, spatial_type='avg',
-                  consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.5,
-                  init_std=0.01),
-    train_cfg=None, test_cfg=dict(average_clips='prob'))
-img_norm_cfg = dict(mean=[127.5] * 3, std=[64.0] * 3, to_bgr=False)
-train_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=2),
-    dict(type='PyAVDecode'),
-    dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
-    dict(type='Resize', scale=(16, 16), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5),
-    dict(type='Normalize', **img_norm_cfg),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
-    dict(type='ToTensor', keys=['imgs', 'label']),
-]
-data = dict(videos_per_gpu=2, workers_per_gpu=1,
-            train=dict(type='VideoDataset', ann_file={ann_file!r}, data_prefix={data_prefix!r},
-                       pipeline=train_pipeline))
-optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
-optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
-lr_config = dict(policy='step', step=[{half}])
-total_epochs = {epochs}
-checkpoint_config = dict(interval=1)
-log_config = dict(interval=5, hooks=[dict(type='TextLoggerHook')])
-dist_params = dict(backend='gloo')
-log_level = 'INFO'
-workflow = [('train', 1)]
-'''
+data.update(videos_per_gpu=2, workers_per_gpu=1)
+"""
 
 
 @dataclass
@@ -143,7 +123,7 @@ class Harness:
         (self.root / 'elastic_markers.py').write_text(MARKER_MODULE)
         data = self._data()
         self.config = self.root / 'elastic_tsn.py'
-        self.config.write_text(CONFIG.format(
+        self.config.write_text(_config_template().format(
             ann_file=data['train_list_videos'], data_prefix=data['videos_root'],
             half=max(1, epochs // 2), epochs=epochs))
         self.window_s = 0.0
