@@ -47,6 +47,7 @@ from ..models.memory_format import to_channels_last
 __all__ = [
     'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
     'check_config_keys', 'check_config_types', 'select_device', 'RUNTIME_KEYS', 'KNOWN_KEYS',
+    'auto_resume_checkpoint',
 ]
 
 logger = logging.getLogger(__name__)
@@ -378,11 +379,11 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
                       else None)
     resume_from = cfg.get('resume_from')
     if resume_from == 'auto':
-        resume_from = find_latest_checkpoint(cfg['work_dir'])
-        logger.info('resume_from=auto: %s', resume_from or 'no checkpoint yet, starting afresh')
+        resume_from = auto_resume_checkpoint(cfg['work_dir'])
     allow_pickle = bool(cfg.get('allow_pickle', False))
     if resume_from:
         trainer.resume(resume_from, allow_pickle=allow_pickle)
+        _check_ranks_agree(trainer, resume_from)
     elif cfg.get('load_from'):
         trainer.load_weights(cfg['load_from'], allow_pickle=allow_pickle)
     trainer.run()
@@ -390,6 +391,26 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     if test.get('test_last') or test.get('test_best'):
         _test_after_training(trainer, cfg, distributed, dict(test))
     return trainer
+
+
+def auto_resume_checkpoint(work_dir: str) -> str | None:
+    """What ``resume_from='auto'`` resumes: the newest complete checkpoint of ``work_dir``
+    (:func:`~actionkit.engine.checkpoint.find_latest_checkpoint`), chosen by rank 0 and sent
+    to every rank, so that all resume from the same file (a collective when distributed)."""
+    chosen = comm.broadcast_object(find_latest_checkpoint(work_dir)
+                                   if comm.is_main_process() else None)
+    logger.info('resume_from=auto: %s', chosen or 'no checkpoint yet, starting afresh')
+    return chosen
+
+
+def _check_ranks_agree(trainer: Trainer, resume_from: str) -> None:
+    """Every rank must go on from the same epoch and iteration (a shared work dir that showed
+    the ranks different files would otherwise hang the first collective that one skips)."""
+    positions = comm.all_gather((trainer.epoch, trainer.iter))
+    if len(set(positions)) > 1:
+        where = ', '.join(f'rank {r}: epoch {e}, iter {i}' for r, (e, i) in enumerate(positions))
+        raise RuntimeError(f'the ranks resumed {resume_from} at different positions ({where}): '
+                           'is the work dir shared by every node, and the same file on each?')
 
 
 def _compile_options(value: Any) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ import random
 import re
 import shutil
 import time
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -39,8 +40,9 @@ from ..utils.atomic import TEMP_NAME_RE, write_atomic
 
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
-    'find_latest_checkpoint', 'load_resume_checkpoint', 'prune_checkpoints', 'get_rng_state',
-    'set_rng_state', 'unwrap_model', 'weights_to_cpu', 'publish_checkpoint',
+    'find_latest_checkpoint', 'is_complete_checkpoint', 'load_resume_checkpoint',
+    'prune_checkpoints', 'get_rng_state', 'set_rng_state', 'unwrap_model', 'weights_to_cpu',
+    'publish_checkpoint',
 ]
 
 logger = logging.getLogger(__name__)
@@ -187,20 +189,47 @@ def load_resume_checkpoint(filename: str, map_location: str | torch.device = 'cp
     return checkpoint
 
 
+def is_complete_checkpoint(filename: str) -> bool:
+    """Whether ``filename`` is a whole ``torch.save`` file, judged cheaply (no unpickling).
+
+    A zip checkpoint (what ``torch.save`` writes) must open and list its ``data.pkl``: a
+    file cut short has lost the zip directory at its end. A file of the legacy (non-zip)
+    format cannot be checked this way and counts as complete when it is not empty.
+    """
+    try:
+        with open(filename, 'rb') as f:
+            magic = f.read(4)
+        if magic != b'PK\x03\x04':
+            return len(magic) > 0
+        with zipfile.ZipFile(filename) as archive:
+            return any(name.endswith('data.pkl') for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
-    """``work_dir/latest.pth`` if present, else the ``epoch_N.pth`` / ``iter_N.pth`` with the
-    highest N, else ``None`` (what ``resume_from='auto'`` resumes)."""
-    latest = os.path.join(work_dir, 'latest.pth')
-    if os.path.isfile(latest):
-        return latest
+    """The newest complete checkpoint of ``work_dir`` (what ``resume_from='auto'`` resumes).
+
+    ``latest.pth`` if it is complete (:func:`is_complete_checkpoint`), else the
+    ``epoch_N.pth`` / ``iter_N.pth`` with the highest N that is, else ``None``. A file
+    passed over is logged with a warning.
+    """
     if not os.path.isdir(work_dir):
         return None
-    best: tuple[int, str] | None = None
+    numbered = []
     for entry in os.listdir(work_dir):
         match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', entry)
-        if match and (best is None or int(match[2]) > best[0]):
-            best = (int(match[2]), entry)
-    return os.path.join(work_dir, best[1]) if best else None
+        if match:
+            numbered.append((int(match[2]), entry))
+    candidates = ['latest.pth'] * os.path.isfile(os.path.join(work_dir, 'latest.pth')) + \
+        [entry for _, entry in sorted(numbered, reverse=True)]
+    for entry in candidates:
+        path = os.path.join(work_dir, entry)
+        if is_complete_checkpoint(path):
+            return path
+        logger.warning('resume_from=auto: %s is not a complete checkpoint (cut short?); '
+                       'trying an older one', path)
+    return None
 
 
 def prune_checkpoints(folder: str, keep: int, prefix: str = 'epoch_') -> list[str]:

@@ -41,19 +41,20 @@ import torch.distributed as dist
 from torch import nn
 
 from ..models.layers import revert_sync_batchnorm
+from .rendezvous import DEFAULT_INIT_TIMEOUT_S, STORE_PREFIX, attempt_name, form_group
 
 __all__ = [
     'init_dist', 'get_dist_info', 'get_rank', 'get_world_size', 'get_local_rank',
     'is_main_process', 'barrier', 'all_gather', 'broadcast_object', 'collect_results_cpu',
     'collect_results_gpu', 'wrap_model', 'revert_sync_batchnorm', 'launch', 'find_free_port',
-    'report_failure', 'describe_peer_failure', 'Watchdog',
+    'report_failure', 'describe_peer_failure', 'Watchdog', 'form_group',
 ]
 
 logger = logging.getLogger(__name__)
 
 LAUNCHERS = ('pytorch', 'slurm', 'mpi')
 DEFAULT_TIMEOUT_S = 1800
-_STORE_PREFIX = 'actionkit/'
+_STORE_PREFIX = STORE_PREFIX  # the watchdog's keys
 
 
 # ----------------------------------------------------------------------------- rank helpers
@@ -152,7 +153,8 @@ def _slurm_master_addr(node_list: str) -> str:
 
 
 def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
-              timeout: float = DEFAULT_TIMEOUT_S) -> tuple[int, int]:
+              timeout: float = DEFAULT_TIMEOUT_S,
+              init_timeout: float = DEFAULT_INIT_TIMEOUT_S) -> tuple[int, int]:
     """Initialise the default process group from a launcher's environment.
 
     Args:
@@ -161,6 +163,8 @@ def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
         port: the master port (``dist_params.port``). Slurm: overrides ``MASTER_PORT`` /
             ``PORT``; other launchers: used only when ``MASTER_PORT`` is unset.
         timeout: seconds a collective may wait for the other ranks before failing.
+        init_timeout: seconds to wait for every rank to arrive (``dist_params.init_timeout``);
+            then a ``TimeoutError`` names the ranks that did not (see :func:`form_group`).
 
     Returns:
         ``(rank, world_size)``.
@@ -169,9 +173,10 @@ def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
     if backend not in ('nccl', 'gloo', 'mpi'):
         raise ValueError(f"dist_params.backend must be 'nccl', 'gloo' or 'mpi', got {backend!r}")
-    if not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f'dist_params.timeout must be a positive number of seconds, got '
-                         f'{timeout!r}')
+    for name, value in (('timeout', timeout), ('init_timeout', init_timeout)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f'dist_params.{name} must be a positive number of seconds, got '
+                             f'{value!r}')
     if launcher == 'pytorch':
         env = _require_env(['RANK', 'WORLD_SIZE', 'MASTER_ADDR'], launcher)
         rank, world_size = int(env['RANK']), int(env['WORLD_SIZE'])
@@ -193,21 +198,23 @@ def init_dist(launcher: str, backend: str = 'nccl', port: int | None = None,
         local_rank = int(os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK', 0))
         os.environ.setdefault('MASTER_PORT', str(port or 29500))
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(local_rank))
-    return _init_process_group(backend, rank, world_size, local_rank, timeout)
+    return _init_process_group(backend, rank, world_size, local_rank, timeout, init_timeout)
 
 
 def _init_process_group(backend: str, rank: int, world_size: int, local_rank: int,
-                        timeout: float) -> tuple[int, int]:
+                        timeout: float, init_timeout: float = DEFAULT_INIT_TIMEOUT_S
+                        ) -> tuple[int, int]:
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank % torch.cuda.device_count())
     elif backend == 'nccl':
         logger.warning('CUDA is not available: using the gloo backend instead of nccl')
         backend = 'gloo'
-    dist.init_process_group(backend=backend, init_method='env://', rank=rank,
-                            world_size=world_size,
+    store = form_group(rank, world_size, init_timeout)
+    dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world_size,
                             timeout=datetime.timedelta(seconds=float(timeout)))
-    logger.info('process group ready: rank %d of %d, backend %s, master %s:%s', rank,
-                world_size, backend, os.environ.get('MASTER_ADDR'), os.environ.get('MASTER_PORT'))
+    logger.info('process group ready: rank %d of %d, backend %s, master %s:%s, attempt %s',
+                rank, world_size, backend, os.environ.get('MASTER_ADDR'),
+                os.environ.get('MASTER_PORT'), attempt_name())
     return rank, world_size
 
 

@@ -4,8 +4,12 @@ Two ``tools/train.py`` runs writing into one ``--work-dir`` would overwrite each
 checkpoints and mix their logs. The first run creates ``WORK_DIR/.actionkit-train.lock``
 (``O_EXCL``) holding ``pid host start-time``; a second run refuses to start, naming them. A
 lock left by a run that was killed (its pid is no longer alive on this host) is taken over
-with a warning. A lock of another host cannot be checked and is never taken over: remove it
-by hand if that run is gone.
+with a warning. A lock of another host cannot be checked and is never taken over (remove it
+by hand if that run is gone), with one exception: a job that torchrun restarts. Under torchrun
+with a run id (``--rdzv-id``) the lock file has a second line ``run RUN_ID RESTART_COUNT``, and
+a later restart of the same run takes the lock over wherever its holder ran: the agents start
+a restart only after stopping every worker of the previous one, and with c10d rendezvous rank
+0 may move to another host.
 """
 from __future__ import annotations
 
@@ -25,14 +29,27 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = '.actionkit-train.lock'
 
 
-def _read_holder(path: str) -> tuple[int, str, str] | None:
-    """``(pid, host, since)`` from a lock file, or None if it is unreadable or malformed."""
+def _read_holder(path: str) -> tuple[int, str, str, tuple[str, int] | None] | None:
+    """``(pid, host, since, run)`` from a lock file (``run``: torchrun's run id and restart
+    count, or None), or None if the file is unreadable or malformed."""
     try:
         with open(path, encoding='utf-8', errors='replace') as fin:
-            fields = fin.read(4096).split(None, 2)
-        return int(fields[0]), fields[1], fields[2].strip() if len(fields) > 2 else '?'
+            lines = fin.read(4096).splitlines()
+        fields = lines[0].split(None, 2)
+        run = lines[1].split() if len(lines) > 1 else []
+        return (int(fields[0]), fields[1], fields[2].strip() if len(fields) > 2 else '?',
+                (run[1], int(run[2])) if len(run) == 3 and run[0] == 'run' else None)
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _this_run() -> tuple[str, int] | None:
+    """torchrun's run id and restart count of this process (None outside torchrun, or with
+    its default run id ``none``, which does not tell one job from another)."""
+    run_id = os.environ.get('TORCHELASTIC_RUN_ID', 'none')
+    if run_id == 'none':
+        return None
+    return run_id, int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0'))
 
 
 def _try_create(path: str, text: str) -> bool:
@@ -52,15 +69,21 @@ def _take_over_if_stale(path: str, host: str) -> None:
         raise FileExistsError(f'{path} exists but does not name a run (pid host time): another '
                               'tools/train.py may be writing into this work dir; remove the '
                               'file if none is')
-    pid, holder_host, since = holder
-    if holder_host != host or _pid_alive(pid):
+    pid, holder_host, since, run = holder
+    ours = _this_run()
+    if run is not None and ours is not None and run[0] == ours[0] and ours[1] > run[1]:
+        logger.warning('taking over the lock %s of restart %d of this torchrun job (run id %s; '
+                       'pid %d on host %s): torchrun restarted it', path, run[1], run[0], pid,
+                       holder_host)
+    elif holder_host != host or _pid_alive(pid):
         raise FileExistsError(
             f'work dir {os.path.dirname(path)} is in use by another training run (pid {pid} on '
             f'host {holder_host}, since {since}): two runs would overwrite each other\'s '
             f'checkpoints and logs. Wait for it, choose another --work-dir, or remove {path} '
             'if that run is gone')
-    logger.warning('taking over the lock %s of a run that is gone (pid %d on this host, since '
-                   '%s)', path, pid, since)
+    else:
+        logger.warning('taking over the lock %s of a run that is gone (pid %d on this host, '
+                       'since %s)', path, pid, since)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
 
@@ -75,6 +98,9 @@ def work_dir_lock(work_dir: str) -> Iterator[str]:
     path = os.path.join(work_dir, LOCK_NAME)
     host = socket.gethostname()
     text = f'{os.getpid()} {host} {time.strftime("%Y-%m-%d %H:%M:%S")}\n'
+    run = _this_run()
+    if run is not None:
+        text += f'run {run[0]} {run[1]}\n'
     if not _try_create(path, text):
         _take_over_if_stale(path, host)
         if not _try_create(path, text):  # another run took it over at the same moment

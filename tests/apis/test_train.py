@@ -353,3 +353,28 @@ def test_seeding_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     setup_multi_processes(dict(mp_start_method='fork', opencv_num_threads=0,
                                data=dict(workers_per_gpu=4)))
     assert os.environ['OMP_NUM_THREADS'] == '1' and os.environ['MKL_NUM_THREADS'] == '1'
+
+
+def _auto_resume_worker(out_dir: str) -> None:
+    """Each rank looks at its own view of the work dir; all must take rank 0's choice."""
+    from actionkit.apis.train import auto_resume_checkpoint
+    from actionkit.engine import get_rank
+
+    rank = get_rank()
+    chosen = auto_resume_checkpoint(os.path.join(out_dir, f'view{rank}'))
+    Path(out_dir, f'chosen{rank}.txt').write_text(str(chosen))
+
+
+@pytest.mark.slow
+def test_auto_resume_takes_rank_0s_checkpoint_on_every_rank(tmp_path: Path) -> None:
+    from actionkit.engine import launch
+    from actionkit.engine.checkpoint import atomic_save
+
+    for view, epochs in (('view0', (1, 2)), ('view1', (1,))):  # rank 1's view lags behind
+        (tmp_path / view).mkdir()
+        for epoch in epochs:
+            atomic_save({'state_dict': {}, 'meta': {'epoch': epoch}},
+                        str(tmp_path / view / f'epoch_{epoch}.pth'))
+    launch(_auto_resume_worker, nprocs=2, args=(str(tmp_path),), timeout=120)
+    expected = str(tmp_path / 'view0' / 'epoch_2.pth')
+    assert [(tmp_path / f'chosen{r}.txt').read_text() for r in (0, 1)] == [expected] * 2

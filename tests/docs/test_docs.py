@@ -146,7 +146,10 @@ def test_config_paths_exist(doc: str) -> None:
 
 
 # options of other programs that the docs mention
-_FOREIGN_OPTIONS = {'--index-url', '--help', '--version'}
+_FOREIGN_OPTIONS = {'--index-url', '--help', '--version',
+                    # torchrun's and srun's, in the launch lines of tools/*_train.sh
+                    '--nnodes', '--nproc_per_node', '--nproc-per-node', '--max-restarts',
+                    '--rdzv-backend', '--rdzv-endpoint', '--rdzv-id', '--ntasks-per-node'}
 _OPTION = re.compile(r'(?<![\w-])(--[a-z][a-z0-9_-]*[a-z0-9])')
 
 

@@ -232,3 +232,25 @@ def test_publish_refuses_to_overwrite_its_input_or_a_folder(tmp_path: Path) -> N
     with pytest.raises(IsADirectoryError, match='is a folder'):
         ckpt.publish_checkpoint(str(source), str(tmp_path))
     assert source.is_file() and _temp_files(tmp_path) == []
+
+
+def test_find_latest_passes_over_checkpoints_cut_short(tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """resume_from=auto takes the newest COMPLETE checkpoint: a latest.pth or epoch_N.pth cut
+    short (a copy that stopped, a disk that filled up) is passed over with a warning."""
+    model = _Model()
+    for n in (1, 2, 3):
+        save_checkpoint(model, str(tmp_path / f'epoch_{n}.pth'), meta={'epoch': n})
+    update_latest(str(tmp_path / 'epoch_3.pth'), str(tmp_path / 'latest.pth'))
+    whole = (tmp_path / 'epoch_3.pth').read_bytes()
+    (tmp_path / 'latest.pth').unlink()  # a hard link: cut a copy, not epoch_3.pth itself
+    (tmp_path / 'latest.pth').write_bytes(whole[:len(whole) * 2 // 3])
+    assert ckpt.is_complete_checkpoint(str(tmp_path / 'epoch_3.pth'))
+    assert not ckpt.is_complete_checkpoint(str(tmp_path / 'latest.pth'))
+    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_3.pth')
+    (tmp_path / 'epoch_3.pth').write_bytes(whole[:100])
+    (tmp_path / 'epoch_2.pth').write_bytes(b'')
+    with caplog.at_level('WARNING'):
+        assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
+    assert f'{tmp_path / "epoch_3.pth"} is not a complete checkpoint' in caplog.text
+    assert torch.load(tmp_path / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1

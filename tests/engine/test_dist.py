@@ -243,3 +243,43 @@ def test_watchdog_thread_has_ended_when_stop_returns(monkeypatch: pytest.MonkeyP
     watchdog.stop()
     assert not thread.is_alive()
     assert time.monotonic() - start < 2 * watchdog.call_timeout_s + 1.0
+
+
+# ----------------------------------------------------------------------------- forming the group
+def test_a_rank_that_never_arrives_is_named_within_the_init_timeout(
+        clean_env: pytest.MonkeyPatch) -> None:
+    """Restart 1 of a torchrun job (the agent hosts the store): rank 2 arrived, rank 1 did not.
+    Rank 1's arrival in attempt 0, still in the agent's store, must not count."""
+    port = find_free_port()
+    agent = dist.TCPStore('127.0.0.1', port, is_master=True, wait_for_workers=False)
+    for key, value in dict(RANK='0', WORLD_SIZE='3', MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(port), TORCHELASTIC_USE_AGENT_STORE='True',
+                           TORCHELASTIC_RUN_ID='job7', TORCHELASTIC_RESTART_COUNT='1').items():
+        clean_env.setenv(key, value)
+    for attempt, rank in ((0, 1), (0, 0), (1, 2)):
+        store = dist.PrefixStore(f'actionkit/job7/{attempt}/', agent)
+        store.set(f'arrived/{rank}', 'host pid 1')
+        store.add('arrived', 1)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError) as info:
+        init_dist('pytorch', backend='gloo', init_timeout=2)
+    assert time.monotonic() - start < 10
+    assert str(info.value) == (
+        f'rank 0: the process group of 3 ranks did not form within 2 s '
+        f'(dist_params.init_timeout): rank(s) 1 never arrived at the rendezvous store '
+        f'127.0.0.1:{port} (attempt job7/1); see the log of the missing rank(s): they died or '
+        f'never started')
+    assert not dist.is_initialized()
+
+
+def test_a_store_that_cannot_be_reached_is_named(clean_env: pytest.MonkeyPatch) -> None:
+    port = find_free_port()  # nobody listens there
+    for key, value in dict(RANK='1', WORLD_SIZE='2', MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(port)).items():
+        clean_env.setenv(key, value)
+    with pytest.raises(TimeoutError, match=rf'^rank 1: the rendezvous store at 127.0.0.1:{port}, '
+                                           r'hosted by rank 0, cannot be reached or started '
+                                           r'within 1 s \(dist_params.init_timeout\)'):
+        init_dist('pytorch', backend='gloo', init_timeout=1)
+    with pytest.raises(ValueError, match='init_timeout must be a positive number'):
+        init_dist('pytorch', backend='gloo', init_timeout=0)

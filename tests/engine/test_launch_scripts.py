@@ -25,14 +25,21 @@ def shell(request: pytest.FixtureRequest) -> str:
 
 def _run(script: str, args: list[str], tmp_path: Path, stub: str, shell: str,
          **env: str) -> list[str]:
+    """Run ``script``; return the argv its ``stub`` command got (its environment goes to
+    ``tmp_path/env.txt``). ``scontrol show hostnames`` prints ``node3`` and ``node4``."""
     record = tmp_path / 'argv.txt'
     fake = tmp_path / 'bin' / stub
     fake.parent.mkdir(exist_ok=True)
-    fake.write_text(f'#!/bin/sh\nfor a in "$@"; do echo "$a"; done > {record}\n')
+    fake.write_text(f'#!/bin/sh\nfor a in "$@"; do echo "$a"; done > {record}\n'
+                    f'env > {tmp_path / "env.txt"}\n')
     fake.chmod(0o755)
+    scontrol = tmp_path / 'bin' / 'scontrol'
+    scontrol.write_text('#!/bin/sh\necho node3\necho node4\n')
+    scontrol.chmod(0o755)
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ('NNODES', 'NODE_RANK', 'PORT', 'MASTER_ADDR', 'MASTER_PORT', 'GPUS',
-                             'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS')}
+                             'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS', 'MAX_RESTARTS',
+                             'RDZV_ID', 'SLURM_JOB_ID', 'SLURM_JOB_NODELIST')}
     full_env.update(env, PATH=f'{fake.parent}{os.pathsep}{os.environ["PATH"]}')
     subprocess.run([shell, str(TOOLS / script), *args], env=full_env, check=True,
                    capture_output=True, text=True, timeout=60)
@@ -54,6 +61,43 @@ def test_dist_train_multi_node_environment(tmp_path: Path, shell: str) -> None:
                 PORT='29601', MASTER_ADDR='10.1.2.3')
     assert argv[2:7] == ['--nnodes=2', '--node_rank=1', '--master_addr=10.1.2.3',
                          '--master_port=29601', '--nproc_per_node=8']
+
+
+def test_dist_train_elastic_uses_c10d_rendezvous_and_resumes_auto(tmp_path: Path,
+                                                                   shell: str) -> None:
+    argv = _run('dist_train.sh', ['cfg.py', '2', '--seed', '0'], tmp_path, 'python', shell,
+                MAX_RESTARTS='3')
+    assert argv == ['-m', 'torch.distributed.run', '--nnodes=1', '--nproc_per_node=2',
+                    '--max-restarts=3', '--rdzv-backend=c10d',
+                    '--rdzv-endpoint=127.0.0.1:29500', '--rdzv-id=actionkit-29500',
+                    str(TOOLS / 'train.py'), 'cfg.py', '--launcher', 'pytorch',
+                    '--resume-from=auto', '--seed', '0']
+    # a checkpoint of the user's is left alone (it is used at every restart)
+    argv = _run('dist_train.sh', ['cfg.py', '2', '--resume-from', 'w/epoch_3.pth'], tmp_path,
+                'python', shell, MAX_RESTARTS='1', PORT='29611', RDZV_ID='job7')
+    assert argv[4:8] == ['--max-restarts=1', '--rdzv-backend=c10d',
+                         '--rdzv-endpoint=127.0.0.1:29611', '--rdzv-id=job7']
+    assert argv[8:] == [str(TOOLS / 'train.py'), 'cfg.py', '--launcher', 'pytorch',
+                        '--resume-from', 'w/epoch_3.pth']
+
+
+def test_dist_train_elastic_on_a_slurm_node_meets_on_the_first_node(tmp_path: Path,
+                                                                   shell: str) -> None:
+    argv = _run('dist_train.sh', ['cfg.py', '8'], tmp_path, 'python', shell, MAX_RESTARTS='2',
+                NNODES='2', PORT='12345', SLURM_JOB_NODELIST='node[3-4]', SLURM_JOB_ID='777')
+    assert argv[2:8] == ['--nnodes=2', '--nproc_per_node=8', '--max-restarts=2',
+                         '--rdzv-backend=c10d', '--rdzv-endpoint=node3:12345', '--rdzv-id=777']
+
+
+def test_slurm_train_elastic_starts_one_agent_per_node(tmp_path: Path, shell: str) -> None:
+    argv = _run('slurm_train.sh', ['dev', 'tsn', 'cfg.py', '--work-dir', 'w'], tmp_path, 'srun',
+                shell, GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4', MAX_RESTARTS='3',
+                MASTER_PORT='12345', SRUN_ARGS='-x n1')
+    assert argv == ['-p', 'dev', '--job-name=tsn', '--gres=gpu:8', '--nodes=2', '--ntasks=2',
+                    '--ntasks-per-node=1', '--cpus-per-task=32', '--kill-on-bad-exit=1', '-x',
+                    'n1', 'sh', str(TOOLS / 'dist_train.sh'), 'cfg.py', '8', '--work-dir', 'w']
+    env = (tmp_path / 'env.txt').read_text().splitlines()
+    assert {'NNODES=2', 'MAX_RESTARTS=3', 'PORT=12345'} <= set(env)
 
 
 def test_dist_test_passes_checkpoint_and_extra_args(tmp_path: Path, shell: str) -> None:

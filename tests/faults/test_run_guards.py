@@ -3,6 +3,7 @@ checkpoint, two runs in one work dir, the distributed test's temporary folder, s
 orphaned loader workers (issues 14 and 15, "Faults, round two")."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -130,6 +131,37 @@ def test_a_stale_lock_of_a_dead_run_is_taken_over_with_a_warning(
     assert not (work / '.actionkit-train.lock').exists()  # released at the end
     assert f'taking over the lock {work / ".actionkit-train.lock"} of a run that is gone ' \
            f'(pid {dead.pid} on this host' in caplog.text
+
+
+
+@pytest.mark.parametrize('run_id,restart,taken', [
+    ('job7', '1', True),    # torchrun restarted the job: rank 0 may now be on another host
+    ('job7', '0', False),   # the same attempt: a second job under the same run id
+    ('job8', '1', False),   # another job
+    ('none', '1', False),   # torchrun's default run id does not tell jobs apart
+])
+def test_a_torchrun_restart_takes_over_the_lock_of_its_earlier_attempt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        run_id: str, restart: str, taken: bool) -> None:
+    from actionkit.engine.run_lock import LOCK_NAME, work_dir_lock
+
+    lock = tmp_path / LOCK_NAME
+    # written by rank 0 of attempt 0 on another node (its pid cannot be checked from here)
+    lock.write_text('4242 node-a 2026-01-01 00:00:00\nrun job7 0\n')
+    monkeypatch.setenv('TORCHELASTIC_RUN_ID', run_id)
+    monkeypatch.setenv('TORCHELASTIC_RESTART_COUNT', restart)
+    if not taken:
+        with pytest.raises(FileExistsError, match='pid 4242 on host node-a'):
+            with work_dir_lock(str(tmp_path)):
+                pass
+        return
+    with work_dir_lock(str(tmp_path)):
+        held = lock.read_text().splitlines()
+        assert held[0].split()[:2] == [str(os.getpid()), socket.gethostname()]
+        assert held[1] == 'run job7 1'
+    assert not lock.exists()
+    assert f'taking over the lock {lock} of restart 0 of this torchrun job (run id job7; pid ' \
+           '4242 on host node-a): torchrun restarted it' in caplog.text
 
 
 @pytest.mark.parametrize('existed', [True, False], ids=['existing-dir', 'new-dir'])
