@@ -124,6 +124,14 @@ class Recognizer3D(BaseRecognizer):
         with torch.no_grad():
             return self._do_test(imgs).cpu().numpy()
 
+    def forward_stage(self, imgs: torch.Tensor, stage: str) -> Any:
+        """``mode='tensor'``: backbone features of every view ``[N * V, ...]``, or the neck's
+        output for ``stage='neck'`` (the backbone's without a neck)."""
+        x = self.extract_feat(self._fold(imgs, 'forward')[0])
+        if stage == 'neck' and self.with_neck:
+            x = self.neck(x)[0]
+        return x
+
     def forward_dummy(self, imgs: torch.Tensor, softmax: bool = False) -> tuple[torch.Tensor]:
         """The pure tensor path: ``[N, V, C, T, H, W]`` -> ``([N * V, num_classes],)``.
 
