@@ -17,3 +17,4 @@ from .swin import *  # noqa: F401,F403
 from .resnet_audio import *  # noqa: F401,F403
 from .stgcn import *  # noqa: F401,F403
 from .agcn import *  # noqa: F401,F403
+from .vit_mae import *  # noqa: F401,F403

@@ -68,3 +68,7 @@ class AudioRecognizer(BaseRecognizer):
         """Train (a dict of losses) or test (a numpy array of scores); also MMAction2 1.x's
         ``forward(inputs, data_samples, mode=...)`` (see :class:`BaseRecognizer`)."""
         return super().forward(audios, label, return_loss=return_loss, **kwargs)
+
+
+# MMAction2 1.x's name of the same recognizer
+RECOGNIZERS.register_module(name='RecognizerAudio', module=AudioRecognizer)

@@ -39,12 +39,13 @@ class Recognizer3D(BaseRecognizer):
     """
 
     def __init__(self, backbone: Any, cls_head: Any = None, neck: Any = None,
-                 train_cfg: Any = None, test_cfg: Any = None) -> None:
+                 train_cfg: Any = None, test_cfg: Any = None,
+                 data_preprocessor: Any = None) -> None:
         if is_foreign(backbone):
             raise ValueError(f"Recognizer3D: backbone type {backbone['type']!r}: torchvision and "
                              'timm backbones give pooled image features and work with '
                              'Recognizer2D only (as in MMAction2)')
-        super().__init__(backbone, cls_head, neck, train_cfg, test_cfg)
+        super().__init__(backbone, cls_head, neck, train_cfg, test_cfg, data_preprocessor)
 
     def _fold(self, imgs: torch.Tensor, where: str) -> tuple[torch.Tensor, int, int]:
         """``[N, V, C, T, H, W]`` -> ``([N * V, C, T, H, W], N, V)``."""
