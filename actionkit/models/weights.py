@@ -20,7 +20,7 @@ import os
 import pickle
 import re
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +207,32 @@ def _numpy_safe_globals() -> list[Any]:
     return allowed
 
 
+class MMEngineHistoryBuffer:
+    """An inert stand-in for mmengine's ``HistoryBuffer`` (the logged scalars a MMAction2 1.x
+    checkpoint keeps in ``message_hub``): unpickling fills its ``__dict__`` and runs nothing."""
+
+
+def _history_buffer_method(owner: Any, name: str) -> str:
+    """Stands in for ``getattr`` in mmengine pickles, which store a ``HistoryBuffer``'s
+    statistics methods as ``getattr(HistoryBuffer, 'mean')``: gives the method's name, and
+    refuses any other object."""
+    if owner is not MMEngineHistoryBuffer or not isinstance(name, str):
+        raise pickle.UnpicklingError(f'the checkpoint asks for getattr({owner!r}, {name!r}); '
+                                     'only mmengine HistoryBuffer methods are read')
+    return name
+
+
+def _mmengine_safe_globals() -> list[Any]:
+    """What mmengine (MMAction2 1.x) checkpoints hold besides tensors and numpy values: the
+    message hub's history buffers (read as :class:`MMEngineHistoryBuffer`) and
+    ``collections.Counter`` (``MultiStepLR``'s milestones in ``param_schedulers``)."""
+    if TorchVersion(torch.__version__) < '2.6':
+        return [Counter]
+    return [Counter, (MMEngineHistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
+            (_history_buffer_method, '__builtin__.getattr'),
+            (_history_buffer_method, 'builtins.getattr')]
+
+
 def _torch_load(path: str, map_location: Any, allow_pickle: bool) -> Any:
     if allow_pickle:
         _LOG.warning('loading %s with full unpickling (allow_pickle=True): this can run code '
@@ -215,7 +241,7 @@ def _torch_load(path: str, map_location: Any, allow_pickle: bool) -> Any:
     safe_globals = getattr(torch.serialization, 'safe_globals', None)
     if safe_globals is None:  # torch < 2.5
         return torch.load(path, map_location=map_location, weights_only=True)
-    with safe_globals(_numpy_safe_globals()):
+    with safe_globals(_numpy_safe_globals() + _mmengine_safe_globals()):
         return torch.load(path, map_location=map_location, weights_only=True)
 
 
