@@ -104,7 +104,7 @@ def input_for(cfg, model_cfg):
         side = 112
     if backbone['type'] == 'VisionTransformer':
         side, clip_len = 112, backbone.get('num_frames', 16)
-    if fmt == 'NCHW':
+    if fmt == 'NCHW' and model_cfg['type'] != 'Recognizer3D':
         return torch.rand(1, clip_len * clips, channels, side, side) * 2 - 1
     return torch.rand(1, 2, channels, clip_len, side, side) * 2 - 1
 
@@ -141,7 +141,8 @@ for rel in configs:
         cfg = Config.fromfile(os.path.join(root, rel))
         model_cfg = plain(cfg.model.to_dict())
         model = MODELS.build(model_cfg)
-        entry = dict(model=model_cfg, keys={k: list(v.shape) for k, v in model.state_dict().items()})
+        shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
+        entry = dict(model=model_cfg, keys=shapes)
         if not keys_only:
             gen = torch.Generator().manual_seed(0)
             randomize(model, gen)

@@ -19,7 +19,8 @@ __all__ = ['ActionDataSample', 'format_label', 'format_score']
 def format_label(value: Any) -> torch.Tensor:
     """A label as a tensor: an int or a 0-d array becomes ``LongTensor[1]``, a sequence or an
     array a ``LongTensor``; a tensor (a soft label too) is kept as it is."""
-    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+    if isinstance(value, np.integer) or (isinstance(value, (torch.Tensor, np.ndarray))
+                                         and value.ndim == 0):
         value = int(value.item())
     if isinstance(value, bool):
         raise TypeError(f'a label must be an int, a sequence, an array or a tensor, got {value!r}')

@@ -40,7 +40,8 @@ __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
     'MMCLS_CHECKPOINTS', 'OPEN_MMLAB_CHECKPOINTS', 'hub_checkpoint_dir', 'resolve_pretrained',
     'read_checkpoint', 'load_checkpoint', 'load_backbone_checkpoint', 'load_state_dict',
-    'get_state_dict', 'unwrap_model',
+    'get_state_dict', 'unwrap_model', 'checkpoint_version', 'version_mismatch_hint',
+    'MMEngineHistoryBuffer',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -464,9 +465,53 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
             key = re.sub(pattern, replacement, key)
         revised[key] = value
     (logger or _LOG).info('loading checkpoint %s', filename)
-    load_state_dict(model, revised, strict=strict, logger=logger, source=f'checkpoint {filename}',
-                    allow_nonfinite=allow_nonfinite)
+    try:
+        load_state_dict(model, revised, strict=strict, logger=logger,
+                        source=f'checkpoint {filename}', allow_nonfinite=allow_nonfinite)
+    except RuntimeError as err:
+        hint = version_mismatch_hint(checkpoint, model)
+        if not hint:
+            raise
+        raise RuntimeError(f'{filename}: {err}\n{hint}') from err
     return checkpoint
+
+
+_BACKBONE_TYPE = re.compile(r"backbone\W+(?:dict\(\s*)?'?type'?\s*[=:]\s*'(\w+)'")
+
+
+def checkpoint_version(checkpoint: Mapping[str, Any]) -> str | None:
+    """``'1.x'`` for an mmengine (MMAction2 1.x) checkpoint (``message_hub``,
+    ``param_schedulers`` or ``meta.mmengine_version``), ``'0.x'`` for an mmcv one
+    (``meta.mmcv_version``), None when the file does not say (a plain state dict)."""
+    meta = checkpoint.get('meta')
+    meta = meta if isinstance(meta, Mapping) else {}
+    if 'message_hub' in checkpoint or 'param_schedulers' in checkpoint \
+            or 'mmengine_version' in meta:
+        return '1.x'
+    if 'mmcv_version' in meta:
+        return '0.x'
+    return None
+
+
+def version_mismatch_hint(checkpoint: Mapping[str, Any], model: nn.Module) -> str:
+    """What to change when a checkpoint of one MMAction2 version does not fit a model built
+    from the other version's config ('' when the versions agree or are unknown)."""
+    saved = checkpoint_version(checkpoint)
+    built = '1.x' if getattr(unwrap_model(model), 'preprocess_in_forward', False) else '0.x'
+    if saved is None or saved == built:
+        return ''
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else {}
+    found = _BACKBONE_TYPE.search(str(meta.get('cfg', '')))
+    trained = f" (its backbone: {found.group(1)!r})" if found else ''
+    layout = ('mmengine layout: message_hub / param_schedulers' if saved == '1.x'
+              else 'mmcv layout, meta.mmcv_version')
+    return (f'The checkpoint is an MMAction2 {saved} checkpoint ({layout}) and the model was '
+            f'built from an MMAction2 {built} config. For the architectures both versions have '
+            '(TSN, TSM, I3D, SlowFast, SlowOnly, X3D, R(2+1)D, CSN, C3D, TimeSformer, Swin, '
+            'TANet, TIN, TPN, TRN, audio ResNet, PoseC3D) the keys are the same, so the '
+            'mismatch above is in the architecture: build the model from the config the '
+            f"checkpoint was trained with{trained} -- actionkit reads {saved} config files "
+            "as they are (a 1.x checkpoint's meta['cfg'] holds its config).")
 
 
 def load_backbone_checkpoint(backbone: nn.Module, filename: str,
