@@ -361,3 +361,29 @@ def test_pickled_results_stay_plain(tmp_path):
     sample = ActionDataSample().set_pred_score(torch.tensor([0.1, 0.9]))
     again = pickle.loads(pickle.dumps(sample))
     assert again.pred_score.tolist() == pytest.approx([0.1, 0.9])
+
+
+def test_c2d_runs_the_resnet_per_frame_and_halves_the_frames_once():
+    from actionkit.models.backbones.c2d import C2D
+    from actionkit.models.backbones.resnet import ResNet
+    torch.manual_seed(0)
+    c2d = C2D(depth=18, pretrained=None, base_channels=8)
+    c2d.init_weights()
+    c2d.eval()
+    assert 'maxpool3d_1' in dict(c2d.named_modules()) and 'conv1.conv.weight' in c2d.state_dict()
+    x = torch.rand(2, 3, 8, 64, 64)
+    out = c2d(x)
+    # stem /2, unpadded 3x3 pool /2 (31 -> 15 rows), then /2 three times: 15 -> 8 -> 4 -> 2
+    assert out.shape == (2, 64, 4, 2, 2)
+    # a frame repeated in time: C2D's output frames equal a 2D ResNet's stages on that frame
+    # with the same weights, up to the unpadded stem pool (compared up to layer1 here)
+    frame = x[:, :, :1].repeat(1, 1, 8, 1, 1)
+    resnet = ResNet(depth=18, pretrained=None, base_channels=8)
+    resnet.load_state_dict(c2d.state_dict())
+    resnet.eval()
+    with torch.no_grad():
+        stem = torch.nn.functional.max_pool2d(resnet.conv1(x[:, :, 0]), 3, 2)
+        expected = resnet.layer4(resnet.layer3(resnet.layer2(resnet.layer1(stem))))
+        got = c2d(frame)
+    for t in range(4):
+        torch.testing.assert_close(got[:, :, t], expected, rtol=1e-5, atol=1e-5)

@@ -18,3 +18,4 @@ from .resnet_audio import *  # noqa: F401,F403
 from .stgcn import *  # noqa: F401,F403
 from .agcn import *  # noqa: F401,F403
 from .vit_mae import *  # noqa: F401,F403
+from .c2d import *  # noqa: F401,F403
