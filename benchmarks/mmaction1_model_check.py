@@ -98,6 +98,10 @@ def input_for(cfg, model_cfg):
     clip_len, clips = sampler.get('clip_len', 1), sampler.get('num_clips', 1)
     if model_cfg['type'] == 'RecognizerAudio':
         return torch.randn(1, 1, 1, 64, 80)
+    if model_cfg['type'] == 'RecognizerGCN':  # (N, clips, persons, T, joints, C)
+        layout = backbone['graph_cfg']['layout']
+        joints = {'coco': 17, 'nturgb+d': 25, 'openpose': 18}[layout]
+        return torch.randn(1, 2, 2, 16, joints, backbone.get('in_channels', 3))
     channels = backbone.get('in_channels', 3)
     side = 64
     if backbone['type'] in ('C3D',):

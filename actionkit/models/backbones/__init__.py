@@ -19,3 +19,5 @@ from .stgcn import *  # noqa: F401,F403
 from .agcn import *  # noqa: F401,F403
 from .vit_mae import *  # noqa: F401,F403
 from .c2d import *  # noqa: F401,F403
+from .gcn_units_v1 import *  # noqa: F401,F403
+from .stgcn_v1 import *  # noqa: F401,F403
