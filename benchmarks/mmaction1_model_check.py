@@ -96,8 +96,13 @@ def input_for(cfg, model_cfg):
     pipeline = cfg.get('train_pipeline') or cfg.get('test_pipeline') or []
     sampler = next((s for s in pipeline if 'Sample' in s['type']), {})
     clip_len, clips = sampler.get('clip_len', 1), sampler.get('num_clips', 1)
+    if isinstance(clip_len, dict):  # MMUniformSampleFrames: frames per modality
+        clip_len = clip_len.get('RGB', 8)
     if model_cfg['type'] == 'RecognizerAudio':
         return torch.randn(1, 1, 1, 64, 80)
+    if model_cfg['type'] == 'MMRecognizer3D':  # RGBPoseConv3D: rgb 8 frames, pose 32
+        return dict(imgs=torch.rand(1, 2, 3, 8, 64, 64) * 2 - 1,
+                    heatmap_imgs=torch.rand(1, 2, 17, 32, 16, 16))
     if model_cfg['type'] == 'RecognizerGCN':  # (N, clips, persons, T, joints, C)
         layout = backbone['graph_cfg']['layout']
         joints = {'coco': 17, 'nturgb+d': 25, 'openpose': 18}[layout]
@@ -111,6 +116,12 @@ def input_for(cfg, model_cfg):
     if fmt == 'NCHW' and model_cfg['type'] != 'Recognizer3D':
         return torch.rand(1, clip_len * clips, channels, side, side) * 2 - 1
     return torch.rand(1, 2, channels, clip_len, side, side) * 2 - 1
+
+def flat(scores):
+    # a dict of scores per stream (RGBPoseHead) as one tensor, streams in name order
+    if isinstance(scores, dict):
+        return torch.cat([scores[k] for k in sorted(scores)], dim=-1)
+    return scores
 
 def randomize(model, gen):
     state = model.state_dict()
@@ -154,13 +165,16 @@ for rel in configs:
             torch.manual_seed(0)
             inputs = input_for(cfg, model_cfg)
             with torch.no_grad():
-                head = model(inputs, mode='tensor', stage='head')
-                samples = model(inputs, [ActionDataSample() for _ in range(inputs.shape[0])],
+                head = flat(model(dict(inputs) if isinstance(inputs, dict) else inputs,
+                                  mode='tensor', stage='head'))
+                batch = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+                samples = model(dict(inputs) if isinstance(inputs, dict) else inputs,
+                                [ActionDataSample() for _ in range(batch.shape[0])],
                                 mode='predict')
             path = os.path.join(out, rel.replace('/', '__') + '.pth')
             torch.save(checkpoint_of(model, model_cfg), path)
             entry.update(checkpoint=path, inputs=inputs, head=head,
-                         pred=torch.stack([s.pred_score for s in samples]))
+                         pred=torch.stack([flat(s.pred_score) for s in samples]))
         results[rel] = entry
     except Exception as err:
         results[rel] = dict(error=f'{type(err).__name__}: {err}'[:300])
@@ -172,6 +186,13 @@ with open(os.path.join(out, 'results.pkl'), 'wb') as fout:
 
 def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+
+
+def _flat(scores: torch.Tensor | dict) -> torch.Tensor:
+    """A dict of scores per stream (``RGBPoseHead``) as one tensor, streams in name order."""
+    if isinstance(scores, dict):
+        return torch.cat([scores[k] for k in sorted(scores)], dim=-1)
+    return scores
 
 
 def _compare(rel: str, entry: dict, keys_only: bool) -> str:
@@ -194,9 +215,9 @@ def _compare(rel: str, entry: dict, keys_only: bool) -> str:
     ours.eval()
     start = time.perf_counter()
     with torch.no_grad():
-        head = ours(entry['inputs'], mode='tensor', stage='head')
+        head = _flat(ours(entry['inputs'], mode='tensor', stage='head'))
         pred = ours(entry['inputs'], [ActionDataSample()], mode='predict')
-    pred = torch.stack([s.pred_score for s in pred])
+    pred = torch.stack([_flat(s.pred_score) for s in pred])
     return (f'{line}, strict load OK, head {_relative(head, entry["head"]):.1e}, '
             f'predict {_relative(pred, entry["pred"]):.1e} ({time.perf_counter() - start:.1f} s)')
 

@@ -22,3 +22,4 @@ from .c2d import *  # noqa: F401,F403
 from .gcn_units_v1 import *  # noqa: F401,F403
 from .stgcn_v1 import *  # noqa: F401,F403
 from .aagcn import *  # noqa: F401,F403
+from .rgbposeconv3d import *  # noqa: F401,F403

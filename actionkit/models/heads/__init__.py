@@ -16,3 +16,4 @@ from .acrn_head import *  # noqa: F401,F403
 from .fbo_head import *  # noqa: F401,F403
 from .lfb_infer_head import *  # noqa: F401,F403
 from .gcn_head import *  # noqa: F401,F403
+from .rgbpose_head import *  # noqa: F401,F403
