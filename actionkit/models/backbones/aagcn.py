@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from ..layers import constant_init, kaiming_init, xavier_init
-from ..skeleton_graph import GraphV1
-from .gcn_units_v1 import (GCN_BACKBONES_V1, UnitTCN, block_residual, skeleton_frames_v1,
-                           split_unit_kwargs, stage_kwargs)
+from .gcn_units_v1 import (GCN_BACKBONES_V1, UnitTCN, block_residual, build_graph_v1,
+                           skeleton_frames_v1, split_unit_kwargs, stage_kwargs)
 from .stgcn_v1 import data_bn_layer, stage_channels
 
 __all__ = ['AAGCN', 'AAGCNBlock', 'UnitAAGCN']
@@ -161,7 +160,7 @@ class AAGCN(nn.Module):
                  inflate_stages: Sequence[int] = (5, 8), down_stages: Sequence[int] = (5, 8),
                  pretrained: str | None = None, **kwargs: Any) -> None:
         super().__init__()
-        self.graph = GraphV1(**graph_cfg)
+        self.graph = build_graph_v1(graph_cfg, 'AAGCN')
         self.register_buffer('A', torch.tensor(self.graph.A, dtype=torch.float32))
         self.data_bn_type = data_bn_type
         self.data_bn = data_bn_layer(data_bn_type, num_person, in_channels, self.A.size(1),

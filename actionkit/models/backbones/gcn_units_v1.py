@@ -19,16 +19,28 @@ from torch import nn
 
 from ...registry import Registry
 from ..layers import constant_init, kaiming_init
+from ..skeleton_graph import GraphV1
 from .stgcn import gcn_input_to_frames
 
 __all__ = ['GCN_BACKBONES_V1', 'UnitGCN', 'UnitTCN', 'MSTCN', 'ZeroResidual', 'block_residual',
-           'split_unit_kwargs', 'stage_kwargs', 'skeleton_frames_v1']
+           'split_unit_kwargs', 'stage_kwargs', 'skeleton_frames_v1', 'build_graph_v1']
 
 #: 1.x graph backbones (``STGCN``, ``AAGCN``), built by ``RecognizerGCN``
 GCN_BACKBONES_V1 = Registry('1.x graph backbone')
 
 _ADAPTIVE = (None, 'init', 'offset', 'importance')
 _MS_CFG = ((3, 1), (3, 2), (3, 3), (3, 4), ('max', 3), '1x1')
+
+
+def build_graph_v1(graph_cfg: Mapping[str, Any], owner: str) -> GraphV1:
+    """:class:`GraphV1` from a 1.x ``graph_cfg``; a 0.x one (``strategy``) says what to change."""
+    if not isinstance(graph_cfg, Mapping):
+        raise TypeError(f'{owner}: graph_cfg must be a dict, got {type(graph_cfg).__name__}')
+    if 'strategy' in graph_cfg:
+        raise ValueError(f"{owner}: graph_cfg has 'strategy', an MMAction2 0.x key: 1.x's "
+                         f"{owner} (in RecognizerGCN) takes graph_cfg=dict(layout=..., mode=...)"
+                         f"; a 0.x config uses SkeletonGCN, whose {owner} takes 'strategy'")
+    return GraphV1(**graph_cfg)
 
 
 class ZeroResidual(nn.Module):

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..skeleton_graph import GraphV1
 from .gcn_units_v1 import (GCN_BACKBONES_V1, MSTCN, UnitGCN, UnitTCN, block_residual,
-                           skeleton_frames_v1, split_unit_kwargs, stage_kwargs)
+                           build_graph_v1, skeleton_frames_v1, split_unit_kwargs,
+                           stage_kwargs)
 
 __all__ = ['STGCNV1', 'STGCNBlockV1', 'stage_channels', 'data_bn_layer']
 
@@ -122,7 +122,7 @@ class STGCNV1(nn.Module):
                  inflate_stages: Sequence[int] = (5, 8), down_stages: Sequence[int] = (5, 8),
                  pretrained: str | None = None, **kwargs: Any) -> None:
         super().__init__()
-        self.graph = GraphV1(**graph_cfg)
+        self.graph = build_graph_v1(graph_cfg, 'STGCN')
         adj = torch.tensor(self.graph.A, dtype=torch.float32)
         self.data_bn_type = data_bn_type
         self.data_bn = data_bn_layer(data_bn_type, num_person, in_channels, adj.size(1),
