@@ -252,3 +252,8 @@ def test_bmn_loads_1x_bm_mask_and_checks_it():
     state['bm_mask'] = torch.ones(10, 10)
     with pytest.raises(ValueError, match='temporal_dim'):
         model.load_state_dict(state, strict=True)
+
+
+def test_drn_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match='text model'):
+        build_model(dict(type='DRN', vocab_size=1301, feature_dim=4096))
