@@ -18,8 +18,8 @@ from torch import nn
 
 from ..layers import constant_init, kaiming_init, xavier_init
 from .gcn_units_v1 import (GCN_BACKBONES_V1, UnitTCN, block_residual, build_graph_v1,
-                           skeleton_frames_v1, split_unit_kwargs, stage_kwargs)
-from .stgcn_v1 import data_bn_layer, stage_channels
+                           split_unit_kwargs, stage_kwargs)
+from .stgcn_v1 import GraphBackboneV1, data_bn_layer, stage_channels
 
 __all__ = ['AAGCN', 'AAGCNBlock', 'UnitAAGCN']
 
@@ -139,7 +139,7 @@ class AAGCNBlock(nn.Module):
 
 
 @GCN_BACKBONES_V1.register_module('AAGCN')
-class AAGCN(nn.Module):
+class AAGCN(GraphBackboneV1):
     """1.x AAGCN backbone: ``[N, M, T, V, C]`` skeletons to ``[N, M, C', T', V]`` features.
 
     Args:
@@ -153,6 +153,9 @@ class AAGCN(nn.Module):
         **kwargs: block arguments ``gcn_*`` / ``tcn_*``; a tuple of ``num_stages`` values sets
             one per stage.
     """
+
+    init_units = (UnitTCN, UnitAAGCN)
+    v1_name = 'AAGCN'
 
     def __init__(self, graph_cfg: Mapping[str, Any], in_channels: int = 3,
                  base_channels: int = 64, data_bn_type: str | None = 'MVC',
@@ -168,30 +171,8 @@ class AAGCN(nn.Module):
         self.in_channels, self.base_channels = in_channels, base_channels
         self.num_person = num_person
         self.inflate_stages, self.down_stages = list(inflate_stages), list(down_stages)
-        per_stage = stage_kwargs(kwargs, num_stages, per_stage=(tuple,))
         plan = stage_channels(in_channels, base_channels, num_stages, inflate_stages,
                               down_stages, lambda c, inflate, _: c * (1 + inflate))
-        offset = num_stages - len(plan)
-        self.gcn = nn.ModuleList(
-            AAGCNBlock(cin, cout, self.A.clone(), stride, residual, **per_stage[i + offset])
-            for i, (cin, cout, stride, residual) in enumerate(plan))
-        self.num_stages = len(plan)
+        self._build_blocks(AAGCNBlock, self.A, plan,
+                           stage_kwargs(kwargs, num_stages, per_stage=(tuple,)))
         self.pretrained = pretrained
-
-    def init_weights(self) -> None:
-        """1.x's init of the graph and temporal units (see :meth:`UnitAAGCN.init_weights`)."""
-        if self.pretrained is not None:
-            from ..weights import load_checkpoint
-            load_checkpoint(self, self.pretrained, strict=False)
-            return
-        for module in self.modules():
-            if isinstance(module, (UnitTCN, UnitAAGCN)):
-                module.init_weights()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N, M, T, V, C]`` -> ``[N, M, C', T', V]``."""
-        n, m = x.shape[:2]
-        x = skeleton_frames_v1(x, self.data_bn, self.data_bn_type, self.graph.num_node, 'AAGCN')
-        for block in self.gcn:
-            x = block(x)
-        return x.reshape((n, m) + x.shape[1:])

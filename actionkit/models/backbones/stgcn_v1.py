@@ -22,7 +22,7 @@ from .gcn_units_v1 import (GCN_BACKBONES_V1, MSTCN, UnitGCN, UnitTCN, block_resi
                            build_graph_v1, skeleton_frames_v1, split_unit_kwargs,
                            stage_kwargs)
 
-__all__ = ['STGCNV1', 'STGCNBlockV1', 'stage_channels', 'data_bn_layer']
+__all__ = ['STGCNV1', 'STGCNBlockV1', 'GraphBackboneV1', 'stage_channels', 'data_bn_layer']
 
 _EPS = 1e-4
 _DATA_BN_TYPES = ('VC', 'MVC', None)
@@ -93,8 +93,47 @@ def data_bn_layer(data_bn_type: str | None, num_person: int, in_channels: int,
     return nn.Identity()
 
 
+class GraphBackboneV1(nn.Module):
+    """What 1.x's graph backbones share: the blocks from a stage plan, the init, the forward.
+
+    Subclasses set ``graph``, ``data_bn``, ``data_bn_type``, ``pretrained``, call
+    :meth:`_build_blocks`, and name the units that :meth:`init_weights` initialises in
+    ``init_units``.
+    """
+
+    init_units: tuple[type, ...] = (UnitTCN,)
+    v1_name = 'graph backbone'  # the registered name, for messages
+
+    def _build_blocks(self, block: type, adj: torch.Tensor, plan: list,
+                      per_stage: list[dict[str, Any]]) -> None:
+        offset = len(per_stage) - len(plan)  # 1 when the stem block is skipped
+        self.gcn = nn.ModuleList(
+            block(cin, cout, adj.clone(), stride, residual, **per_stage[i + offset])
+            for i, (cin, cout, stride, residual) in enumerate(plan))
+        self.num_stages = len(plan)
+
+    def init_weights(self) -> None:
+        """Load ``pretrained``, or 1.x's init of ``init_units`` (others keep PyTorch's)."""
+        if self.pretrained is not None:
+            from ..weights import load_checkpoint
+            load_checkpoint(self, self.pretrained, strict=False)
+            return
+        for module in self.modules():
+            if isinstance(module, self.init_units):
+                module.init_weights()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, M, T, V, C]`` -> ``[N, M, C', T', V]``."""
+        n, m = x.shape[:2]
+        x = skeleton_frames_v1(x, self.data_bn, self.data_bn_type, self.graph.num_node,
+                               self.v1_name)
+        for block in self.gcn:
+            x = block(x)
+        return x.reshape((n, m) + x.shape[1:])
+
+
 @GCN_BACKBONES_V1.register_module('STGCN')
-class STGCNV1(nn.Module):
+class STGCNV1(GraphBackboneV1):
     """1.x ST-GCN backbone: ``[N, M, T, V, C]`` skeletons to ``[N, M, C', T', V]`` features.
 
     Args:
@@ -116,6 +155,8 @@ class STGCNV1(nn.Module):
         torch.Size([2, 2, 256, 2, 17])
     """
 
+    v1_name = 'STGCN'
+
     def __init__(self, graph_cfg: Mapping[str, Any], in_channels: int = 3,
                  base_channels: int = 64, data_bn_type: str | None = 'VC', ch_ratio: int = 2,
                  num_person: int = 2, num_stages: int = 10,
@@ -129,31 +170,8 @@ class STGCNV1(nn.Module):
                                      'STGCN')
         self.in_channels, self.base_channels, self.ch_ratio = in_channels, base_channels, ch_ratio
         self.inflate_stages, self.down_stages = list(inflate_stages), list(down_stages)
-        per_stage = stage_kwargs(kwargs, num_stages)
         plan = stage_channels(in_channels, base_channels, num_stages, inflate_stages,
                               down_stages,
                               lambda c, _, times: int(base_channels * ch_ratio ** times + _EPS))
-        offset = num_stages - len(plan)  # 1 when the stem block is skipped
-        self.gcn = nn.ModuleList(
-            STGCNBlockV1(cin, cout, adj.clone(), stride, residual, **per_stage[i + offset])
-            for i, (cin, cout, stride, residual) in enumerate(plan))
-        self.num_stages = len(plan)
+        self._build_blocks(STGCNBlockV1, adj, plan, stage_kwargs(kwargs, num_stages))
         self.pretrained = pretrained
-
-    def init_weights(self) -> None:
-        """1.x's init: the temporal units Kaiming / BN 1; others keep PyTorch's defaults."""
-        if self.pretrained is not None:
-            from ..weights import load_checkpoint
-            load_checkpoint(self, self.pretrained, strict=False)
-            return
-        for module in self.modules():
-            if isinstance(module, UnitTCN):
-                module.init_weights()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N, M, T, V, C]`` -> ``[N, M, C', T', V]``."""
-        n, m = x.shape[:2]
-        x = skeleton_frames_v1(x, self.data_bn, self.data_bn_type, self.graph.num_node, 'STGCN')
-        for block in self.gcn:
-            x = block(x)
-        return x.reshape((n, m) + x.shape[1:])
