@@ -79,3 +79,21 @@ def test_tcanet_calls():
     assert result[0]['video_name'] == 'v' and len(result[0]['proposal_list']) == 6
     with pytest.raises(ValueError, match='proposals'):
         model(x, [object()], mode='loss')
+
+
+def test_box_transforms_hand_worked():
+    from actionkit.models.localizers.tcanet import (_apply_center_width, _apply_start_end,
+                                                    _targets)
+    box = torch.tensor([[0.2, 0.6]])  # width 0.4, centre 0.4
+    # centre moves 0.1 * 1 widths, width scales by exp(0.2 * 1)
+    half = 0.5 * 0.4 * float(torch.exp(torch.tensor(0.2)))
+    torch.testing.assert_close(_apply_center_width(box, torch.tensor([[1., 1.]])),
+                               torch.tensor([[0.44 - half, 0.44 + half]]))
+    # ends move by delta * width * weight
+    torch.testing.assert_close(_apply_start_end(box, torch.tensor([[1., -1.]]), 0.2),
+                               torch.tensor([[0.28, 0.52]]))
+    gt = torch.tensor([[0.1, 0.9]])
+    se, xw = _targets(box, gt)
+    torch.testing.assert_close(se, torch.tensor([[-0.25, 0.75]]))
+    torch.testing.assert_close(xw, torch.tensor([[(0.5 - 0.4) / 0.4, float(torch.log(
+        torch.tensor(2.)))]]))
