@@ -257,3 +257,23 @@ def test_bmn_loads_1x_bm_mask_and_checks_it():
 def test_drn_is_refused_with_the_reason():
     with pytest.raises(ValueError, match='text model'):
         build_model(dict(type='DRN', vocab_size=1301, feature_dim=4096))
+
+
+def test_small_graph_backbones_match_1x_state_dict_layout():
+    # counts and shapes read from MMAction2 1.2.0's models built from the same dicts
+    pp = GCN_BACKBONES_V1.build(dict(
+        type='STGCN', graph_cfg=dict(layout='coco', mode='spatial'), base_channels=8,
+        num_stages=2, gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn')).state_dict()
+    assert len(pp) == 142
+    # 8 channels over 6 branches: 1 each, the first takes the remaining 3
+    assert list(pp['gcn.0.tcn.branches.0.0.weight'].shape) == [3, 8, 1, 1]
+    assert list(pp['gcn.0.tcn.branches.1.3.conv.weight'].shape) == [1, 1, 3, 1]
+    assert list(pp['gcn.0.gcn.conv.weight'].shape) == [24, 3, 1, 1]
+    aa = GCN_BACKBONES_V1.build(dict(
+        type='AAGCN', graph_cfg=dict(layout='coco', mode='spatial'), base_channels=8,
+        num_stages=2)).state_dict()
+    assert len(aa) == 93
+    assert list(aa['data_bn.weight'].shape) == [102]  # 'MVC': 2 persons x 17 joints x 3
+    assert list(aa['gcn.0.gcn.conv_sa.weight'].shape) == [1, 8, 17]
+    assert list(aa['gcn.1.gcn.fc1c.weight'].shape) == [4, 8]
+    assert list(aa['A'].shape) == [3, 17, 17] and 'gcn.0.gcn.alpha' in aa
