@@ -55,6 +55,10 @@ DEFAULT_CONFIGS = [
     'recognition/videomaev2/vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400.py',
     'recognition_audio/resnet/tsn_r18_8xb320-64x1x1-100e_kinetics400-audio-feature.py',
     'skeleton/posec3d/slowonly_r50_8xb16-u48-240e_ntu60-xsub-keypoint.py',
+    'skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d.py',
+    'skeleton/stgcnpp/stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d.py',
+    'skeleton/2s-agcn/2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d.py',
+    'skeleton/posec3d/rgbpose_conv3d/rgbpose_conv3d.py',
 ]
 
 # run by the MMAction2 1.x interpreter: argv = configs root, output folder, keys-only flag,
