@@ -175,7 +175,7 @@ def _rgbpose(**pathways) -> dict:
         backbone=dict(type='RGBPoseConv3D', rgb_pathway={**rgb, 'stage_blocks': (1, 1, 1, 1)},
                       pose_pathway=pose),
         cls_head=dict(type='RGBPoseHead', num_classes=3, in_channels=(256, 64),
-                      loss_weights=[1., 2.]),
+                      loss_weights=[1., 2.], average_clips='prob'),
         data_preprocessor=dict(type='MultiModalDataPreprocessor', preprocessors=dict(
             imgs=dict(type='ActionDataPreprocessor', mean=[1., 2., 3.], std=[2., 2., 2.],
                       format_shape='NCTHW'),

@@ -28,7 +28,8 @@ class RGBPoseHead(BaseHead):
         loss_weights (float | sequence[float]): a weight per component.
         dropout (float | dict): dropout before each classifier (``{'rgb': p, 'pose': q}``).
         init_std (float): std of the classifiers' normal init.
-        average_clips (str | None): how views are averaged at test time. Default: ``'prob'``.
+        average_clips (str | None): how views are averaged at test time (1.x's default None;
+            its configs set ``'prob'``).
         topk: see :class:`BaseHead`.
     """
 
@@ -36,7 +37,7 @@ class RGBPoseHead(BaseHead):
                  loss_cls: Mapping[str, Any] | nn.Module = dict(type='CrossEntropyLoss'),
                  loss_components: Sequence[str] = _STREAMS,
                  loss_weights: float | Sequence[float] = 1., dropout: float | Mapping = 0.5,
-                 init_std: float = 0.01, average_clips: str | None = 'prob',
+                 init_std: float = 0.01, average_clips: str | None = None,
                  topk: int | tuple[int, ...] = (1, 5)) -> None:
         channels = tuple(in_channels)
         if len(channels) != 2:
