@@ -38,11 +38,13 @@ from ..datasets.pipelines.compose import Compose
 from ..models.builder import build_model
 from ..models.fuse import fuse_conv_bn as _fuse_conv_bn
 from ..models.memory_format import to_channels_last
+from ..models.recognizers.v1_api import write_predictions
 from ..models.weights import load_checkpoint
 from ..utils.download import fetch_url, is_url, redact_url
 from ..utils.fileio import is_remote
 
-__all__ = ['init_recognizer', 'inference_recognizer', 'resolve_device', 'load_label_map']
+__all__ = ['init_recognizer', 'inference_recognizer', 'resolve_device', 'load_label_map',
+           'is_v1_config']
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +90,14 @@ def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None =
                     device: str | torch.device = 'cuda:0', use_frames: bool = False,
                     allow_pickle: bool = False, *, fuse_conv_bn: bool = True,
                     channels_last: bool = False,
-                    max_testing_views: int | None = None) -> nn.Module:
+                    max_testing_views: int | None = None,
+                    cfg_options: Mapping[str, Any] | None = None) -> nn.Module:
     """Build a recognizer from ``config`` and load ``checkpoint`` into it, ready for inference.
 
     Args:
         config: a config file path or a loaded :class:`~actionkit.config.Config`. Its
-            ``data.test.pipeline`` is what :func:`inference_recognizer` runs.
+            ``data.test.pipeline`` is what :func:`inference_recognizer` runs (an MMAction2 1.x
+            config's ``test_pipeline``, or else ``test_dataloader.dataset.pipeline``).
         checkpoint: a ``.pth``/``.safetensors`` file; ``None`` keeps random weights.
             Every weight of the model must be in it (``strict=True``).
         device: ``'cpu'``, ``'cuda:0'`` or a ``torch.device``.
@@ -108,6 +112,7 @@ def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None =
             time, overriding the config's ``test_cfg.max_testing_views``. Same scores; smaller
             activations, which on CPU saves the page faults of huge fresh allocations (TSN's
             25 clips x TenCrop: about a quarter of the time with 10).
+        cfg_options: overrides merged into the config first (MMAction2 1.x's argument).
 
     Returns:
         The model in eval mode on ``device``, with the config as ``model.cfg``.
@@ -121,11 +126,9 @@ def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None =
         raise ValueError(f'init_recognizer: max_testing_views must be a positive int or None, '
                          f'got {max_testing_views!r}')
     cfg = _as_config(config)
-    test_cfg = cfg.get('data', {}).get('test', {})
-    if not test_cfg.get('pipeline'):
-        raise ValueError(f'{cfg.filename or "the config"} has no data.test.pipeline; '
-                         'inference needs one (see configs/recognition/tsn/'
-                         'tsn_r50_video_inference_1x1x3_100e_kinetics400_rgb.py)')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    _test_section(cfg)  # refuse a config without a test pipeline before building anything
     if 'model' not in cfg:
         raise KeyError(f'{cfg.filename or "the config"} has no "model" key')
     device = resolve_device(device)
@@ -176,9 +179,10 @@ def load_label_map(labels: str | os.PathLike | Sequence[str], num_classes: int) 
 
 
 def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.ndarray,
-                         labels: str | os.PathLike | Sequence[str] | None = None,
+                         labels: Any = None,
                          use_frames: bool = False, outputs: str | Sequence[str] | None = None,
-                         as_tensor: bool = True, *, decoder: str | None = None) -> Any:
+                         as_tensor: bool = True, *, decoder: str | None = None,
+                         test_pipeline: Sequence[Any] | Compose | None = None) -> Any:
     """Score one video with a model from :func:`init_recognizer`.
 
     Args:
@@ -199,11 +203,19 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
             ``'pyav'``, ``'decord'``, ``'opencv'`` or ``'torchcodec'`` instead of the decoder
             the config's test pipeline names; ``None`` keeps the config's. PyAV is usually the
             fastest. ``model.cfg`` is not changed.
+        test_pipeline: the steps (or a ``Compose``) to run instead of the config's, as MMAction2
+            1.x's third argument (given there, a list of step dicts or a ``Compose`` is taken
+            as this, not as ``labels``).
 
     Returns:
-        The top-5 ``(class_index, score)`` pairs, best first; with ``outputs``, a tuple
-        ``(top5, {name: output})``.
+        For a 0.x config: the top-5 ``(class_index, score)`` pairs, best first. For an
+        MMAction2 1.x config (see :func:`is_v1_config`): 1.x's result, an
+        :class:`~actionkit.models.data_sample.ActionDataSample` with ``pred_score``
+        ``[num_classes]`` and ``pred_label``. With ``outputs``, a tuple ``(result, {name:
+        output})``.
     """
+    if test_pipeline is None and _is_pipeline(labels):
+        test_pipeline, labels = labels, None
     cfg = getattr(model, 'cfg', None)
     if not isinstance(cfg, (Config, Mapping)):
         raise TypeError(f'inference_recognizer needs a model from init_recognizer (with the '
@@ -217,6 +229,9 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
     device = next(model.parameters()).device
     results, pipeline, cleanup = _prepare_input(cfg, video, use_frames, decoder)
     try:
+        if test_pipeline is not None:
+            pipeline = test_pipeline.transforms if isinstance(test_pipeline, Compose) \
+                else list(test_pipeline)
         data = Compose(pipeline)(results)
     finally:
         if cleanup:
@@ -234,11 +249,46 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
             handle.remove()
     if labels is not None and not labels_checked:
         load_label_map(labels, scores.shape[-1])
-    order = np.argsort(-scores, kind='stable')[:5]
-    top5 = [(int(k), float(scores[k])) for k in order]
+    if is_v1_config(cfg):
+        result: Any = write_predictions(torch.from_numpy(scores)[None], None)[0]
+    else:
+        order = np.argsort(-scores, kind='stable')[:5]
+        result = [(int(k), float(scores[k])) for k in order]
     if not names:
-        return top5
-    return top5, {name: _merged(captured[name]) for name in names if name in captured}
+        return result
+    return result, {name: _merged(captured[name]) for name in names if name in captured}
+
+
+def is_v1_config(cfg: Mapping[str, Any]) -> bool:
+    """Whether a config is MMAction2 1.x's: it has ``test_dataloader`` or ``default_scope``
+    at the top (0.x configs hold their loaders in ``data``), or a ``model.data_preprocessor``."""
+    model = cfg.get('model')
+    return any(key in cfg for key in ('test_dataloader', 'default_scope')) \
+        or (isinstance(model, Mapping) and 'data_preprocessor' in model)
+
+
+def _is_pipeline(value: Any) -> bool:
+    return isinstance(value, Compose) or (
+        isinstance(value, Sequence) and not isinstance(value, str) and bool(value)
+        and all(isinstance(step, Mapping) or callable(step) for step in value))
+
+
+def _test_section(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The test dataset's settings with its ``pipeline``: ``data.test`` (0.x), or for a
+    1.x config ``test_dataloader.dataset`` with ``test_pipeline`` when the config has one
+    (what 1.x's ``inference_recognizer`` runs)."""
+    test = cfg.get('data', {}).get('test', {})
+    if test.get('pipeline'):
+        return test
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    pipeline = cfg.get('test_pipeline') or dataset.get('pipeline')
+    if not pipeline:
+        name = getattr(cfg, 'filename', None) or 'the config'
+        raise ValueError(f'{name} has no data.test.pipeline (MMAction2 0.x) nor test_pipeline / '
+                         'test_dataloader.dataset.pipeline (1.x); inference needs one (see '
+                         'configs/recognition/tsn/'
+                         'tsn_r50_video_inference_1x1x3_100e_kinetics400_rgb.py)')
+    return dict(dataset, pipeline=pipeline)
 
 
 def _capture(model: nn.Module, name: str, store: dict[str, list], as_tensor: bool) -> Any:
@@ -282,7 +332,7 @@ def _merged(outputs: list[Any]) -> Any:
 def _prepare_input(cfg: Config, video: Any, use_frames: bool,
                    decoder: str | None = None) -> tuple[dict, list, str | None]:
     """Return the pipeline's input dict, the pipeline to run and a temp file to delete."""
-    test = cfg['data']['test']
+    test = _test_section(cfg)
     pipeline = [dict(step) for step in test['pipeline']]
     if isinstance(video, Mapping):
         if decoder is not None and any(_step_type(s).endswith('Init') for s in pipeline):

@@ -11,3 +11,5 @@ from .sub_batchnorm3d import *  # noqa: F401,F403
 from .blending import *  # noqa: F401,F403
 from .roi_extractors import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403
+from .data_preprocessor import *  # noqa: F401,F403
+from .data_sample import *  # noqa: F401,F403

@@ -7,6 +7,9 @@ it (and these classes) from ``actionkit.datasets``, which still gives them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch.distributions.beta import Beta
@@ -14,7 +17,7 @@ from torch.distributions.beta import Beta
 from ..utils.checks import check_positive_int
 from .builder import BLENDINGS
 
-__all__ = ['BaseMiniBatchBlending', 'MixupBlending', 'CutmixBlending']
+__all__ = ['BaseMiniBatchBlending', 'MixupBlending', 'CutmixBlending', 'RandomBatchAugment']
 
 
 class BaseMiniBatchBlending:
@@ -89,3 +92,46 @@ class CutmixBlending(BaseMiniBatchBlending):
         imgs[..., y1:y2, x1:x2] = imgs[perm][..., y1:y2, x1:x2]
         kept = 1.0 - (x2 - x1) * (y2 - y1) / (imgs.size(-1) * imgs.size(-2))
         return imgs, kept * label + (1 - kept) * label[perm]
+
+
+@BLENDINGS.register_module()
+class RandomBatchAugment(BaseMiniBatchBlending):
+    """MMAction2 1.x's random choice among batch blendings, once per batch.
+
+    Args:
+        augments (dict | list[dict]): the blending configs (``MixupBlending``,
+            ``CutmixBlending``); all must have the same ``num_classes``.
+        probs (float | list[float] | None): the probability of each blending; what they leave
+            up to 1 is the probability of no blending (labels still become one-hot). None:
+            the blendings are equally likely and one is always applied. Default: None.
+    """
+
+    def __init__(self, augments: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                 probs: float | Sequence[float] | None = None) -> None:
+        if isinstance(augments, Mapping):
+            augments = [augments]
+        if not augments:
+            raise ValueError('RandomBatchAugment: augments is empty')
+        self.augments: list[BaseMiniBatchBlending | None] = [BLENDINGS.build(a) for a in augments]
+        classes = {a.num_classes for a in self.augments}
+        if len(classes) != 1:
+            raise ValueError(f'RandomBatchAugment: the augments disagree on num_classes: '
+                             f'{sorted(classes)}')
+        self.num_classes = classes.pop()
+        if probs is None:
+            weights = [1.0] * len(self.augments)
+        else:
+            weights = [float(probs)] if isinstance(probs, (int, float)) else list(probs)
+            if len(weights) != len(self.augments) or min(weights) < 0 or sum(weights) > 1:
+                raise ValueError(f'RandomBatchAugment: probs must be {len(self.augments)} '
+                                 f'non-negative numbers summing to at most 1, got {probs!r}')
+            self.augments.append(None)
+            weights.append(1.0 - sum(weights))
+        self.probs = torch.tensor(weights, dtype=torch.float64)
+
+    def do_blending(self, imgs: torch.Tensor, label: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        choice = self.augments[int(torch.multinomial(self.probs, 1))]
+        if choice is None:
+            return imgs, label
+        return choice.do_blending(imgs, label)

@@ -7,15 +7,23 @@ https://arxiv.org/abs/1801.07455): ``uniform`` (one normalized adjacency), ``dis
 per hop), ``spatial`` (root / closer to the centre / farther); ``agcn`` (Shi et al., 2s-AGCN,
 https://arxiv.org/abs/1805.07694): self links, inward and outward edges.
 
+MMAction2 1.x rewrote the graph (:class:`GraphV1`): its own layouts ``openpose`` (18),
+``nturgb+d`` (25), ``coco`` (17, with different links than 0.x's ``coco``) or a dict
+(``num_node``, ``inward``, ``center``), and the modes ``stgcn_spatial`` (ST-GCN's partition;
+a joint as close to the centre as its neighbour counts as "close"), ``spatial`` (self links,
+inward, outward) and ``binary_adj``.
+
 Example:
     >>> Graph(layout='coco', strategy='spatial').A.shape
+    (3, 17, 17)
+    >>> GraphV1(layout='coco', mode='spatial').A.shape
     (3, 17, 17)
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ['Graph', 'LAYOUTS', 'STRATEGIES']
+__all__ = ['Graph', 'GraphV1', 'LAYOUTS', 'LAYOUTS_V1', 'MODES_V1', 'STRATEGIES']
 
 # layout -> (number of joints, edges (0-based), centre joint, has inward/outward links for agcn)
 _NTU_1BASE = ((1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21),
@@ -139,3 +147,77 @@ class Graph:
             further = np.where(linked & ~same & ~farther, normalized, 0.)
             parts += [root] if hop == 0 else [root + close, further]
         return np.stack(parts)
+
+
+# MMAction2 1.x: layout -> (number of joints, inward links (0-based), centre joint)
+LAYOUTS_V1: dict[str, tuple[int, tuple[tuple[int, int], ...], int]] = {
+    'openpose': (18, LAYOUTS['openpose-18'][1], 1),
+    'nturgb+d': (25, _zero_based(_NTU_1BASE[:20] + ((22, 8), (23, 8), (24, 12), (25, 12))),
+                 20),
+    'coco': (17, ((15, 13), (13, 11), (16, 14), (14, 12), (11, 5), (12, 6), (9, 7), (7, 5),
+                  (10, 8), (8, 6), (5, 0), (6, 0), (1, 0), (3, 1), (2, 0), (4, 2)), 0),
+}
+MODES_V1 = ('stgcn_spatial', 'spatial', 'binary_adj')
+
+
+def _layout_v1(layout: str | dict) -> tuple[int, list[tuple[int, int]], int]:
+    if isinstance(layout, dict):
+        missing = [k for k in ('num_node', 'inward', 'center') if k not in layout]
+        if missing:
+            raise ValueError(f'graph_cfg.layout: a dict layout needs {missing}')
+        return (int(layout['num_node']), [tuple(e) for e in layout['inward']],
+                int(layout['center']))
+    if layout not in LAYOUTS_V1:
+        raise ValueError(f'graph_cfg.layout must be one of {sorted(LAYOUTS_V1)} or a dict '
+                         f'(MMAction2 1.x graph), got {layout!r}')
+    num_node, inward, center = LAYOUTS_V1[layout]
+    return num_node, list(inward), center
+
+
+class GraphV1:
+    """MMAction2 1.x's skeleton graph: ``A`` ``[K, V, V]`` (float64) for a ``mode``.
+
+    Args:
+        layout (str | dict): one of :data:`LAYOUTS_V1`, or
+            ``dict(num_node=..., inward=[(i, j), ...], center=...)``.
+        mode (str): one of :data:`MODES_V1`.
+        max_hop (int): the largest hop linked (``stgcn_spatial``).
+    """
+
+    def __init__(self, layout: str | dict = 'coco', mode: str = 'spatial',
+                 max_hop: int = 1) -> None:
+        if mode not in MODES_V1:
+            raise ValueError(f'graph_cfg.mode must be one of {MODES_V1}, got {mode!r}')
+        if isinstance(max_hop, bool) or not isinstance(max_hop, int) or max_hop < 0:
+            raise ValueError(f'graph_cfg.max_hop must be an int >= 0, got {max_hop!r}')
+        self.layout, self.mode, self.max_hop = layout, mode, max_hop
+        self.num_node, self.inward, self.center = _layout_v1(layout)
+        self.self_link = [(i, i) for i in range(self.num_node)]
+        self.outward = [(j, i) for i, j in self.inward]
+        self.neighbor = self.inward + self.outward
+        self.hop_dis = _hop_distance(self.num_node, tuple(self.inward), max_hop)
+        self.A = getattr(self, mode)()
+
+    def stgcn_spatial(self) -> np.ndarray:
+        """Per hop: links whose far end is no closer to the centre ("close"), and the rest."""
+        normalized = _normalize_columns((self.hop_dis <= self.max_hop).astype(np.float64))
+        to_center = self.hop_dis[:, self.center]
+        # entry [j, i]: joint j at least as far from the centre as joint i
+        close = to_center[:, None] >= to_center[None, :]
+        parts = []
+        for hop in range(self.max_hop + 1):
+            linked = self.hop_dis == hop
+            parts.append(np.where(linked & close, normalized, 0.))
+            if hop > 0:
+                parts.append(np.where(linked & ~close, normalized, 0.))
+        return np.stack(parts)
+
+    def spatial(self) -> np.ndarray:
+        """Self links, column-normalized inward links, column-normalized outward links."""
+        v = self.num_node
+        return np.stack((_links(v, self.self_link), _normalize_columns(_links(v, self.inward)),
+                         _normalize_columns(_links(v, self.outward))))
+
+    def binary_adj(self) -> np.ndarray:
+        """The undirected 0/1 adjacency, ``[1, V, V]``."""
+        return _links(self.num_node, self.neighbor)[None]

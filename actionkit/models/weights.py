@@ -22,7 +22,7 @@ import os
 import pickle
 import re
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,8 @@ __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'LoadReport', 'TORCHVISION_CHECKPOINTS',
     'MMCLS_CHECKPOINTS', 'OPEN_MMLAB_CHECKPOINTS', 'hub_checkpoint_dir', 'resolve_pretrained',
     'read_checkpoint', 'load_checkpoint', 'load_backbone_checkpoint', 'load_state_dict',
-    'get_state_dict', 'unwrap_model',
+    'get_state_dict', 'unwrap_model', 'checkpoint_version', 'version_mismatch_hint',
+    'MMEngineHistoryBuffer',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -212,6 +213,32 @@ def _numpy_safe_globals() -> list[Any]:
     return allowed
 
 
+class MMEngineHistoryBuffer:
+    """An inert stand-in for mmengine's ``HistoryBuffer`` (the logged scalars a MMAction2 1.x
+    checkpoint keeps in ``message_hub``): unpickling fills its ``__dict__`` and runs nothing."""
+
+
+def _history_buffer_method(owner: Any, name: str) -> str:
+    """Stands in for ``getattr`` in mmengine pickles, which store a ``HistoryBuffer``'s
+    statistics methods as ``getattr(HistoryBuffer, 'mean')``: gives the method's name, and
+    refuses any other object."""
+    if owner is not MMEngineHistoryBuffer or not isinstance(name, str):
+        raise pickle.UnpicklingError(f'the checkpoint asks for getattr({owner!r}, {name!r}); '
+                                     'only mmengine HistoryBuffer methods are read')
+    return name
+
+
+def _mmengine_safe_globals() -> list[Any]:
+    """What mmengine (MMAction2 1.x) checkpoints hold besides tensors and numpy values: the
+    message hub's history buffers (read as :class:`MMEngineHistoryBuffer`) and
+    ``collections.Counter`` (``MultiStepLR``'s milestones in ``param_schedulers``)."""
+    if TorchVersion(torch.__version__) < '2.6':
+        return [Counter]
+    return [Counter, (MMEngineHistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
+            (_history_buffer_method, '__builtin__.getattr'),
+            (_history_buffer_method, 'builtins.getattr')]
+
+
 def _torch_load(path: str, map_location: Any, allow_pickle: bool) -> Any:
     if allow_pickle:
         _LOG.warning('loading %s with full unpickling (allow_pickle=True): this can run code '
@@ -220,7 +247,7 @@ def _torch_load(path: str, map_location: Any, allow_pickle: bool) -> Any:
     safe_globals = getattr(torch.serialization, 'safe_globals', None)
     if safe_globals is None:  # torch < 2.5
         return torch.load(path, map_location=map_location, weights_only=True)
-    with safe_globals(_numpy_safe_globals()):
+    with safe_globals(_numpy_safe_globals() + _mmengine_safe_globals()):
         return torch.load(path, map_location=map_location, weights_only=True)
 
 
@@ -450,9 +477,53 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
             key = re.sub(pattern, replacement, key)
         revised[key] = value
     (logger or _LOG).info('loading checkpoint %s', filename)
-    load_state_dict(model, revised, strict=strict, logger=logger, source=f'checkpoint {filename}',
-                    allow_nonfinite=allow_nonfinite)
+    try:
+        load_state_dict(model, revised, strict=strict, logger=logger,
+                        source=f'checkpoint {filename}', allow_nonfinite=allow_nonfinite)
+    except RuntimeError as err:
+        hint = version_mismatch_hint(checkpoint, model)
+        if not hint:
+            raise
+        raise RuntimeError(f'{filename}: {err}\n{hint}') from err
     return checkpoint
+
+
+_BACKBONE_TYPE = re.compile(r"backbone\W+(?:dict\(\s*)?'?type'?\s*[=:]\s*'(\w+)'")
+
+
+def checkpoint_version(checkpoint: Mapping[str, Any]) -> str | None:
+    """``'1.x'`` for an mmengine (MMAction2 1.x) checkpoint (``message_hub``,
+    ``param_schedulers`` or ``meta.mmengine_version``), ``'0.x'`` for an mmcv one
+    (``meta.mmcv_version``), None when the file does not say (a plain state dict)."""
+    meta = checkpoint.get('meta')
+    meta = meta if isinstance(meta, Mapping) else {}
+    if 'message_hub' in checkpoint or 'param_schedulers' in checkpoint \
+            or 'mmengine_version' in meta:
+        return '1.x'
+    if 'mmcv_version' in meta:
+        return '0.x'
+    return None
+
+
+def version_mismatch_hint(checkpoint: Mapping[str, Any], model: nn.Module) -> str:
+    """What to change when a checkpoint of one MMAction2 version does not fit a model built
+    from the other version's config ('' when the versions agree or are unknown)."""
+    saved = checkpoint_version(checkpoint)
+    built = '1.x' if getattr(unwrap_model(model), 'preprocess_in_forward', False) else '0.x'
+    if saved is None or saved == built:
+        return ''
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else {}
+    found = _BACKBONE_TYPE.search(str(meta.get('cfg', '')))
+    trained = f" (its backbone: {found.group(1)!r})" if found else ''
+    layout = ('mmengine layout: message_hub / param_schedulers' if saved == '1.x'
+              else 'mmcv layout, meta.mmcv_version')
+    return (f'The checkpoint is an MMAction2 {saved} checkpoint ({layout}) and the model was '
+            f'built from an MMAction2 {built} config. For the architectures both versions have '
+            '(TSN, TSM, I3D, SlowFast, SlowOnly, X3D, R(2+1)D, CSN, C3D, TimeSformer, Swin, '
+            'TANet, TIN, TPN, TRN, audio ResNet, PoseC3D) the keys are the same, so the '
+            'mismatch above is in the architecture: build the model from the config the '
+            f"checkpoint was trained with{trained} -- actionkit reads {saved} config files "
+            "as they are (a 1.x checkpoint's meta['cfg'] holds its config).")
 
 
 def load_backbone_checkpoint(backbone: nn.Module, filename: str,

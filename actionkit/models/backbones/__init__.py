@@ -20,3 +20,9 @@ from .agcn import *  # noqa: F401,F403
 from .mvit import *  # noqa: F401,F403
 from .uniformer import *  # noqa: F401,F403
 from .uniformerv2 import *  # noqa: F401,F403
+from .vit_mae import *  # noqa: F401,F403
+from .c2d import *  # noqa: F401,F403
+from .gcn_units_v1 import *  # noqa: F401,F403
+from .stgcn_v1 import *  # noqa: F401,F403
+from .aagcn import *  # noqa: F401,F403
+from .rgbposeconv3d import *  # noqa: F401,F403

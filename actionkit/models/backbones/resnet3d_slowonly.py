@@ -21,7 +21,8 @@ class ResNet3dSlowOnly(ResNet3dPathway):
 
     The arguments are those of :class:`ResNet3dPathway`; the defaults that differ are
     ``conv1_kernel=(1, 7, 7)``, ``inflate=(0, 0, 1, 1)`` and ``with_pool2=False``.
-    ``lateral`` must stay False.
+    ``lateral`` must stay False. ``depth=50`` and ``pretrained=None`` are defaults, as in
+    MMAction2 1.x (whose PoseC3D ``pose_only`` config gives neither).
 
     Example:
         >>> import torch
@@ -30,7 +31,7 @@ class ResNet3dSlowOnly(ResNet3dPathway):
         torch.Size([1, 64, 4, 1, 1])
     """
 
-    def __init__(self, depth: int, pretrained: str | None,
+    def __init__(self, depth: int = 50, pretrained: str | None = None,
                  stage_blocks: Sequence[int] | None = None,
                  pretrained2d: bool = True, in_channels: int = 3, num_stages: int = 4,
                  base_channels: int = 64, out_indices: Sequence[int] = (3,),

@@ -89,7 +89,8 @@ class TANet(ResNet):
         torch.Size([16, 256, 2, 2])
     """
 
-    def __init__(self, depth: int, num_segments: int, tam_cfg: Mapping[str, Any] = dict(),
+    def __init__(self, depth: int, num_segments: int,
+                 tam_cfg: Mapping[str, Any] | None = dict(),
                  pretrained: str | None = None, torchvision_pretrain: bool = True,
                  in_channels: int = 3, num_stages: int = 4, out_indices: Sequence[int] = (3,),
                  strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
@@ -105,6 +106,7 @@ class TANet(ResNet):
             raise ValueError(f'TANet: depth must be one of {bottlenecks} (TA-blocks are '
                              f'bottlenecks), got {depth!r}')
         check_positive_int('TANet', 'num_segments', num_segments, minimum=3)
+        tam_cfg = {} if tam_cfg is None else tam_cfg  # MMAction2 1.x's default
         if not isinstance(tam_cfg, Mapping):
             raise TypeError(f'TANet: tam_cfg must be a dict, got {tam_cfg!r}')
         unknown = sorted(set(tam_cfg) - set(_TAM_ARGS))

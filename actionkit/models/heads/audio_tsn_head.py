@@ -61,3 +61,7 @@ class AudioTSNHead(BaseHead):
         if self.dropout is not None:
             x = self.dropout(x)
         return self.fc_cls(x)
+
+
+# MMAction2 1.x's name of the same head
+HEADS.register_module(name='TSNAudioHead', module=AudioTSNHead)

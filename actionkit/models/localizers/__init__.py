@@ -7,3 +7,5 @@ from .base import *  # noqa: F401,F403
 from .bmn import *  # noqa: F401,F403
 from .bsn import *  # noqa: F401,F403
 from .ssn import *  # noqa: F401,F403
+from .tcanet import *  # noqa: F401,F403
+from .drn import *  # noqa: F401,F403

@@ -215,6 +215,17 @@ class BMN(BaseTAPGenerator):
         self.match_map = np.stack((match_tmin, match_tmax), axis=-1).reshape(-1, 2)
 
     # ---- tensor path -------------------------------------------------------------------------
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        """MMAction2 1.x saves ``bm_mask`` (a function of ``temporal_dim``); it is checked
+        against this model's and dropped, so 1.x checkpoints load with ``strict=True``."""
+        saved = state_dict.pop(prefix + 'bm_mask', None)
+        if saved is not None and (saved.shape != self.bm_mask.shape
+                                  or not torch.equal(saved.float().cpu(), self.bm_mask.cpu())):
+            raise ValueError(f'BMN: the checkpoint\'s bm_mask has shape {tuple(saved.shape)} '
+                             f'(1.x BMN); this model has temporal_dim={self.tscale}, whose '
+                             f'mask is {tuple(self.bm_mask.shape)}: set temporal_dim to match')
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
     def _check_input(self, raw_feature: torch.Tensor, video_meta: Any = None) -> None:
         expected = (self.feat_dim, self.tscale)
         if raw_feature.dim() != 3 or tuple(raw_feature.shape[1:]) != expected:

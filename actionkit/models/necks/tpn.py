@@ -300,7 +300,10 @@ class TPN(nn.Module):
                 self.in_channels[-1], out_channels, scales[i]))
             if i < self.num_tpn_stages - 1:
                 if upsample_cfg is not None:
-                    self.upsample_ops.append(nn.Upsample(**upsample_cfg))
+                    # a JSON / YAML config gives scale_factor as a list, which nn.Upsample refuses
+                    self.upsample_ops.append(nn.Upsample(**{
+                        k: tuple(v) if isinstance(v, list) else v
+                        for k, v in upsample_cfg.items()}))
                 if downsample_cfg is not None:
                     self.downsample_ops.append(
                         DownSample(out_channels, out_channels, **downsample_cfg))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..builder import RECOGNIZERS
-from .base import _BATCH_EXTRAS, BaseRecognizer
+from .base import BaseRecognizer
 
 __all__ = ['AudioRecognizer']
 
@@ -59,14 +59,16 @@ class AudioRecognizer(BaseRecognizer):
         cls_score = head(self.extract_feat(self._fold(audios, 'forward_dummy')[0]))
         return (cls_score.softmax(dim=1) if softmax else cls_score,)
 
+    def forward_stage(self, audios: torch.Tensor, stage: str) -> torch.Tensor:
+        """``mode='tensor'``: the backbone features of every clip."""
+        return self.extract_feat(self._fold(audios, 'forward')[0])
+
     def forward(self, audios: torch.Tensor, label: torch.Tensor | None = None,
                 return_loss: bool = True, **kwargs: Any) -> Any:
-        """Train (a dict of losses) or test (a numpy array of scores)."""
-        for key in _BATCH_EXTRAS:
-            kwargs.pop(key, None)
-        if return_loss:
-            if label is None:
-                raise ValueError(f'{type(self).__name__}.forward: return_loss=True needs a label')
-            return self.forward_train(audios, label, **kwargs)
-        return self.forward_test(audios, **kwargs)
+        """Train (a dict of losses) or test (a numpy array of scores); also MMAction2 1.x's
+        ``forward(inputs, data_samples, mode=...)`` (see :class:`BaseRecognizer`)."""
+        return super().forward(audios, label, return_loss=return_loss, **kwargs)
 
+
+# MMAction2 1.x's name of the same recognizer
+RECOGNIZERS.register_module(name='RecognizerAudio', module=AudioRecognizer)

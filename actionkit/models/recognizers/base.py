@@ -22,6 +22,8 @@ from torch import nn
 
 from ..builder import BACKBONES, BLENDINGS, HEADS, NECKS
 from .foreign import build_foreign_backbone, foreign_features, is_foreign
+from .v1_api import (MODES, STAGES, build_data_preprocessor, is_v1_call, labels_from_samples,
+                     split_head_average_clips, write_predictions)
 
 __all__ = ['BaseRecognizer', 'parse_losses']
 
@@ -83,6 +85,14 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
             passed to the loss), ``blending`` (mixup / cutmix config). Default: None.
         test_cfg (dict | None): testing options: ``average_clips`` ('score', 'prob' or None),
             ``max_testing_views`` (int), ``feature_extraction`` (bool). Default: None.
+        data_preprocessor (dict | nn.Module | None): MMAction2 1.x's
+            ``ActionDataPreprocessor`` config. When given, the 0.x call ``model(imgs, label,
+            return_loss=...)`` runs it first (normalisation, blending in training). Default:
+            None (the 1.x calls still find ``model.data_preprocessor``, which then only
+            stacks and converts to float).
+
+    A 1.x head config may hold ``average_clips``; it is used when ``test_cfg`` does not set
+    it (stored as ``cls_head.average_clips``).
     """
 
     #: the batch key of the model's input (``train_step`` / ``val_step`` read it)
@@ -92,9 +102,11 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
                  cls_head: Mapping[str, Any] | nn.Module | None = None,
                  neck: Mapping[str, Any] | nn.Module | None = None,
                  train_cfg: Mapping[str, Any] | None = None,
-                 test_cfg: Mapping[str, Any] | None = None) -> None:
+                 test_cfg: Mapping[str, Any] | None = None,
+                 data_preprocessor: Mapping[str, Any] | nn.Module | None = None) -> None:
         super().__init__()
         name = type(self).__name__
+        cls_head, head_average_clips = split_head_average_clips(cls_head)
         if is_foreign(backbone):  # torchvision.* / timm.* (optional packages)
             self.backbone, self.backbone_from = build_foreign_backbone(backbone)
         else:
@@ -103,6 +115,13 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         if neck is not None:
             self.neck = NECKS.build(neck)
         self.cls_head = HEADS.build(cls_head) if cls_head is not None else None
+        if head_average_clips != 'unset':
+            if head_average_clips not in _AVERAGE_CLIPS:
+                raise ValueError(f"{name}: cls_head.average_clips must be 'score', 'prob' or "
+                                 f'None, got {head_average_clips!r}')
+            self.cls_head.average_clips = head_average_clips
+        self.preprocess_in_forward = data_preprocessor is not None
+        self.data_preprocessor = build_data_preprocessor(data_preprocessor, name)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
 
@@ -121,6 +140,9 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
                              f"got {test_cfg.get('average_clips')!r}")
         blending = train_cfg.get('blending')
         self.blending = None if blending is None else BLENDINGS.build(blending)
+        if self.blending is not None and getattr(self.data_preprocessor, 'blending', None):
+            raise ValueError(f'{name}: blending is set both in train_cfg (MMAction2 0.x) and in '
+                             'data_preprocessor (1.x); keep one')
         self.fp16_enabled = False
         self.init_weights()
 
@@ -169,11 +191,14 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         Returns:
             ``[N, num_classes]`` (or the input unchanged when ``average_clips`` is None).
         """
-        if self.test_cfg is None or 'average_clips' not in self.test_cfg:
-            raise KeyError(f'{type(self).__name__}: test_cfg must set "average_clips" '
-                           "('score', 'prob' or None) to test; got test_cfg="
-                           f'{self.test_cfg!r}')
-        average_clips = self.test_cfg['average_clips']
+        if self.test_cfg is not None and 'average_clips' in self.test_cfg:
+            average_clips = self.test_cfg['average_clips']
+        elif hasattr(self.cls_head, 'average_clips'):  # MMAction2 1.x: set in the head
+            average_clips = self.cls_head.average_clips
+        else:
+            raise KeyError(f'{type(self).__name__}: test_cfg (or, as in MMAction2 1.x, '
+                           "cls_head) must set \"average_clips\" ('score', 'prob' or None) to "
+                           f'test; got test_cfg={self.test_cfg!r}')
         if average_clips not in _AVERAGE_CLIPS:
             raise ValueError(f"test_cfg.average_clips must be 'score', 'prob' or None, "
                              f'got {average_clips!r}')
@@ -201,25 +226,79 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         """The scores as a tensor, for Grad-CAM."""
         raise NotImplementedError(f'{type(self).__name__} does not implement forward_gradcam')
 
-    def forward(self, imgs: torch.Tensor, label: torch.Tensor | None = None,
-                return_loss: bool = True, **kwargs: Any) -> Any:
+    def forward(self, imgs: torch.Tensor | None = None, label: Any = None,
+                return_loss: bool | str = True, *, inputs: torch.Tensor | None = None,
+                data_samples: Any = None, mode: str | None = None, **kwargs: Any) -> Any:
         """Train (``return_loss=True``: a dict of losses) or test (a numpy array of scores).
 
         ``gradcam=True`` returns the score tensor of ``forward_gradcam``. The batch entries
         ``img_metas`` and ``bad_samples`` are ignored; other keyword arguments go to
-        ``forward_train`` (the ``aux_info`` entries).
+        ``forward_train`` (the ``aux_info`` entries). With a ``data_preprocessor`` config,
+        ``imgs`` go through it first (normalisation; blending when training).
+
+        MMAction2 1.x's call, ``forward(inputs, data_samples=None, mode='tensor')``, is
+        recognised by ``mode`` (or by a list of data samples / a mode string in the second /
+        third place) and goes to :meth:`forward_v1`.
         """
+        if inputs is not None or is_v1_call(label, return_loss, mode, data_samples):
+            if isinstance(return_loss, str):
+                mode = mode or return_loss
+            if data_samples is None and label is not None and not isinstance(label, torch.Tensor):
+                data_samples = label
+            return self.forward_v1(imgs if inputs is None else inputs, data_samples,
+                                   mode or 'tensor', **kwargs)
         for key in _BATCH_EXTRAS:
             kwargs.pop(key, None)
         if kwargs.pop('gradcam', False):
             return self.forward_gradcam(imgs, **kwargs)
+        if return_loss and label is None:
+            raise ValueError(f'{type(self).__name__}.forward: return_loss=True needs a label')
+        if self.preprocess_in_forward:
+            imgs, label = self.data_preprocessor.preprocess(
+                imgs, label, training=bool(return_loss) and self.training)
         if return_loss:
-            if label is None:
-                raise ValueError(f'{type(self).__name__}.forward: return_loss=True needs a label')
             if self.blending is not None:
                 imgs, label = self.blending(imgs, label)
             return self.forward_train(imgs, label, **kwargs)
         return self.forward_test(imgs, **kwargs)
+
+    def forward_v1(self, inputs: torch.Tensor, data_samples: Any = None, mode: str = 'tensor',
+                   stage: str = 'backbone', **kwargs: Any) -> Any:
+        """MMAction2 1.x's forward; ``inputs`` are already preprocessed, as in 1.x.
+
+        Args:
+            inputs: the batch, shaped as for the 0.x call.
+            data_samples: :class:`ActionDataSample` objects (``gt_label`` for ``'loss'``;
+                ``'predict'`` fills ``pred_score`` / ``pred_label``, making new ones when
+                None).
+            mode: ``'tensor'`` (the features of ``stage``), ``'predict'`` (the data samples
+                with per-sample scores averaged over views) or ``'loss'`` (the dict of losses).
+            stage: for ``'tensor'``: ``'backbone'``, ``'neck'`` (the neck's output, or the
+                backbone's without a neck) or ``'head'`` (the class scores of every view,
+                before averaging).
+        """
+        name = type(self).__name__
+        if mode not in MODES:
+            raise ValueError(f'{name}.forward: mode must be one of {MODES}, got {mode!r}')
+        if mode == 'loss':
+            return self.forward_train(inputs, labels_from_samples(data_samples, name), **kwargs)
+        if mode == 'predict':
+            return write_predictions(self._do_test(inputs), data_samples)
+        if stage not in STAGES:
+            raise ValueError(f"{name}.forward(mode='tensor'): stage must be one of {STAGES}, "
+                             f'got {stage!r}')
+        if stage == 'head':
+            return self.forward_dummy(inputs)[0]
+        return self.forward_stage(inputs, stage)
+
+    def _do_test(self, imgs: torch.Tensor) -> torch.Tensor:
+        """The test scores ``[N, num_classes]`` as a tensor (``mode='predict'``)."""
+        return torch.from_numpy(np.asarray(self.forward_test(imgs)))
+
+    def forward_stage(self, imgs: torch.Tensor, stage: str) -> Any:
+        """Features after ``stage`` (``'backbone'`` or ``'neck'``) for ``mode='tensor'``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement mode='tensor' "
+                                  f'with stage={stage!r}')
 
     def _step(self, data_batch: Mapping[str, Any]) -> dict[str, Any]:
         key_in = self.input_key

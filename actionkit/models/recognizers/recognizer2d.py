@@ -137,6 +137,15 @@ class Recognizer2D(BaseRecognizer):
         with torch.no_grad():
             return (self._do_fcn_test(imgs) if fcn else self._do_test(imgs)).cpu().numpy()
 
+    def forward_stage(self, imgs: torch.Tensor, stage: str) -> Any:
+        """``mode='tensor'``: backbone features ``[N * num_segs, C, H, W]``, or the neck's
+        output for ``stage='neck'`` (the backbone's without a neck)."""
+        imgs, _, num_segs = self._fold(imgs, 'forward')
+        x = self.extract_feat(imgs)
+        if stage == 'neck' and self.with_neck:
+            x = self._through_neck(x, num_segs)[0]
+        return x
+
     def forward_dummy(self, imgs: torch.Tensor, softmax: bool = False) -> tuple[torch.Tensor]:
         """The pure tensor path: ``[N, num_segs, C, H, W]`` -> ``([N, num_classes],)``.
 

@@ -39,12 +39,13 @@ class Recognizer3D(BaseRecognizer):
     """
 
     def __init__(self, backbone: Any, cls_head: Any = None, neck: Any = None,
-                 train_cfg: Any = None, test_cfg: Any = None) -> None:
+                 train_cfg: Any = None, test_cfg: Any = None,
+                 data_preprocessor: Any = None) -> None:
         if is_foreign(backbone):
             raise ValueError(f"Recognizer3D: backbone type {backbone['type']!r}: torchvision and "
                              'timm backbones give pooled image features and work with '
                              'Recognizer2D only (as in MMAction2)')
-        super().__init__(backbone, cls_head, neck, train_cfg, test_cfg)
+        super().__init__(backbone, cls_head, neck, train_cfg, test_cfg, data_preprocessor)
 
     def _fold(self, imgs: torch.Tensor, where: str) -> tuple[torch.Tensor, int, int]:
         """``[N, V, C, T, H, W]`` -> ``([N * V, C, T, H, W], N, V)``."""
@@ -123,6 +124,14 @@ class Recognizer3D(BaseRecognizer):
         """Class scores ``[N, num_classes]`` (or pooled features) as a numpy array."""
         with torch.no_grad():
             return self._do_test(imgs).cpu().numpy()
+
+    def forward_stage(self, imgs: torch.Tensor, stage: str) -> Any:
+        """``mode='tensor'``: backbone features of every view ``[N * V, ...]``, or the neck's
+        output for ``stage='neck'`` (the backbone's without a neck)."""
+        x = self.extract_feat(self._fold(imgs, 'forward')[0])
+        if stage == 'neck' and self.with_neck:
+            x = self.neck(x)[0]
+        return x
 
     def forward_dummy(self, imgs: torch.Tensor, softmax: bool = False) -> tuple[torch.Tensor]:
         """The pure tensor path: ``[N, V, C, T, H, W]`` -> ``([N * V, num_classes],)``.

@@ -1,0 +1,42 @@
+# A VideoMAE-style ViT (MMAction2 1.x's VisionTransformer) at small width on the synthetic action
+# set: 8 frames every 4th frame at 48 px, 12 x 12 px patches and 2-frame tubelets (4 x 4 x 4 = 64
+# tokens), 4 blocks of width 128 with 4 heads, from scratch, lr 2e-3, 12 epochs. The pipeline
+# leaves the frames uint8 and the model's 1.x data_preprocessor (ActionDataPreprocessor)
+# normalises each batch, as 1.x configs do. Learning check: docs/benchmarks.md, "ViT learning
+# check".
+_base_ = ['./slowonly_r18_8x4x1_synthetic_video.py']
+
+model = dict(
+    _delete_=True,
+    type='Recognizer3D',
+    backbone=dict(type='VisionTransformer', img_size=48, patch_size=12, embed_dims=128, depth=4,
+                  num_heads=4, mlp_ratio=4, qkv_bias=True, num_frames=8, tubelet_size=2,
+                  norm_cfg=dict(type='LN', eps=1e-6)),
+    cls_head=dict(type='TimeSformerHead', num_classes=10, in_channels=128, average_clips='prob'),
+    data_preprocessor=dict(type='ActionDataPreprocessor', mean=[127.5, 127.5, 127.5],
+                           std=[64.0, 64.0, 64.0], format_shape='NCTHW'))
+
+train_pipeline = [
+    dict(type='PyAVInit'),
+    dict(type='SampleFrames', clip_len=8, frame_interval=4, num_clips=1),
+    dict(type='PyAVDecode'),
+    dict(type='RandomResizedCrop', area_range=(0.7, 1.0)),
+    dict(type='Resize', scale=(48, 48), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
+    dict(type='ToTensor', keys=['imgs', 'label']),
+]
+val_pipeline = [
+    dict(type='PyAVInit'),
+    dict(type='SampleFrames', clip_len=8, frame_interval=4, num_clips=1, test_mode=True),
+    dict(type='PyAVDecode'),
+    dict(type='Resize', scale=(48, 48), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
+    dict(type='ToTensor', keys=['imgs']),
+]
+data = dict(train=dict(pipeline=train_pipeline), val=dict(pipeline=val_pipeline),
+            test=dict(pipeline=val_pipeline))
+optimizer = dict(lr=2e-3)
+total_epochs = 12
+work_dir = './work_dirs/videomae_vit-tiny_8x4x1_synthetic_video/'
