@@ -407,10 +407,12 @@ model = dict(
                            std=[64.0, 64.0, 64.0], format_shape='NCHW'))
 file_client_args = dict(io_backend='disk')
 def pipeline(test_mode):
-    return [dict(type='DecordInit', **file_client_args),
+    # PyAV: decord cannot decode the synthetic set's 32x32 H.264 frames (a decord bug; our
+    # reader names it and the sample is skipped)
+    return [dict(type='PyAVInit', **file_client_args),
             dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=4,
                  test_mode=test_mode),
-            dict(type='DecordDecode'),
+            dict(type='PyAVDecode'),
             dict(type='Resize', scale=(16, 16), keep_ratio=False),
             dict(type='FormatShape', input_format='NCHW'),
             dict(type='PackActionInputs')]
@@ -442,23 +444,12 @@ randomness = dict(seed=0)
 def test_a_1x_tsn_trains_and_tests_on_synthetic_videos(synthetic_data: dict[str, str],
                                                        tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The 1.x vocabulary all the way: data_preprocessor, 1.x head arguments, DecordInit(
+    """The 1.x vocabulary all the way: data_preprocessor, 1.x head arguments, PyAVInit(
     io_backend), data_prefix=dict(video=...), PackActionInputs."""
-    from actionkit.datasets import PIPELINES, build_dataset
-    from actionkit.models import build_model
-
     path = tmp_path / 'tsn_v1.py'
     path.write_text(TSN_V1.replace('TRAIN', repr(synthetic_data['train_list_videos']))
                     .replace('VAL', repr(synthetic_data['val_list_videos']))
                     .replace('ROOT', repr(synthetic_data['videos_root'])))
-    cfg = Config.fromfile(path)
-    try:  # the 1.x model and dataset arguments come with the other issue-20 branches
-        assert PIPELINES.get('PackActionInputs') is not None
-        build_model(copy.deepcopy(cfg.model))
-        build_dataset(copy.deepcopy(cfg.val_dataloader.dataset))
-    except (AssertionError, KeyError, TypeError, ValueError) as err:
-        pytest.skip(f'pending issue 20 (20data/20mdla): the 1.x model/dataset dicts do not build '
-                    f'yet ({type(err).__name__}: {str(err)[:120]}); the lead removes this at merge')
     monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '-1')
     work = tmp_path / 'work'
     assert _tool('train').main([str(path), '--work-dir', str(work)]) == 0

@@ -57,21 +57,7 @@ REFUSED: dict[str, str] = {
            ('dense161_8xb32-1x1x3-100e_kinetics400-rgb', _TORCHVISION))},
 }
 # model types (``type`` anywhere in ``model``) that other branches are adding now
-PENDING_MODELS: set[str] = {
-    # the 1.x model API (20mdla): data preprocessors, batch blending, recognizers, heads
-    'ActionDataPreprocessor', 'MultiModalDataPreprocessor', 'RandomBatchAugment',
-    'RecognizerAudio', 'TSNAudioHead', 'RecognizerOmni', 'OmniResNet', 'OmniHead',
-    'MMRecognizer3D', 'C2D', 'VisionTransformer', 'MobileOneTSM',
-    # skeleton models in their 1.x form (20mdla / the skeleton issue)
-    'RecognizerGCN', 'GCNHead', 'STGCN', 'AAGCN', 'RGBPoseConv3D', 'RGBPoseHead',
-    # 20mdlb
-    'UniFormer', 'UniFormerHead', 'UniFormerV2', 'MViT', 'MViTHead',
-    # registered 0.x types whose 1.x arguments differ: heads' average_clips, the 1.x
-    # backbone defaults (20mdla)
-    'I3DHead', 'ResNet3dSlowOnly',
-    # 1.x localizers no branch has taken yet
-    'TCANet',
-}
+PENDING_MODELS: set[str] = set()
 # files our Config cannot load yet (1.x keys the config branch translates)
 PENDING_LOAD: dict[str, str] = {}
 
@@ -112,9 +98,13 @@ def _load(rel: str) -> Config:
 
 
 def _build_model(cfg: Config) -> Any:
+    """The config's model, without fetching pretrained weights (as the 0.x zoo tests do)."""
     from actionkit.models import build_model
+    from actionkit.models.builder import turn_off_pretrained
 
-    return build_model(cfg.model)
+    model_cfg = copy.deepcopy(cfg.model)
+    turn_off_pretrained(model_cfg)
+    return build_model(model_cfg)
 
 
 def _check_refusal(rel: str, cfg: Config) -> None:
