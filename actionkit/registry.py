@@ -34,6 +34,7 @@ class Registry:
     def __init__(self, name: str) -> None:
         self._name = name
         self._module_dict: dict[str, Any] = {}
+        self._refused: dict[str, str] = {}
 
     @property
     def name(self) -> str:
@@ -80,9 +81,16 @@ class Registry:
             return _register(module)
         return _register
 
+    def refuse(self, name: str, reason: str) -> None:
+        """Name a type that MMAction2 has and actionkit does not build, with the reason: a
+        config naming it gets that reason instead of "not registered"."""
+        self._refused[name] = reason
+
     def _lookup(self, key: str) -> Any:
         if key in self._module_dict:
             return self._module_dict[key]
+        if key in self._refused:
+            raise ValueError(f'{self._name} type {key!r} is not supported: {self._refused[key]}')
         close = difflib.get_close_matches(key, self._module_dict, n=3, cutoff=0.6)
         hint = f' Did you mean {", ".join(map(repr, close))}?' if close else ''
         raise KeyError(f'{key!r} is not registered in the {self._name} registry.{hint} '

@@ -97,3 +97,14 @@ def test_duplicate_registration():
     assert reg.get('Widget') is Widget
     with pytest.raises(TypeError):
         reg.register_module(name=3)
+
+
+def test_a_refused_type_gives_its_reason():
+    reg, _ = _registry()
+    reg.refuse('Gadget', 'it needs the gadget package')
+    with pytest.raises(ValueError, match=r"thing type 'Gadget' is not supported: it needs the "
+                                         r"gadget package"):
+        reg.build(dict(type='Gadget'))
+    with pytest.raises(KeyError, match='not registered'):  # others are still unknown
+        reg.build(dict(type='Gizmo'))
+    assert 'Gadget' not in reg and reg.get('Gadget') is None

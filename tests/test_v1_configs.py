@@ -55,6 +55,9 @@ REFUSED: dict[str, str] = {
            ('swin-transformer_32xb8-1x1x8-50e_kinetics400-rgb', _TIMM),
            ('swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb', _TIMM),
            ('dense161_8xb32-1x1x3-100e_kinetics400-rgb', _TORCHVISION))},
+    **{f'recognition/tsm/tsm_imagenet-pretrained-mobileone-s4{kind}_8xb16-1x1x16-50e_'
+       f'kinetics400-rgb.py': 'mmpretrain (MobileOneTSM is built on its MobileOne)'
+       for kind in ('', '_deploy')},
 }
 # model types (``type`` anywhere in ``model``) that other branches are adding now
 PENDING_MODELS: set[str] = set()

@@ -23,6 +23,11 @@ LOCALIZERS = Registry('localizer')
 LOSSES = Registry('loss')
 BLENDINGS = Registry('blending')  # mini-batch mixing (mixup, cutmix) a recognizer applies
 
+# MMAction2 1.x types built on packages actionkit does not ship
+BACKBONES.refuse('MobileOneTSM', "MMAction2 1.x builds it on mmpretrain's MobileOne (pip "
+                 "install mmpretrain, which needs mmcv); actionkit has no MobileOne: use "
+                 "ResNetTSM or MobileNetV2TSM")
+
 
 def build_backbone(cfg: Any) -> nn.Module:
     return BACKBONES.build(cfg)
