@@ -23,6 +23,7 @@ Normalize).
 Run:
     python benchmarks/shards.py --workers 1 2 4            # ~2 minutes on 2 busy cores
     python benchmarks/shards.py --shard-url http://127.0.0.1:9000/b/shards
+    python benchmarks/shards.py --moto     # starts moto's S3 server, uploads the shards there
 """
 from __future__ import annotations
 
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--rss-every', type=int, default=5, help='batches between RSS samples')
     parser.add_argument('--shard-url', default=None,
                         help='URL prefix of a copy of the shard folder on an object store')
+    parser.add_argument('--moto', action='store_true',
+                        help="start moto's S3 server on 127.0.0.1, copy the shards there and "
+                             'read them as s3://bench/shards (needs the test extra)')
     parser.add_argument('--json', default=None, help='also write the results here')
     args = parser.parse_args(argv)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -139,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                              data_prefix=str(ann.parent / 'videos'), pipeline=PIPELINE),
                'shards': dict(type='ShardedVideoDataset', ann_file=str(index),
                               pipeline=PIPELINE, shuffle_buffer=16)}
+    moto = None
+    if args.moto:
+        moto, args.shard_url = _shards_on_moto(index.parent)
     if args.shard_url:
         sources['remote'] = dict(sources['shards'], data_prefix=args.shard_url)
     with open('/proc/loadavg') as fin:
@@ -159,7 +166,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f'load average after: {fin.read().strip()}')
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    if moto is not None:
+        moto.kill()
     return 0
+
+
+def _shards_on_moto(folder: Path):
+    """Start moto (remote_read.py's way), upload ``folder``'s shards, return (process, URL)."""
+    import importlib.util
+
+    import boto3
+    spec = importlib.util.spec_from_file_location('remote_read', REPO / 'benchmarks' /
+                                                  'remote_read.py')
+    remote_read = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(remote_read)
+    proc, endpoint = remote_read._start_moto()
+    for name, value in (('AWS_ACCESS_KEY_ID', 'bench'), ('AWS_SECRET_ACCESS_KEY', 'bench'),
+                        ('AWS_DEFAULT_REGION', 'us-east-1')):
+        os.environ.setdefault(name, value)
+    os.environ['AWS_ENDPOINT_URL'] = endpoint
+    client = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1')
+    client.create_bucket(Bucket='bench')
+    for path in sorted(folder.glob('*.tar')):
+        client.put_object(Bucket='bench', Key=f'shards/{path.name}', Body=path.read_bytes())
+    return proc, 's3://bench/shards'
 
 
 if __name__ == '__main__':
