@@ -323,5 +323,13 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
         """Like :meth:`train_step`, for validation losses."""
         return self._step(data_batch)
 
+    def test_step(self, data: Mapping[str, Any]) -> list[Any]:
+        """MMAction2 1.x's ``test_step``: ``{'inputs': [...], 'data_samples': [...]}`` through
+        ``data_preprocessor`` and ``mode='predict'``; returns the data samples with
+        ``pred_score`` / ``pred_label``."""
+        data = self.data_preprocessor(data, False)
+        with torch.no_grad():
+            return self.forward_v1(data['inputs'], data.get('data_samples'), 'predict')
+
     # MMAction2 0.x spelling, kept for users' code
     _parse_losses = staticmethod(parse_losses)
