@@ -400,3 +400,14 @@ def test_test_step_preprocesses_a_1x_batch_and_predicts():
     np.testing.assert_allclose(torch.stack([s.pred_score for s in samples]).numpy(), expected,
                                rtol=1e-6)
     assert samples[0].gt_label.tolist() == [2]
+
+
+def test_gradcam_scores_see_the_normalised_input():
+    with_pre = tsn(data_preprocessor=dict(type='ActionDataPreprocessor', mean=MEAN, std=STD),
+                   test_cfg=dict(average_clips='score'))
+    plain = tsn(test_cfg=dict(average_clips='score'))
+    plain.load_state_dict(with_pre.state_dict())
+    with_pre.eval(), plain.eval()
+    raw = torch.randint(0, 256, (1, 3, 3, 32, 32), dtype=torch.uint8)
+    normed = (raw.float() - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)
+    torch.testing.assert_close(with_pre(raw, gradcam=True), plain(normed, gradcam=True))
