@@ -227,11 +227,10 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
     if labels_checked:
         load_label_map(labels, num_classes)  # fail before the decoding and the forward
     device = next(model.parameters()).device
-    results, pipeline, cleanup = _prepare_input(cfg, video, use_frames, decoder)
+    if isinstance(test_pipeline, Compose):
+        test_pipeline = test_pipeline.transforms
+    results, pipeline, cleanup = _prepare_input(cfg, video, use_frames, decoder, test_pipeline)
     try:
-        if test_pipeline is not None:
-            pipeline = test_pipeline.transforms if isinstance(test_pipeline, Compose) \
-                else list(test_pipeline)
         data = Compose(pipeline)(results)
     finally:
         if cleanup:
@@ -329,11 +328,13 @@ def _merged(outputs: list[Any]) -> Any:
     return outputs
 
 
-def _prepare_input(cfg: Config, video: Any, use_frames: bool,
-                   decoder: str | None = None) -> tuple[dict, list, str | None]:
-    """Return the pipeline's input dict, the pipeline to run and a temp file to delete."""
+def _prepare_input(cfg: Config, video: Any, use_frames: bool, decoder: str | None = None,
+                   steps: Sequence[Any] | None = None) -> tuple[dict, list, str | None]:
+    """Return the pipeline's input dict, the pipeline to run (``steps`` in place of the
+    config's when given) and a temp file to delete."""
     test = _test_section(cfg)
-    pipeline = [dict(step) for step in test['pipeline']]
+    pipeline = [dict(step) if isinstance(step, Mapping) else step
+                for step in (test['pipeline'] if steps is None else steps)]
     if isinstance(video, Mapping):
         if decoder is not None and any(_step_type(s).endswith('Init') for s in pipeline):
             pipeline = _video_pipeline(pipeline, decoder)

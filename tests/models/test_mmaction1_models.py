@@ -387,3 +387,27 @@ def test_c2d_runs_the_resnet_per_frame_and_halves_the_frames_once():
         got = c2d(frame)
     for t in range(4):
         torch.testing.assert_close(got[:, :, t], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_test_step_preprocesses_a_1x_batch_and_predicts():
+    model = tsn(data_preprocessor=dict(type='ActionDataPreprocessor', mean=MEAN, std=STD),
+                test_cfg=dict(average_clips='prob'))
+    model.eval()
+    raw = [torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8) for _ in range(2)]
+    samples = model.test_step(dict(inputs=raw, data_samples=[ActionDataSample().set_gt_label(2),
+                                                            ActionDataSample()]))
+    expected = model(torch.stack(raw), return_loss=False)  # the 0.x call, preprocessed too
+    np.testing.assert_allclose(torch.stack([s.pred_score for s in samples]).numpy(), expected,
+                               rtol=1e-6)
+    assert samples[0].gt_label.tolist() == [2]
+
+
+def test_gradcam_scores_see_the_normalised_input():
+    with_pre = tsn(data_preprocessor=dict(type='ActionDataPreprocessor', mean=MEAN, std=STD),
+                   test_cfg=dict(average_clips='score'))
+    plain = tsn(test_cfg=dict(average_clips='score'))
+    plain.load_state_dict(with_pre.state_dict())
+    with_pre.eval(), plain.eval()
+    raw = torch.randint(0, 256, (1, 3, 3, 32, 32), dtype=torch.uint8)
+    normed = (raw.float() - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)
+    torch.testing.assert_close(with_pre(raw, gradcam=True), plain(normed, gradcam=True))

@@ -249,13 +249,14 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
                                    mode or 'tensor', **kwargs)
         for key in _BATCH_EXTRAS:
             kwargs.pop(key, None)
-        if kwargs.pop('gradcam', False):
-            return self.forward_gradcam(imgs, **kwargs)
-        if return_loss and label is None:
+        gradcam = kwargs.pop('gradcam', False)
+        if return_loss and label is None and not gradcam:
             raise ValueError(f'{type(self).__name__}.forward: return_loss=True needs a label')
         if self.preprocess_in_forward:
             imgs, label = self.data_preprocessor.preprocess(
-                imgs, label, training=bool(return_loss) and self.training)
+                imgs, label, training=bool(return_loss) and self.training and not gradcam)
+        if gradcam:
+            return self.forward_gradcam(imgs, **kwargs)
         if return_loss:
             if self.blending is not None:
                 imgs, label = self.blending(imgs, label)
@@ -322,6 +323,14 @@ class BaseRecognizer(nn.Module, metaclass=ABCMeta):
                  **kwargs: Any) -> dict[str, Any]:
         """Like :meth:`train_step`, for validation losses."""
         return self._step(data_batch)
+
+    def test_step(self, data: Mapping[str, Any]) -> list[Any]:
+        """MMAction2 1.x's ``test_step``: ``{'inputs': [...], 'data_samples': [...]}`` through
+        ``data_preprocessor`` and ``mode='predict'``; returns the data samples with
+        ``pred_score`` / ``pred_label``."""
+        data = self.data_preprocessor(data, False)
+        with torch.no_grad():
+            return self.forward_v1(data['inputs'], data.get('data_samples'), 'predict')
 
     # MMAction2 0.x spelling, kept for users' code
     _parse_losses = staticmethod(parse_losses)
