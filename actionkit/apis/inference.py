@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ..config import Config
-from ..config.v1 import engine_config
+from ..config.v1 import config_version, engine_config
 from ..datasets.pipelines.compose import Compose
 from ..models.builder import build_model
 from ..models.fuse import fuse_conv_bn as _fuse_conv_bn
@@ -259,10 +259,10 @@ def inference_recognizer(model: nn.Module, video: str | os.PathLike | dict | np.
 
 
 def is_v1_config(cfg: Mapping[str, Any]) -> bool:
-    """Whether a config is MMAction2 1.x's: it has ``test_dataloader`` or ``default_scope``
-    at the top (0.x configs hold their loaders in ``data``), or a ``model.data_preprocessor``."""
+    """Whether a config is MMAction2 1.x's: its top-level keys say so
+    (:func:`actionkit.config.v1.config_version`), or its model has a ``data_preprocessor``."""
     model = cfg.get('model')
-    return any(key in cfg for key in ('test_dataloader', 'default_scope')) \
+    return config_version(cfg, getattr(cfg, 'filename', None)) == '1.x' \
         or (isinstance(model, Mapping) and 'data_preprocessor' in model)
 
 

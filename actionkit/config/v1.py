@@ -122,8 +122,9 @@ def config_version(cfg: Mapping[str, Any], filename: str | None = None) -> str:
 
 # why a 1.x type the translation meets is not run
 _NOT_RUN = {
-    'AVAMetric': 'spatio-temporal detection (AVA) is not in actionkit yet',
-    'MultiSportsMetric': 'spatio-temporal detection (MultiSports) is not in actionkit yet',
+    'AVAMetric': "MMAction2 1.x's detection configs are not translated; actionkit runs "
+                 "MMAction2 0.x's AVA configs (configs/detection/)",
+    'MultiSportsMetric': 'spatio-temporal detection on MultiSports is not in actionkit',
     'RetrievalMetric': 'the multimodal / retrieval models need text models actionkit does '
                        'not ship',
     'VQAAcc': 'the multimodal models need text models actionkit does not ship',

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -56,6 +57,18 @@ def _check_threads(num_threads: Any, owner: str, allow_none: bool = False) -> An
         return None
     check_positive_int(owner, 'num_threads', num_threads, minimum=0)
     return num_threads
+
+
+def _check_decode_device(device: Any, owner: str) -> str:
+    """``'cpu'``, ``'cuda'`` or ``'cuda:N'``; CUDA only when a GPU is visible."""
+    if not isinstance(device, str) or not re.fullmatch(r'cpu|cuda(:\d+)?', device):
+        raise ValueError(f"{owner}: device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device != 'cpu':
+        import torch
+        if not torch.cuda.is_available():
+            raise ValueError(f'{owner}: device={device!r} decodes on a CUDA GPU, and none is '
+                             f"visible here; use device='cpu'")
+    return device
 
 
 def _require(results: dict[str, Any], keys: tuple[str, ...], owner: str) -> None:
@@ -281,14 +294,20 @@ class TorchCodecInit(_VideoInit):
     Args:
         io_backend (str): ``'disk'`` (or ``'http'``): each path or URL says where its file is.
         num_threads (int): FFmpeg decoder threads (0 lets FFmpeg choose).
+        device (str): ``'cpu'`` (default), or ``'cuda'`` / ``'cuda:N'`` to decode on the GPU
+            (NVDEC; a CUDA build of torchcodec). The frames come back to host memory, so the
+            rest of the pipeline is unchanged. CUDA cannot start in forked loader workers: use
+            ``workers_per_gpu=0`` or ``mp_start_method='spawn'`` with it.
     """
 
     backend = 'torchcodec'
-    reader_options = ('num_threads', )
+    reader_options = ('num_threads', 'device')
 
-    def __init__(self, io_backend: str = 'disk', num_threads: int = 1) -> None:
+    def __init__(self, io_backend: str = 'disk', num_threads: int = 1,
+                 device: str = 'cpu') -> None:
         super().__init__(io_backend)
         self.num_threads = _check_threads(num_threads, type(self).__name__)
+        self.device = _check_decode_device(device, type(self).__name__)
 
 
 @PIPELINES.register_module()

@@ -87,6 +87,7 @@ def test_decord_decode_mode_reaches_the_reader(videos, reference_frames):
     dict(type='DecordInit', num_threads=3), dict(type='DecordDecode', mode='efficient'),
     dict(type='OpenCVInit', num_threads=2), dict(type='OpenCVDecode'),
     dict(type='TorchCodecInit', num_threads=0), dict(type='TorchCodecDecode'),
+    dict(type='TorchCodecInit', device='cpu'),
     dict(type='RawFrameDecode', decoding_backend='pillow'),
 ])
 def test_repr_shows_every_argument_and_builds_the_same_step(cfg):
@@ -105,10 +106,32 @@ def test_repr_shows_every_argument_and_builds_the_same_step(cfg):
     (dict(type='PyAVDecode', mode='fast'), 'mode'),
     (dict(type='DecordInit', num_threads=-2), 'num_threads'),
     (dict(type='RawFrameDecode', decoding_backend='tifffile'), 'decoding_backend'),
+    (dict(type='TorchCodecInit', device='gpu'), "device must be 'cpu', 'cuda' or 'cuda:N'"),
+    (dict(type='TorchCodecInit', device='cuda:x'), "device must be"),
 ])
 def test_invalid_arguments_are_named(cfg, match):
     with pytest.raises(ValueError, match=match):
         PIPELINES.build(cfg)
+
+
+def test_torchcodec_gpu_decoding_is_an_option_of_the_reader(videos, reference_frames):
+    import torch
+    if not torch.cuda.is_available():  # CPU machines: a clear refusal, before any worker runs
+        with pytest.raises(ValueError, match=r"device='cuda:0' decodes on a CUDA GPU, and none "
+                                             r"is visible here; use device='cpu'"):
+            PIPELINES.build(dict(type='TorchCodecInit', device='cuda:0'))
+    step = PIPELINES.build(dict(type='TorchCodecInit', device='cpu', num_threads=0))
+    assert step._reader_kwargs() == dict(num_threads=0, device='cpu')
+    pytest.importorskip('torchcodec.decoders', reason='torchcodec (and FFmpeg) not installed',
+                        exc_type=ImportError)
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    results = PIPELINES.build(dict(type='TorchCodecInit', device=device))(
+        dict(filename=str(videos['gop12.mp4'])))
+    results['frame_inds'] = np.array([17])
+    results = PIPELINES.build(dict(type='TorchCodecDecode'))(results)
+    assert results['imgs'][0].dtype == np.uint8
+    assert np.abs(results['imgs'][0].astype(int)
+                  - reference_frames['gop12.mp4'][17].astype(int)).mean() < 3
 
 
 def test_opencv_init_accepts_the_num_threads_of_mmaction_configs():

@@ -32,6 +32,8 @@ class TorchCodecReader(VideoReader):
     Args:
         path: the video file.
         num_threads: FFmpeg decoder threads (0 lets FFmpeg choose).
+        device: ``'cpu'``, or ``'cuda'`` / ``'cuda:N'`` to decode on the GPU (NVDEC, with a
+            CUDA build of torchcodec); the frames come back to host memory as uint8 arrays.
 
     Raises:
         ImportError: torchcodec or FFmpeg is missing (the message says how to install them).
@@ -41,12 +43,14 @@ class TorchCodecReader(VideoReader):
 
     backend = 'torchcodec'
 
-    def __init__(self, path: str, num_threads: int = 1) -> None:
+    def __init__(self, path: str, num_threads: int = 1, device: str = 'cpu') -> None:
         video_decoder = _import_video_decoder()
         self.path = check_video_file(path)
+        options: dict[str, Any] = dict(seek_mode='exact', num_ffmpeg_threads=num_threads)
+        if device != 'cpu':  # older torchcodec versions take no device argument
+            options['device'] = device
         try:
-            self._decoder: Any = video_decoder(self.path, seek_mode='exact',
-                                               num_ffmpeg_threads=num_threads)
+            self._decoder: Any = video_decoder(self.path, **options)
         except (RuntimeError, ValueError) as err:
             raise DecodeError(f'torchcodec cannot open video {self.path}: {err}',
                               self.path) from err
@@ -72,7 +76,7 @@ class TorchCodecReader(VideoReader):
         except (RuntimeError, IndexError) as err:
             raise DecodeError(f'torchcodec cannot decode frames of {self.path}: {err}',
                               self.path) from err
-        images = batch.permute(0, 2, 3, 1).contiguous().numpy()
+        images = batch.permute(0, 2, 3, 1).contiguous().cpu().numpy()
         return gather(dict(zip(targets, images)), inds)
 
     def close(self) -> None:
