@@ -5,7 +5,8 @@
 
 A sibling of ``mmaction1_model_check.py`` for ``RecognizerOmni``, whose 1.x calls differ
 (one dict per data source; ``mode='tensor'`` cannot give scores). In the 1.x interpreter the
-OmniSource config's model is built, given random weights and BatchNorm statistics, put in
+OmniSource config's model is built (PyTorch's default init, seed 0; random BatchNorm affine
+parameters and statistics), put in
 eval mode and run on an image batch ``[2, 3, 64, 64]`` and a video batch
 ``[2, 2, 3, 8, 64, 64]`` (two views): backbone features and head scores of each, the
 ``predict`` scores of each, and the ``loss`` of both sources in one call (the video's first
@@ -47,12 +48,14 @@ from mmaction.utils import register_all_modules
 register_all_modules()
 cfg = Config.fromfile(sys.argv[1])
 model_cfg = cfg.model.to_dict()
-model = MODELS.build(model_cfg)
+torch.manual_seed(0)
+model = MODELS.build(model_cfg)  # PyTorch's default init of the convolutions and linears
 gen = torch.Generator().manual_seed(0)
-for key, value in model.state_dict().items():
-    if value.is_floating_point():
-        low = 0.5 if key.endswith('running_var') else -0.1
-        value.copy_(torch.rand(value.shape, generator=gen) * (0.6 if low > 0 else 0.2) + low)
+for key, value in model.state_dict().items():  # BatchNorm: random affine and statistics
+    span = dict(weight=(0.5, 1.5), bias=(-0.1, 0.1), running_mean=(-0.1, 0.1),
+                running_var=(0.5, 1.5)).get(key.rsplit('.', 1)[-1])
+    if span and value.dim() == 1:
+        value.copy_(torch.rand(value.shape, generator=gen) * (span[1] - span[0]) + span[0])
 model.eval()
 image = torch.rand(2, 3, 64, 64, generator=gen) * 2 - 1
 video = torch.rand(2, 2, 3, 8, 64, 64, generator=gen) * 2 - 1
@@ -132,6 +135,10 @@ def main() -> None:
             theirs = pickle.load(fin)  # our own file, written just now
     diffs = _ours(theirs)
     print(f'{CONFIG}: strict load OK')
+    for kind in ('image', 'video'):  # how much the outputs depend on the input
+        feat = theirs[kind + '_head']
+        print(f'1.x {kind} scores, sample 0 vs 1: max|diff| '
+              f'{float((feat[0] - feat[1]).abs().max()):.3g}')
     print(json.dumps({key: f'max|diff| {d:.1e} (max|1.x| {m:.3g})'
                       for key, (d, m) in diffs.items()}, indent=1))
 
