@@ -25,33 +25,19 @@ import tempfile
 from pathlib import Path
 
 import torch
+from mmaction1_model_check import MM1_PREAMBLE  # benchmarks/, the script's folder
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = 'recognition/omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py'
 
 # run by the MMAction2 1.x interpreter: argv = config file, output file
-_MM1_SCRIPT = r'''
-import pickle, sys, types, warnings
-warnings.filterwarnings('ignore')
-import importlib.metadata
-sys.modules.setdefault('importlib_metadata', importlib.metadata)
-for name in ('mmaction.models.localizers.drn', 'mmaction.models.localizers.drn.drn'):
-    stub = types.ModuleType(name)  # missing from the 1.2.0 sdist; not needed here
-    stub.__path__ = []
-    stub.DRN = type('DRN', (), {})
-    sys.modules[name] = stub
-import torch
-from mmengine.config import Config
-from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
-from mmaction.utils import register_all_modules
-register_all_modules()
+_MM1_SCRIPT = MM1_PREAMBLE + r'''
 cfg = Config.fromfile(sys.argv[1])
 model_cfg = cfg.model.to_dict()
 torch.manual_seed(0)
 model = MODELS.build(model_cfg)  # PyTorch's default init of the convolutions and linears
 gen = torch.Generator().manual_seed(0)
-for key, value in model.state_dict().items():  # BatchNorm: random affine and statistics
+for key, value in model.state_dict().items():  # random BatchNorm entries and 1-dim biases
     span = dict(weight=(0.5, 1.5), bias=(-0.1, 0.1), running_mean=(-0.1, 0.1),
                 running_var=(0.5, 1.5)).get(key.rsplit('.', 1)[-1])
     if span and value.dim() == 1:
