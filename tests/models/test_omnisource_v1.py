@@ -183,3 +183,19 @@ def test_mix2d3d_normalises_1x_image_batches_at_their_channel_dim():
                                  format_shape='MIX2d3d')
     image = torch.tensor([10.0, 28.0, 40.0]).view(1, 3, 1, 1)  # [N, C, H, W]
     assert pre.preprocess(image)[0].flatten().tolist() == [0.0, 2.0, 2.0]
+
+
+def test_pretrain_2d_reads_a_2d_resnet_file_and_inflates_it(tmp_path):
+    torch.manual_seed(0)
+    stem, wide = torch.rand(64, 3, 7, 7), torch.rand(256, 1024, 1, 1)
+    path = tmp_path / 'resnet50_2d.pth'
+    torch.save({'state_dict': {'conv1.weight': stem, 'layer3.1.conv1.weight': wide,
+                               'bn1.running_var': torch.full((64,), 4.0),
+                               'fc.weight': torch.rand(1000, 2048)}}, path)
+    backbone = OmniResNet(layers=[1, 2, 2, 1], pretrain_2d=str(path))
+    assert torch.equal(backbone.conv1.weight[:, :, 0], stem)  # temporal size 1: as it is
+    inflated = backbone.layer3[1].conv1.weight  # [256, 1024, 3, 1, 1]: a third per frame
+    assert torch.allclose(inflated[:, :, 1], wide / 3) and torch.allclose(inflated.sum(2), wide)
+    assert backbone.bn1.running_var.tolist() == [4.0] * 64
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        OmniResNet(layers=[1, 1, 1, 1], pretrain_2d=str(tmp_path / 'missing.pth'))
