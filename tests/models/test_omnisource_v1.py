@@ -199,3 +199,18 @@ def test_pretrain_2d_reads_a_2d_resnet_file_and_inflates_it(tmp_path):
     assert backbone.bn1.running_var.tolist() == [4.0] * 64
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         OmniResNet(layers=[1, 1, 1, 1], pretrain_2d=str(tmp_path / 'missing.pth'))
+
+
+def test_init_cfg_pretrained_loads_a_recognizers_backbone_entries(tmp_path):
+    source = omni()
+    with torch.no_grad():
+        source.backbone.layer4[0].conv2.weight.fill_(0.25)
+    path = tmp_path / 'omni_1x.pth'
+    torch.save({'state_dict': source.state_dict()}, path)
+    backbone = OmniResNet(layers=[1, 1, 1, 1], init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    assert not torch.equal(backbone.layer4[0].conv2.weight, source.backbone.layer4[0].conv2.weight)
+    backbone.init_weights()
+    assert torch.equal(backbone.layer4[0].conv2.weight, source.backbone.layer4[0].conv2.weight)
+    with pytest.raises(ValueError, match='unknown init_cfg type'):
+        OmniResNet(init_cfg=dict(type='Pretrain', checkpoint=str(path)))

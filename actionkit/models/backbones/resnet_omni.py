@@ -22,6 +22,7 @@ from torch import nn
 
 from ..builder import BACKBONES
 from ..weights import read_checkpoint
+from .init_cfg import load_init_cfg_checkpoint, pretrained_init_cfg
 
 __all__ = ['OmniBottleneck', 'OmniResNet', 'inflate_2d_state_dict']
 
@@ -127,8 +128,9 @@ class OmniResNet(nn.Module):
         pretrain_2d (str | None): a 2D ResNet checkpoint (torchvision key names) whose
             kernels are inflated into the 3D ones at construction (see
             :func:`inflate_2d_state_dict`). Default: None.
-        init_cfg (dict | None): accepted for 1.x configs; the layers keep PyTorch's default
-            initialisation, as in 1.x where this config sets none. Default: None.
+        init_cfg (dict | list | None): 1.x's ``init_cfg``; a ``Pretrained`` entry's checkpoint
+            (its ``backbone.`` entries) is loaded by ``init_weights``; the layers otherwise
+            keep PyTorch's default initialisation, as in 1.x's config. Default: None.
 
     The output is the last stage's map: ``[N, 2048, T, H / 32, W / 32]`` for a video,
     ``[N, 2048, H / 32, W / 32]`` for an image.
@@ -143,6 +145,7 @@ class OmniResNet(nn.Module):
         self.layers = layers
         self.pretrain_2d = pretrain_2d
         self.init_cfg = init_cfg
+        self._pretrained = pretrained_init_cfg('OmniResNet', init_cfg)
         self.inplanes = 64
         self.conv1 = nn.Conv3d(3, 64, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3),
                                bias=False)
@@ -172,8 +175,10 @@ class OmniResNet(nn.Module):
         self.load_state_dict(inflate_2d_state_dict(self.state_dict(), state_2d))
 
     def init_weights(self) -> None:
-        """Nothing to do: the modules keep PyTorch's initialisation (or the inflated 2D
-        weights of ``pretrain_2d``)."""
+        """Load ``init_cfg``'s ``Pretrained`` checkpoint if any; otherwise the modules keep
+        PyTorch's initialisation (or the inflated 2D weights of ``pretrain_2d``)."""
+        if self._pretrained is not None:
+            load_init_cfg_checkpoint(self, self._pretrained)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, 3, T, H, W]`` (video) or ``[N, 3, H, W]`` (image) -> the last stage's map."""
