@@ -61,10 +61,10 @@ DEFAULT_CONFIGS = [
     'skeleton/posec3d/rgbpose_conv3d/rgbpose_conv3d.py',
 ]
 
-# run by the MMAction2 1.x interpreter: argv = configs root, output folder, keys-only flag,
-# then the configs
-_MM1_SCRIPT = r'''
-import glob, json, os, pickle, sys, types, warnings
+# the start of a script for the MMAction2 1.x interpreter: its registries, the missing DRN
+# module stubbed (also used by mmaction1_omni_check.py)
+MM1_PREAMBLE = r'''
+import pickle, sys, types, warnings
 warnings.filterwarnings('ignore')
 import importlib.metadata
 sys.modules.setdefault('importlib_metadata', importlib.metadata)
@@ -73,13 +73,19 @@ for name in ('mmaction.models.localizers.drn', 'mmaction.models.localizers.drn.d
     stub.__path__ = []
     stub.DRN = type('DRN', (), {})
     sys.modules[name] = stub
-import numpy as np, torch
+import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmaction.utils import register_all_modules
 register_all_modules()
+'''
+
+# run by the MMAction2 1.x interpreter: argv = configs root, output folder, keys-only flag,
+# then the configs
+_MM1_SCRIPT = MM1_PREAMBLE + r'''
+import glob, json, os
+from mmengine.logging import MessageHub
 root, out, keys_only, configs = sys.argv[1], sys.argv[2], sys.argv[3] == '1', sys.argv[4:]
 
 def plain(node):

@@ -55,8 +55,8 @@ class ActionDataPreprocessor(nn.Module):
         blending (dict | None): a ``BLENDINGS`` config applied to training batches
             (``MixupBlending``, ``CutmixBlending``, ``RandomBatchAugment``). Default: None.
         format_shape (str): the channel layout of a view: 'NCHW' (channels at dim -3),
-            'NCTHW' (dim -4) or 'MIX2d3d' (decided per batch by its number of dims: 5 is
-            NCHW, 6 is NCTHW). Default: 'NCHW'.
+            'NCTHW' (dim -4) or 'MIX2d3d' (decided per batch by its number of dims: 4
+            (1.x's image batches) and 5 are NCHW, 6 is NCTHW). Default: 'NCHW'.
     """
 
     def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
@@ -86,7 +86,7 @@ class ActionDataPreprocessor(nn.Module):
     def _channel_dim(self, batch: torch.Tensor) -> int:
         """The channel dimension (negative) of a batch ``[N, V, C, (T,) H, W]``."""
         if self.format_shape == 'MIX2d3d':
-            return -3 if batch.dim() == 5 else -4
+            return -3 if batch.dim() in (4, 5) else -4
         return -3 if self.format_shape == 'NCHW' else -4
 
     def normalize(self, batch: torch.Tensor) -> torch.Tensor:

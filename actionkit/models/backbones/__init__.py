@@ -22,6 +22,7 @@ from .uniformer import *  # noqa: F401,F403
 from .uniformerv2 import *  # noqa: F401,F403
 from .vit_mae import *  # noqa: F401,F403
 from .c2d import *  # noqa: F401,F403
+from .resnet_omni import *  # noqa: F401,F403
 from .gcn_units_v1 import *  # noqa: F401,F403
 from .stgcn_v1 import *  # noqa: F401,F403
 from .aagcn import *  # noqa: F401,F403

@@ -16,6 +16,7 @@ from .acrn_head import *  # noqa: F401,F403
 from .fbo_head import *  # noqa: F401,F403
 from .lfb_infer_head import *  # noqa: F401,F403
 from .mvit_head import *  # noqa: F401,F403
+from .omni_head import *  # noqa: F401,F403
 from .uniformer_head import *  # noqa: F401,F403
 from .gcn_head import *  # noqa: F401,F403
 from .rgbpose_head import *  # noqa: F401,F403

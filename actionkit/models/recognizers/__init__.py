@@ -6,3 +6,4 @@ from .audio_recognizer import *  # noqa: F401,F403
 from .skeleton_gcn import *  # noqa: F401,F403
 from .recognizer_gcn import *  # noqa: F401,F403
 from .recognizer3d_mm import *  # noqa: F401,F403
+from .recognizer_omni import *  # noqa: F401,F403
