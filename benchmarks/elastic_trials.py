@@ -85,7 +85,7 @@ def _config_template() -> str:
         spec.loader.exec_module(sys.modules[name])
     return sys.modules[name].CONFIG + """\
 custom_imports = dict(imports=['elastic_markers'], allow_failed_imports=False)
-data.update(videos_per_gpu=2, workers_per_gpu=1)
+data.update(videos_per_gpu=2)
 """
 
 
@@ -123,9 +123,10 @@ class Harness:
         (self.root / 'elastic_markers.py').write_text(MARKER_MODULE)
         data = self._data()
         self.config = self.root / 'elastic_tsn.py'
+        train = (f"dict(type='VideoDataset', ann_file={data['train_list_videos']!r}, "
+                 f"data_prefix={data['videos_root']!r}, pipeline=train_pipeline)")
         self.config.write_text(_config_template().format(
-            ann_file=data['train_list_videos'], data_prefix=data['videos_root'],
-            half=max(1, epochs // 2), epochs=epochs))
+            train=train, workers=1, extra='', half=max(1, epochs // 2), epochs=epochs))
         self.window_s = 0.0
 
     def _data(self) -> dict[str, str]:

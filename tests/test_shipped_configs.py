@@ -164,6 +164,7 @@ OWN_CONFIGS = {
     'synthetic/stgcn_synthetic_pose.py': None,
     'synthetic/tsm_r18_1x1x8_synthetic_video.py': SYNTHETIC_NORM,
     'synthetic/tsn_r18_1x1x8_synthetic_video.py': SYNTHETIC_NORM,
+    'synthetic/videomae_vit-tiny_8x4x1_synthetic_video.py': None,  # its data_preprocessor
 }
 
 
@@ -207,6 +208,21 @@ def test_synthetic_3d_config() -> None:
             ][0] == (8, 4, 1)
     assert {s.input_format for s in _steps(cfg, 'FormatShape')} == {'NCTHW'}
     assert not _steps(cfg, 'Flip')
+
+
+def test_synthetic_vit_config() -> None:
+    # MMAction2 1.x style: uint8 frames, normalised by the model's data_preprocessor
+    cfg = Config.fromfile(OURS / 'synthetic' / 'videomae_vit-tiny_8x4x1_synthetic_video.py')
+    backbone, head = cfg.model.backbone, cfg.model.cls_head
+    assert backbone.type == 'VisionTransformer' and backbone.get('pretrained') is None
+    assert head.num_classes == len(SYNTHETIC_CLASSES) and head.in_channels == backbone.embed_dims
+    pre = cfg.model.data_preprocessor
+    assert (pre.type, pre.mean, pre.std, pre.format_shape) == (
+        'ActionDataPreprocessor', *SYNTHETIC_NORM, 'NCTHW')
+    assert not _steps(cfg, 'Normalize') and not _steps(cfg, 'Flip')
+    samplers = _steps(cfg, 'SampleFrames')
+    assert {(s.clip_len, s.num_clips) for s in samplers} == {(backbone.num_frames, 1)}
+    assert backbone.img_size % backbone.patch_size == 0
 
 
 @pytest.mark.parametrize('rel', ['localization/bmn/bmn_synthetic.py',
