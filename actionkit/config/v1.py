@@ -185,10 +185,12 @@ def _loader(cfg: Mapping[str, Any], key: str) -> tuple[dict[str, Any], Any]:
     if 'shuffle' in sampler:
         args['shuffle'] = bool(sampler['shuffle'])
     collate = section.get('collate_fn')
-    if collate is not None and dict(collate).get('type') not in ('pseudo_collate',
-                                                                 'default_collate'):
+    # repeat_pseudo_collate: RepeatAugDataset's repeats, which our collate flattens as 1.x does
+    if collate is not None and dict(collate).get('type') not in (
+            'pseudo_collate', 'default_collate', 'repeat_pseudo_collate'):
         raise ValueError(f'{key}.collate_fn={collate!r}: only pseudo_collate / '
-                         'default_collate (the engine stacks the batch itself)')
+                         'default_collate / repeat_pseudo_collate (the engine stacks the batch '
+                         'itself)')
     return args, copy.deepcopy(section['dataset'])
 
 
