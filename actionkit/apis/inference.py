@@ -79,11 +79,20 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def _as_config(config: str | os.PathLike | Config) -> Config:
+    """The config as the engine reads it (a 1.x one translated); for a 1.x config with a
+    ``test_pipeline``, that pipeline is the test one, as 1.x's ``inference_recognizer`` runs
+    it rather than ``test_dataloader.dataset.pipeline``."""
     if isinstance(config, (str, os.PathLike)):
-        return engine_config(Config.fromfile(os.fspath(config)))  # a 1.x file: translated
-    if isinstance(config, Config):
-        return engine_config(copy.deepcopy(config))
-    raise TypeError(f'config must be a file name or a Config, got {type(config).__name__}')
+        config = Config.fromfile(os.fspath(config))
+    elif isinstance(config, Config):
+        config = copy.deepcopy(config)
+    else:
+        raise TypeError(f'config must be a file name or a Config, got {type(config).__name__}')
+    v1_pipeline = config.get('test_pipeline') if is_v1_config(config) else None
+    config = engine_config(config)
+    if v1_pipeline and isinstance(config.get('data', {}).get('test'), Mapping):
+        config.data.test.pipeline = v1_pipeline
+    return config
 
 
 def init_recognizer(config: str | os.PathLike | Config, checkpoint: str | None = None,
