@@ -73,6 +73,14 @@ TINY_BACKBONES = {
                           return_list=[0, 1], n_layers=2, n_dim=16, n_head=2,
                           clip_pretrained=False), (2, 3, 4, 32, 32),
                      dict(type='UniFormerHead', in_channels=16))],
+    # MMAction2 1.x's
+    'C2D': [(dict(type='C2D', depth=18), (2, 3, 4, 32, 32), dict(type='I3DHead', in_channels=512))],
+    'VisionTransformer': [(dict(type='VisionTransformer', img_size=32, patch_size=16,
+                                embed_dims=16, depth=2, num_heads=2, num_frames=4, tubelet_size=2,
+                                drop_path_rate=0.1), (2, 3, 4, 32, 32),
+                           dict(type='TimeSformerHead', in_channels=16))],
+    'OmniResNet': [(dict(type='OmniResNet', layers=(1, 1, 1, 1)), (2, 3, 4, 32, 32),
+                    dict(type='I3DHead', in_channels=2048))],
     'MobileNetV2': [(dict(type='MobileNetV2', widen_factor=0.25), (2, 3, 32, 32),
                      dict(type='TSNHead', in_channels=1280))],
     'MobileNetV2TSM': [(dict(type='MobileNetV2TSM', widen_factor=0.25, num_segments=2),
@@ -144,9 +152,11 @@ _2D_BACKBONES = ('ResNet', 'ResNetTSM', 'ResNetTIN', 'MobileNetV2', 'MobileNetV2
                  'TANet')
 RECOGNIZER_SPECS = {
     'Recognizer3D': [(backbone, shape, head) for name, specs in TINY_BACKBONES.items()
-                     if name not in _2D_BACKBONES + _GCN_BACKBONES + ('ResNetAudio',)
+                     if name not in _2D_BACKBONES + _GCN_BACKBONES + ('ResNetAudio',
+                                                                      'OmniResNet')
                      for backbone, shape, head in specs],
     'AudioRecognizer': TINY_BACKBONES['ResNetAudio'],  # [N, clips, 1, T, F] as 2D's input
+    'RecognizerAudio': TINY_BACKBONES['ResNetAudio'],  # MMAction2 1.x's name
     'SkeletonGCN': [spec for name in _GCN_BACKBONES for spec in TINY_BACKBONES[name]],
     'Recognizer2D': [spec for name in _2D_BACKBONES for spec in TINY_BACKBONES[name]]
     + [(dict(type='ResNet', depth=18), (4, 3, 32, 32),
