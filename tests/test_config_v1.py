@@ -114,6 +114,7 @@ def test_translation_of_every_section() -> None:
     evaluation = out['evaluation']
     assert (evaluation['start'], evaluation['interval'], evaluation['eval_last']) == (6, 3, True)
     assert evaluation['save_best'] == 'top1_acc'
+    assert evaluation['metric_aliases']['top1_acc'] == 'acc/top1'  # best_acc_top1_epoch_N.pth
     assert evaluation['metrics'] == ['top_k_accuracy', 'mean_class_accuracy']
     assert evaluation['metric_options'] == dict(top_k_accuracy=dict(topk=(1, 5)))
     assert out['optimizer'] == dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4,
@@ -124,8 +125,13 @@ def test_translation_of_every_section() -> None:
     assert out['lr_config'] == dict(type='ParamSchedulerHook',
                                     schedulers=V1['param_scheduler'])
     assert out['checkpoint_config'] == dict(interval=2, max_keep_ckpts=3)
+    aliases = dict(top1_acc='acc/top1', top5_acc='acc/top5', mean_class_accuracy='acc/mean1',
+                   mean_average_precision='acc/mean_average_precision',
+                   mmit_mean_average_precision='acc/mmit_mean_average_precision')
     assert out['log_config'] == dict(interval=20, hooks=[
-        dict(type='TextLoggerHook', ignore_last=False), dict(type='TensorboardLoggerHook')])
+        dict(type='TextLoggerHook', ignore_last=False),
+        dict(type='V1WorkDirHook', ignore_last=False, metric_aliases=aliases),
+        dict(type='TensorboardLoggerHook')])
     assert out['eval_config'] == dict(metrics=['top_k_accuracy'],
                                       metric_options=dict(top_k_accuracy=dict(topk=(1, 3))))
     assert out['load_from'] == 'pretrained.pth' and 'resume_from' not in out
@@ -319,6 +325,27 @@ def _lrs(work_dir: Path) -> dict[int, float]:
     return found
 
 
+def _check_v1_layout(work: Path, last: str, val_steps: list[int]) -> None:
+    """mmengine's places: {ts}/{ts}.log, {ts}/vis_data/scalars.json (and {ts}.json, the same
+    lines), {ts}/vis_data/config.py and last_checkpoint (the newest checkpoint's path)."""
+    (run,) = [p for p in work.iterdir() if p.is_dir() and p.name[:8].isdigit()]
+    assert 'Epoch [' in (run / f'{run.name}.log').read_text()  # the text log
+    scalars = (run / 'vis_data' / 'scalars.json').read_text()
+    assert (run / 'vis_data' / f'{run.name}.json').read_text() == scalars
+    assert 'param_scheduler' in (run / 'vis_data' / 'config.py').read_text()
+    records = [json.loads(line) for line in scalars.splitlines()]
+    train = [r for r in records if 'loss' in r]
+    # 4 iterations an epoch, a line every 2 (ignore_last=False): steps are global iterations
+    assert [r['step'] for r in train] == list(range(2, 17, 2))
+    assert all(r['iter'] == r['step'] and r['epoch'] == (r['iter'] - 1) // 4 + 1 for r in train)
+    assert train[0]['lr'] == pytest.approx(0.1 * (0.5 + 0.5 * 1 / 7), abs=1e-5)
+    val = [r for r in records if 'loss' not in r]
+    assert [r['step'] for r in val] == val_steps  # at the epoch, metrics under 1.x names
+    # (ToyDataset.evaluate returns the mean class accuracy too)
+    assert all(set(r) == {'acc/top1', 'acc/mean1', 'step'} for r in val), val
+    assert (work / 'last_checkpoint').read_text() == str((work / last).resolve())
+
+
 @pytest.mark.slow
 def test_tools_train_and_test_with_a_1x_config(toy_config: Path, tmp_path: Path) -> None:
     work = tmp_path / 'work'
@@ -328,7 +355,8 @@ def test_tools_train_and_test_with_a_1x_config(toy_config: Path, tmp_path: Path)
     # max_keep_ckpts=2; validation after epochs 2 and 4 (val_interval=2) picks the best
     assert {'epoch_3.pth', 'epoch_4.pth', 'latest.pth', 'toy_v1.py'} <= names
     assert 'epoch_1.pth' not in names and 'epoch_2.pth' not in names
-    assert [n for n in names if n.startswith('best_top1_acc_epoch_')]
+    assert [n for n in names if n.startswith('best_acc_top1_epoch_')]  # 1.x's name
+    _check_v1_layout(work, last='epoch_4.pth', val_steps=[2, 4])
     assert 'param_scheduler' in (work / 'toy_v1.py').read_text()  # the file as written
     meta = torch.load(work / 'latest.pth', weights_only=True)['meta']
     assert meta['epoch'] == 4 and meta['seed'] == 0  # randomness.seed
@@ -341,8 +369,13 @@ def test_tools_train_and_test_with_a_1x_config(toy_config: Path, tmp_path: Path)
 
     # --resume (no value): the latest checkpoint of the work dir; one more epoch
     assert train.main([str(toy_config), '--work-dir', str(work), '--resume',
-                       '--cfg-options', 'train_cfg.max_epochs=5']) == 0
+                       '--cfg-options', 'train_cfg.max_epochs=5',
+                       'default_hooks.checkpoint.save_best=acc/top1']) == 0
+    # the resumed run finds the best checkpoint by its 1.x name
+    assert any('resumed best checkpoint' in log.read_text() and 'best_acc_top1_epoch_'
+               in log.read_text() for log in work.glob('*/*.log'))
     assert torch.load(work / 'latest.pth', weights_only=True)['meta']['epoch'] == 5
+    assert (work / 'last_checkpoint').read_text() == str((work / 'epoch_5.pth').resolve())
 
     # 0.x flags are refused for a 1.x file, naming the 1.x way
     with pytest.raises(SystemExit, match=r'--validate is an MMAction2 0.x flag.*val_dataloader'):

@@ -116,7 +116,10 @@ def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
     from ..models import build_model, register_module_hooks
 
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    logger = get_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'),
+    # a 1.x file's text log is where mmengine writes it: {work_dir}/{timestamp}/{timestamp}.log
+    log_dir = osp.join(cfg.work_dir, timestamp) if hasattr(args, 'source_cfg') else cfg.work_dir
+    os.makedirs(log_dir, exist_ok=True)
+    logger = get_logger(log_file=osp.join(log_dir, f'{timestamp}.log'),
                         log_level=cfg.get('log_level', 'INFO'))
     if get_rank() == 0:
         source_config(args, cfg).dump(osp.join(cfg.work_dir, osp.basename(args.config)))

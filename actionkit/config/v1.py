@@ -74,6 +74,7 @@ V1_METRIC_NAMES = {'acc/top1': 'top1_acc', 'acc/top5': 'top5_acc',
                    'acc/mean1': 'mean_class_accuracy',
                    'acc/mean_average_precision': 'mean_average_precision',
                    'acc/mmit_mean_average_precision': 'mmit_mean_average_precision'}
+_V1_ALIASES = {engine: v1 for v1, engine in V1_METRIC_NAMES.items()}
 _LOOP_KEYS = ('type', 'max_epochs', 'max_iters', 'val_begin', 'val_interval',
               'dynamic_intervals')
 _HOOK_TYPES = {'runtime_info': 'RuntimeInfoHook', 'timer': 'IterTimerHook',
@@ -333,7 +334,8 @@ def _default_hooks(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
                  'default_hooks.checkpoint')
         out['checkpoint_config'] = {new: checkpoint[old] for old, new in _CHECKPOINT_KEYS.items()
                                     if old in checkpoint}
-        best = dict(save_best=_engine_metric(checkpoint.get('save_best')))
+        best = dict(save_best=_engine_metric(checkpoint.get('save_best')),
+                    metric_aliases=_V1_ALIASES)  # 1.x's best_acc_top1_epoch_N.pth
         for key in ('rule', 'greater_keys', 'less_keys'):
             if checkpoint.get(key) is not None:
                 best[key] = checkpoint[key]
@@ -344,7 +346,10 @@ def _default_hooks(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
                        'backend_args'), 'default_hooks.logger')
         text = dict(type='TextLoggerHook', ignore_last=log.get('ignore_last', True))
         backends = [b.get('type') for b in cfg.get('vis_backends') or [] if isinstance(b, Mapping)]
-        out['log_config'] = dict(interval=log.get('interval', 10), hooks=[text] + [
+        # V1WorkDirHook: mmengine's {timestamp}/vis_data/scalars.json and last_checkpoint
+        layout = dict(type='V1WorkDirHook', ignore_last=text['ignore_last'],
+                      metric_aliases=_V1_ALIASES)
+        out['log_config'] = dict(interval=log.get('interval', 10), hooks=[text, layout] + [
             dict(type='TensorboardLoggerHook') for b in backends if b == 'TensorboardVisBackend'])
     return out, best
 

@@ -13,6 +13,7 @@ from .optim import *  # noqa: F401,F403
 from .precise_bn import *  # noqa: F401,F403
 from .trainer import *  # noqa: F401,F403
 from . import param_schedulers  # noqa: F401,E402  (registers ParamSchedulerHook: 1.x param_scheduler)
+from . import v1_layout  # noqa: F401,E402  (registers V1WorkDirHook: 1.x work-dir layout)
 
 __all__ = [*optim.__all__, *hooks.__all__, *lr_schedules.__all__, *logging.__all__,
            *checkpoint.__all__, *dist.__all__, *trainer.__all__, *precise_bn.__all__,

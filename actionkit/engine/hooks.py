@@ -264,6 +264,10 @@ class EvalHook(HookBase):
             ``metric_options``, …). Default: None.
         eval_last (bool): also evaluate after the last epoch (iteration) when it is not due,
             from ``start`` on, as MMAction2 1.x's loops do. Default: False.
+        metric_aliases (dict | None): metric -> the name the best checkpoint's file and log
+            line use (``'/'`` becomes ``'_'`` in the file name); a 1.x config's
+            ``{'top1_acc': 'acc/top1'}`` gives 1.x's ``best_acc_top1_epoch_N.pth``.
+            Default: None.
     """
 
     priority = PRIORITIES['LOW']
@@ -275,7 +279,8 @@ class EvalHook(HookBase):
                  broadcast_bn_buffer: bool = True, tmpdir: str | None = None,
                  gpu_collect: bool = False, greater_keys: Sequence[str] | None = None,
                  less_keys: Sequence[str] | None = None,
-                 eval_kwargs: Mapping[str, Any] | None = None, eval_last: bool = False) -> None:
+                 eval_kwargs: Mapping[str, Any] | None = None, eval_last: bool = False,
+                 metric_aliases: Mapping[str, str] | None = None) -> None:
         if not isinstance(dataloader, DataLoader):
             raise TypeError(f'EvalHook: dataloader must be a torch DataLoader, got '
                             f'{type(dataloader).__name__}')
@@ -292,6 +297,11 @@ class EvalHook(HookBase):
             raise ValueError('evaluation.key_indicator was renamed: use save_best instead')
         self.dataloader, self.start, self.interval = dataloader, start, interval
         self.eval_last = bool(eval_last)
+        if metric_aliases is not None and not (isinstance(metric_aliases, Mapping) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in metric_aliases.items())):
+            raise TypeError(f'evaluation.metric_aliases must map metric names to names, got '
+                            f'{metric_aliases!r}')
+        self.metric_aliases = dict(metric_aliases or {})
         self.by_epoch, self.save_best, self.rule = bool(by_epoch), save_best, rule
         self.broadcast_bn_buffer, self.tmpdir = broadcast_bn_buffer, tmpdir
         self.gpu_collect, self.eval_kwargs = gpu_collect, eval_kwargs
@@ -331,7 +341,7 @@ class EvalHook(HookBase):
         for entry in os.listdir(trainer.work_dir) if os.path.isdir(trainer.work_dir) else []:
             match = pattern.fullmatch(entry)
             if match and int(match['n']) <= done and \
-                    self.key_indicator in (None, match['key']):
+                    (self.key_indicator is None or match['key'] == self._file_key()):
                 found.append((int(match['n']), entry))
         if not found:
             return
@@ -418,6 +428,11 @@ class EvalHook(HookBase):
                            f'metrics evaluate returned: {list(eval_res)}')
         return float(eval_res[self.key_indicator])
 
+    def _file_key(self) -> str:
+        """The metric's part of the best checkpoint's file name."""
+        key = str(self.key_indicator)
+        return self.metric_aliases.get(key, key).replace('/', '_')
+
     def _decide(self, trainer: Trainer, key_score: float | None) -> tuple[str, float] | None:
         """``(path, score)`` of the new best checkpoint, or ``None`` (rank 0 only)."""
         if key_score is None or math.isnan(key_score):
@@ -427,7 +442,7 @@ class EvalHook(HookBase):
         if not (key_score > best if self.rule == 'greater' else key_score < best):
             return None
         kind, count = ('epoch', trainer.epoch + 1) if self.by_epoch else ('iter', trainer.iter + 1)
-        name = f'best_{self.key_indicator}_{kind}_{count}.pth'
+        name = f'best_{self._file_key()}_{kind}_{count}.pth'
         return os.path.join(trainer.work_dir, name), key_score
 
     def _save_best(self, trainer: Trainer, path: str, key_score: float) -> None:
@@ -437,7 +452,8 @@ class EvalHook(HookBase):
             if self.best_ckpt_path and self.best_ckpt_path != path and \
                     os.path.isfile(self.best_ckpt_path):
                 os.remove(self.best_ckpt_path)
-            logger.info('best %s is %.4f; saved %s', self.key_indicator, key_score,
+            logger.info('best %s is %.4f; saved %s',
+                        self.metric_aliases.get(self.key_indicator, self.key_indicator), key_score,
                         os.path.basename(path))
         self.best_ckpt_path = path
 
