@@ -214,3 +214,17 @@ def test_init_cfg_pretrained_loads_a_recognizers_backbone_entries(tmp_path):
     assert torch.equal(backbone.layer4[0].conv2.weight, source.backbone.layer4[0].conv2.weight)
     with pytest.raises(ValueError, match='unknown init_cfg type'):
         OmniResNet(init_cfg=dict(type='Pretrain', checkpoint=str(path)))
+
+
+def test_train_step_on_both_sources_reaches_every_parameter():
+    """The zoo smoke test's promise for RecognizerOmni: a video batch and an image batch
+    together train the 3D and 2D kernels and both heads."""
+    model = omni(layers=(1, 1, 1, 1)).train()
+    losses = model(dict(inputs=torch.rand(2, 1, 3, 4, 32, 32), data_samples=_labelled([0, 4])),
+                   dict(inputs=torch.rand(2, 3, 32, 32), data_samples=_labelled([6, 1])),
+                   mode='loss')
+    total = losses['loss_cls_0'] + losses['loss_cls_1']
+    assert torch.isfinite(total)
+    total.backward()
+    missing = [k for k, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing

@@ -277,3 +277,41 @@ def test_small_graph_backbones_match_1x_state_dict_layout():
     assert list(aa['gcn.0.gcn.conv_sa.weight'].shape) == [1, 8, 17]
     assert list(aa['gcn.1.gcn.fc1c.weight'].shape) == [4, 8]
     assert list(aa['A'].shape) == [3, 17, 17] and 'gcn.0.gcn.alpha' in aa
+
+
+def _params_without_grad(model: torch.nn.Module) -> list[str]:
+    return [k for k, p in model.named_parameters() if p.requires_grad and p.grad is None]
+
+
+def test_recognizer_gcn_train_step_reaches_every_parameter():
+    """The zoo smoke test's promise for RecognizerGCN (1.x STGCN++ and AAGCN backbones)."""
+    for backbone in (dict(type='STGCN', graph_cfg=dict(layout='coco'), base_channels=8,
+                          num_stages=3, gcn_adaptive='init', gcn_with_res=True,
+                          tcn_type='mstcn', inflate_stages=[2], down_stages=[2]),
+                     dict(type='AAGCN', graph_cfg=dict(layout='coco', mode='spatial'),
+                          base_channels=8, num_stages=3, inflate_stages=[2],
+                          down_stages=[2])):
+        torch.manual_seed(0)
+        model = build_model(dict(type='RecognizerGCN', backbone=backbone,
+                                 cls_head=dict(type='GCNHead', num_classes=3, in_channels=16)))
+        losses = model(torch.randn(2, 1, 2, 8, 17, 3), [ActionDataSample().set_gt_label(0),
+                                                        ActionDataSample().set_gt_label(2)],
+                       mode='loss')
+        assert torch.isfinite(losses['loss_cls'])
+        losses['loss_cls'].backward()
+        assert not _params_without_grad(model), backbone['type']
+
+
+def test_rgbpose_train_step_reaches_every_parameter():
+    """The zoo smoke test's promise for MMRecognizer3D and its RGBPoseConv3D backbone: both
+    pathways and both laterals learn from the two streams' losses."""
+    torch.manual_seed(0)
+    model = build_model(_rgbpose()).train()
+    losses = model(dict(imgs=torch.rand(2, 1, 3, 2, 32, 32),
+                        heatmap_imgs=torch.rand(2, 1, 5, 8, 8, 8)),
+                   [ActionDataSample().set_gt_label(0), ActionDataSample().set_gt_label(2)],
+                   mode='loss')
+    total = losses['rgb_loss_cls'] + losses['pose_loss_cls']
+    assert torch.isfinite(total)
+    total.backward()
+    assert not _params_without_grad(model)
