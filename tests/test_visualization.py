@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from actionkit.visualization import (VideoOutput, draw_text_lines, format_predictions,
@@ -222,3 +223,21 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, 'matplotlib', None)
     with pytest.raises(ImportError, match=r"pip install 'actionkit\[plot\]'"):
         require_matplotlib()
+
+
+# ------------------------------------------------------------ 1.x --show-dir
+def test_show_dir_lines_name_ground_truth_and_prediction():
+    from actionkit.commands.v1_show import _lines, sample_frames
+    record = dict(gt_label=torch.tensor([3]), pred_score=torch.tensor([.01, .05, .03, .91]))
+    assert _lines(record, ['run', 'jump', 'sit', 'swim']) == [
+        'Ground truth: 3 (swim)', 'Prediction: 3, 0.91 (swim)']
+    record = dict(gt_label=torch.tensor([0]), pred_score=torch.tensor([.2, .7, .1]))
+    assert _lines(record, None) == ['Ground truth: 0', 'Prediction: 1, 0.70']
+    # NCTHW [views, C, T, H, W]: the first view's frames; NCHW [frames, C, H, W]: all
+    clip = torch.arange(2 * 3 * 4 * 5 * 6).reshape(2, 3, 4, 5, 6) % 256
+    frames = sample_frames(dict(imgs=clip))
+    assert frames.shape == (4, 5, 6, 3) and frames.dtype == np.uint8
+    assert frames[2, 1, 3, 0] == clip[0, 0, 2, 1, 3]
+    assert sample_frames(dict(imgs=clip[:, :, 0])).shape == (2, 5, 6, 3)
+    assert sample_frames(dict(imgs=torch.zeros(1, 17, 4, 8, 8))) is None  # heatmaps
+    assert sample_frames(dict(audios=torch.zeros(1, 1, 8, 8))) is None

@@ -40,6 +40,7 @@ V0_TRAIN_FLAGS = {'--resume-from': ('resume_from', '--resume PATH (or --resume f
                   '--diff-seed': ('diff_seed', '--diff-rank-seed')}
 V1_TEST_FLAGS = {'--dump': ('dump', '--out FILE.pkl'),
                  '--show-dir': ('show_dir', 'nothing (not in 0.x)'),
+                 '--interval': ('interval', 'nothing (not in 0.x)'),
                  '--work-dir': ('work_dir', '--out FILE (0.x writes no work dir when testing)')}
 V0_TEST_FLAGS = {'--out': ('out', '--dump FILE.pkl'),
                  '--eval': ('eval', 'test_evaluator = dict(type=\'AccMetric\', metric_list=...) '
@@ -66,8 +67,11 @@ def add_v1_test_arguments(parser: argparse.ArgumentParser) -> None:
                         '(a pickle of dicts: pred_score, pred_label, gt_label, num_classes)')
     parser.add_argument('--work-dir', help='1.x configs: where the metrics JSON is written '
                         '(default ./work_dirs/CONFIG_NAME)')
-    parser.add_argument('--show-dir', help='1.x configs: write each video\'s prediction '
-                        '(top-5 classes and scores) as a text file into this directory')
+    parser.add_argument('--show-dir', help='1.x configs: write the frames of each test '
+                        'clip with its ground truth and prediction drawn on them into '
+                        'DIR/{video}_0/frames_0/ (PNG)')
+    parser.add_argument('--interval', type=int, default=None,
+                        help='1.x configs: with --show-dir, draw every N-th sample (default 1)')
 
 
 def _given(args: argparse.Namespace, dest: str) -> bool:
@@ -190,8 +194,9 @@ def _write_file(path: str, data: bytes) -> None:
 
 def write_v1_results(args: argparse.Namespace, cfg: Config, dataset: Any, outputs: list,
                      metrics: dict[str, Any]) -> None:
-    """After a 1.x test: ``--dump`` (the pickle), ``--show-dir`` (a text file a video with its
-    top-5 classes) and the metrics as ``{work_dir}/{timestamp}/{timestamp}.json``, the file
+    """After a 1.x test: ``--dump`` (the pickle), ``--show-dir`` (the frames with the
+    prediction drawn on them, :mod:`.v1_show`) and the metrics as
+    ``{work_dir}/{timestamp}/{timestamp}.json``, the file
     1.x's test writes."""
     import json
     import os
@@ -203,14 +208,9 @@ def write_v1_results(args: argparse.Namespace, cfg: Config, dataset: Any, output
         data = pickle.dumps(prediction_records(outputs, dataset))
         _write_file(args.dump, data)
     if args.show_dir:
-        os.makedirs(args.show_dir, exist_ok=True)
-        for index, record in enumerate(prediction_records(outputs, dataset)):
-            if 'pred_score' not in record:
-                continue
-            top = record['pred_score'].topk(min(5, record['num_classes']))
-            lines = [f'{int(c)} {float(s):.4f}' for s, c in zip(top.values, top.indices)]
-            with open(os.path.join(args.show_dir, f'{index:06d}.txt'), 'w') as f:
-                f.write('\n'.join(lines) + '\n')
+        from .v1_show import write_show_dir
+        write_show_dir(args.show_dir, dataset, prediction_records(outputs, dataset),
+                       args.interval or 1)
     work_dir = args.work_dir or cfg.get('work_dir') or os.path.join(
         './work_dirs', os.path.splitext(os.path.basename(args.config))[0])
     stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
