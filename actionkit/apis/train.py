@@ -317,7 +317,8 @@ def _optimizer_cfg(cfg: Mapping[str, Any], world_size: int) -> dict[str, Any]:
 def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any,
                 distributed: bool = False, validate: bool = False,
                 test: Mapping[str, bool] = dict(test_last=False, test_best=False),  # noqa: B006
-                timestamp: str | None = None, meta: Mapping[str, Any] | None = None) -> Trainer:
+                timestamp: str | None = None, meta: Mapping[str, Any] | None = None,
+                extra_hooks: Sequence[HookBase] = ()) -> Trainer:
     """Train ``model`` on ``dataset`` following ``cfg`` (MMAction2 0.x's ``train_model``).
 
     Args:
@@ -331,6 +332,8 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
             on ``cfg.data.test`` and write ``last_pred.pkl`` / ``best_pred.pkl``.
         timestamp: the log files' name, ``{timestamp}.log(.json)``.
         meta: run information for the logs and checkpoints (``env_info``, ``seed``, …).
+        extra_hooks: more hooks, added to those the config names (``tools/train.py``'s
+            mirror of a remote work dir).
 
     Returns:
         The trainer, after training.
@@ -364,7 +367,7 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
-    hooks = _build_hooks(cfg, val_loader)
+    hooks = _build_hooks(cfg, val_loader) + list(extra_hooks)
     if cfg.get('multigrid'):
         hooks.extend(_multigrid_hooks(cfg, distributed))
     if cfg.get('precise_bn'):
