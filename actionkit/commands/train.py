@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     """Train with parsed arguments (``tools/train.py`` and ``actionkit train``)."""
     from ..apis import check_config_types, setup_multi_processes
     from ..engine import get_rank, init_dist
-    from ..engine.remote_work_dir import mirrored_work_dir, staging_dir
+    from ..engine.remote_work_dir import mirrored_work_dir, restore_latest, staging_dir
     from ..engine.run_lock import work_dir_lock
     from ..utils.fileio import is_remote
 
@@ -111,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
         cfg.work_dir = staging_dir(remote)
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
     if get_rank() != 0:  # rank 0 holds the work dir's lock for the whole job
+        if remote is not None and cfg.get('resume_from') == 'auto' and \
+                os.environ.get('LOCAL_RANK') == '0':  # another node: its own staging folder
+            restore_latest(remote, cfg.work_dir)
         return _train(args, cfg, distributed)
     with work_dir_lock(cfg.work_dir), contextlib.ExitStack() as stack:
         hooks = [] if remote is None else stack.enter_context(

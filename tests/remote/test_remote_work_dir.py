@@ -89,7 +89,7 @@ def _state_dict(data: bytes) -> dict[str, torch.Tensor]:
 
 @pytest.mark.slow
 def test_work_dir_on_s3_mirrors_the_outputs_and_resumes_on_a_fresh_machine(
-        s3_server, synthetic_data, tmp_path) -> None:
+        s3_server, synthetic_data, tmp_path, monkeypatch) -> None:
     from actionkit.engine.remote_work_dir import staging_dir
 
     _bucket(s3_server)
@@ -103,8 +103,8 @@ def test_work_dir_on_s3_mirrors_the_outputs_and_resumes_on_a_fresh_machine(
     assert len([n for n in names if n.endswith('.log')]) == 1, names
     assert len([n for n in names if n.endswith('.log.json')]) == 1, names
     assert not [n for n in names if n.startswith('.')], names  # no lock, probe or temp file
-    with _env(ACTIONKIT_CACHE=str(cache)):
-        staging = Path(staging_dir(url))
+    monkeypatch.setenv('ACTIONKIT_CACHE', str(cache))
+    staging = Path(staging_dir(url))
     assert staging.name == 'tiny' and str(staging).startswith(str(cache))
     local = torch.load(staging / 'epoch_1.pth', map_location='cpu', weights_only=True)
     remote = _state_dict(objects['epoch_1.pth'])
@@ -124,24 +124,6 @@ def test_work_dir_on_s3_mirrors_the_outputs_and_resumes_on_a_fresh_machine(
     names = set(_objects(s3_server, 'runs/tiny/'))
     assert {'epoch_1.pth', 'epoch_2.pth', 'latest.pth'} <= names
     assert len([n for n in names if n.endswith('.log')]) == 2, names
-
-
-class _env:
-    """Set environment variables for a block."""
-
-    def __init__(self, **values: str) -> None:
-        self.values, self.saved = values, {}
-
-    def __enter__(self) -> None:
-        self.saved = {k: os.environ.get(k) for k in self.values}
-        os.environ.update(self.values)
-
-    def __exit__(self, *exc: object) -> None:
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_checkpoint_and_log_out_dirs_on_s3_follow_mmcv(s3_server, synthetic_data,
