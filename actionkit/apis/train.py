@@ -43,6 +43,7 @@ from ..engine.optim import build_optimizer, scale_lr
 from ..engine.precise_bn import PreciseBNHook
 from ..engine.trainer import Trainer
 from ..models.memory_format import to_channels_last
+from ..utils.fileio import display_path, is_remote
 
 __all__ = [
     'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
@@ -342,6 +343,11 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     check_config_keys(cfg)
     if not cfg.get('work_dir'):
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
+    if is_remote(cfg['work_dir']):
+        raise ValueError(f"work_dir {display_path(cfg['work_dir'])}: train_model writes to a "
+                         'local folder; train with tools/train.py --work-dir URL (a local '
+                         'staging folder mirrored to the URL), or wrap train_model in '
+                         'actionkit.engine.remote_work_dir.mirrored_work_dir')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
     num_classes = getattr(getattr(model, 'cls_head', None), 'num_classes', None)

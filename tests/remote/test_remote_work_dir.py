@@ -207,3 +207,63 @@ def test_the_prefix_lock_refuses_a_live_holder_elsewhere_and_is_released(s3_serv
             with remote_lock(url):  # the same prefix from a second run of this process
                 pass
     assert _objects(s3_server, 'locked/') == {}
+
+
+def test_the_mirror_uploads_what_changed_and_removes_only_what_it_uploaded(
+        s3_server, tmp_path) -> None:
+    from actionkit.engine.remote_work_dir import OutputMirror
+    from actionkit.utils.remote_write import list_sizes
+
+    _bucket(s3_server)
+    url = f's3://{BUCKET}/mirror/run'
+    s3_server.put(f'{url}/epoch_0.pth', b'not ours')  # objects this mirror never uploaded
+    s3_server.put(f'{url}/same.log', b'12345')
+    staging = tmp_path / 'run'
+    staging.mkdir()
+    (staging / 'a.log').write_bytes(b'line 1\n')
+    (staging / 'latest.pth').write_bytes(b'L1')
+    (staging / 'epoch_1.pth').write_bytes(b'E1')
+    (staging / 'same.log').write_bytes(b'54321')  # same size as the object: counted as sent
+    (staging / '.epoch_2.pth.tmp-123-abcd').write_bytes(b'half')  # a write in progress
+    (staging / '.actionkit-train.lock').write_bytes(b'1 host\n')
+    mirror = OutputMirror(str(staging), url, list_sizes(url))
+    # numbered checkpoints first, then latest.pth, then the rest
+    assert mirror.sync() == ['epoch_1.pth', 'latest.pth', 'a.log']
+    assert mirror.sync() == []
+    with open(staging / 'a.log', 'ab') as fout:
+        fout.write(b'line 2\n')
+    assert mirror.sync(checkpoints_only=True) == []
+    assert mirror.sync() == ['a.log']
+    (staging / 'epoch_1.pth').unlink()  # pruned by max_keep_ckpts
+    (staging / 'epoch_2.pth').write_bytes(b'E2')
+    assert mirror.sync(checkpoints_only=True) == ['epoch_2.pth']
+    assert _objects(s3_server, 'mirror/run/') == {
+        'epoch_0.pth': b'not ours', 'epoch_2.pth': b'E2', 'latest.pth': b'L1',
+        'a.log': b'line 1\nline 2\n', 'same.log': b'12345'}
+
+
+def test_train_model_refuses_a_url_work_dir(tmp_path) -> None:
+    from actionkit.apis import train_model
+    from actionkit.config import Config
+
+    cfg = Config(dict(work_dir='s3://bkt/run', data=dict(), optimizer=dict(type='SGD', lr=0.1),
+                      total_epochs=1))
+    with pytest.raises(ValueError, match='s3://bkt/run.*tools/train.py --work-dir'):
+        train_model(torch.nn.Linear(1, 1), [], cfg)
+
+
+def test_the_prefix_lock_of_a_dead_run_of_this_host_is_taken_over(s3_server, caplog) -> None:
+    import socket
+
+    from actionkit.engine.remote_work_dir import remote_lock
+
+    _bucket(s3_server)
+    dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                          capture_output=True, text=True, check=True)
+    url = f's3://{BUCKET}/stale'
+    s3_server.put(f'{url}/.actionkit-train.lock',
+                  f'{dead.stdout.strip()} {socket.gethostname()} 2026-01-01 00:00:00\n'.encode())
+    with remote_lock(url):
+        held = _objects(s3_server, 'stale/')['.actionkit-train.lock'].decode()
+        assert held.split()[0] == str(os.getpid())
+    assert 'taking over the lock' in caplog.text and _objects(s3_server, 'stale/') == {}
