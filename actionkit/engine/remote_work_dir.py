@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING
 
 from ..utils.atomic import TEMP_NAME_RE
 from ..utils.fileio import _scheme, display_path, join_path, read_bytes
-from ..utils.remote_write import (check_writable_url, download_file, list_sizes,
-                                  probe_writable, put_bytes, remove_object, upload_file)
+from ..utils.remote_write import (check_writable_url, copy_object, download_file,
+                                  list_sizes, probe_writable, put_bytes, remove_object,
+                                  upload_file)
 from .checkpoint import (checkpoint_candidates, checkpoints_to_prune, find_latest_checkpoint,
                          is_complete_checkpoint)
 from .hooks import PRIORITIES, HookBase
@@ -76,6 +77,7 @@ class OutputMirror:
     def __init__(self, local_dir: str, url: str,
                  remote_sizes: dict[str, int] | None = None) -> None:
         self.local_dir, self.url = local_dir, url.rstrip('/')
+        self.server_copies = 0
         self._sent: dict[str, tuple[int, int, int]] = {}
         for name, state in self._scan(checkpoints_only=False).items():
             if (remote_sizes or {}).get(name) == state[0]:
@@ -100,25 +102,53 @@ class OutputMirror:
                 found[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
         return found
 
-    def sync(self, checkpoints_only: bool = False) -> list[str]:
+    def sync(self, checkpoints_only: bool = False, strict: bool = True) -> list[str]:
         """Upload the new and changed files (numbered checkpoints first, then ``latest.pth``,
         then the rest) and remove the checkpoints this mirror uploaded that are gone locally.
-        Returns the names uploaded."""
+        A file that is a hard link of one already uploaded (``latest.pth``) is copied on the
+        server instead of uploaded again.
+
+        Args:
+            checkpoints_only: only ``*.pth`` files.
+            strict: raise when the store fails; otherwise log a warning and leave what failed
+                for the next call (during training: the staging folder keeps everything and an
+                outage of the store does not stop the run).
+
+        Returns:
+            The names uploaded (or copied).
+        """
         current = self._scan(checkpoints_only)
         changed = [name for name, state in current.items() if self._sent.get(name) != state]
         changed.sort(key=lambda n: (not n.endswith('.pth'), n == 'latest.pth', n))
-        for name in changed:
+        done: list[str] = []
+        try:
+            for name in changed:
+                self._send(name, current[name])
+                done.append(name)
+            gone = [n for n in self._sent if n.endswith('.pth') and n not in current
+                    and not os.path.exists(os.path.join(self.local_dir, n))]
+            for name in gone:
+                remove_object(f'{self.url}/{name}')
+                del self._sent[name]
+                logger.info('removed %s/%s (removed from the staging folder)',
+                            display_path(self.url), name)
+        except OSError as err:
+            if strict:
+                raise
+            logger.warning('could not mirror the work dir to %s (%s); the staging folder %s '
+                           'keeps everything, tried again at the next checkpoint or epoch end',
+                           display_path(self.url), err, self.local_dir)
+        return done
+
+    def _send(self, name: str, state: tuple[int, int, int]) -> None:
+        twin = next((n for n, sent in self._sent.items() if sent == state and n != name), None)
+        if twin is not None:  # the same file (a hard link): a server-side copy
+            copy_object(f'{self.url}/{twin}', f'{self.url}/{name}')
+            self.server_copies += 1
+        else:
             upload_file(os.path.join(self.local_dir, name), f'{self.url}/{name}')
-            self._sent[name] = current[name]
-            logger.debug('uploaded %s', f'{display_path(self.url)}/{name}')
-        gone = [n for n in self._sent if n.endswith('.pth') and n not in current
-                and not os.path.exists(os.path.join(self.local_dir, n))]
-        for name in gone:
-            remove_object(f'{self.url}/{name}')
-            del self._sent[name]
-            logger.info('removed %s/%s (removed from the staging folder)',
-                        display_path(self.url), name)
-        return changed
+        self._sent[name] = state
+        logger.debug('uploaded %s/%s', display_path(self.url), name)
 
 
 class MirrorHook(HookBase):
@@ -132,19 +162,16 @@ class MirrorHook(HookBase):
 
     def before_train(self, trainer: Trainer) -> None:
         if trainer.rank == 0:
-            self.mirror.sync()
+            self.mirror.sync(strict=False)
 
     def after_step(self, trainer: Trainer) -> None:
         if trainer.rank == 0:
-            self.mirror.sync(checkpoints_only=True)
+            self.mirror.sync(checkpoints_only=True, strict=False)
 
     def after_epoch(self, trainer: Trainer) -> None:
         if trainer.rank == 0:
-            self.mirror.sync(checkpoints_only=self.priority < PRIORITIES['LOWEST'])
-
-    def after_train(self, trainer: Trainer) -> None:
-        if trainer.rank == 0:
-            self.mirror.sync()
+            self.mirror.sync(checkpoints_only=self.priority < PRIORITIES['LOWEST'],
+                             strict=False)
 
 
 def mirror_hooks(mirror: OutputMirror) -> list[HookBase]:

@@ -29,7 +29,7 @@ from .fileio import (IOSettings, _FsspecBackend, _retrying, _scheme, display_pat
                      join_path)
 
 __all__ = ['WRITABLE_SCHEMES', 'check_writable_url', 'upload_file', 'download_file',
-           'copy_file', 'put_bytes', 'remove_object', 'list_sizes', 'probe_writable',
+           'copy_file', 'copy_object', 'put_bytes', 'remove_object', 'list_sizes', 'probe_writable',
            'output_file']
 
 WRITABLE_SCHEMES = ('s3', 'gs', 'gcs')
@@ -121,6 +121,15 @@ def put_bytes(url: str, data: bytes, exclusive: bool = False,
         return True
 
     return _retrying(put, url, settings)
+
+
+def copy_object(source: str, dest: str, settings: IOSettings | None = None) -> None:
+    """Copy the object ``source`` to ``dest`` on the server (same store; S3 ``CopyObject``,
+    atomic like a put)."""
+    settings = settings or IOSettings.from_env()
+    fs, path = _fs(dest, settings)
+    _fs(source, settings)
+    _retrying(lambda: fs.copy(source, path), dest, settings)  # type: ignore[attr-defined]
 
 
 def remove_object(url: str, settings: IOSettings | None = None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from remote_servers import free_port
+from remote_servers import SECRET_KEY, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = 'out-bkt'
@@ -114,6 +114,7 @@ def test_work_dir_on_s3_mirrors_the_outputs_and_resumes_on_a_fresh_machine(
     assert objects['latest.pth'] == objects['epoch_1.pth']
     log = next(v for n, v in objects.items() if n.endswith('.log')).decode()
     assert 'Epoch [1][2/2]' in log
+    assert not [n for n, data in objects.items() if SECRET_KEY.encode() in data]
 
     shutil.rmtree(cache)  # a fresh machine: only the bucket is left
     done = _tool('train.py', [str(config), '--work-dir', url, '--resume-from', 'auto',
@@ -240,6 +241,32 @@ def test_the_mirror_uploads_what_changed_and_removes_only_what_it_uploaded(
     assert _objects(s3_server, 'mirror/run/') == {
         'epoch_0.pth': b'not ours', 'epoch_2.pth': b'E2', 'latest.pth': b'L1',
         'a.log': b'line 1\nline 2\n', 'same.log': b'12345'}
+    # latest.pth as the trainer makes it, a hard link: copied on the server, not uploaded
+    (staging / 'latest.pth').unlink()
+    os.link(staging / 'epoch_2.pth', staging / 'latest.pth')
+    assert mirror.server_copies == 0 and mirror.sync() == ['latest.pth']
+    assert mirror.server_copies == 1 and _objects(s3_server, 'mirror/run/')['latest.pth'] == b'E2'
+
+
+def test_the_mirror_rides_out_an_outage_during_training(s3_server, tmp_path,
+                                                        monkeypatch, caplog) -> None:
+    from actionkit.engine.remote_work_dir import OutputMirror
+
+    _bucket(s3_server)
+    url = f's3://{BUCKET}/outage/run'
+    staging = tmp_path / 'run'
+    staging.mkdir()
+    mirror = OutputMirror(str(staging), url)
+    (staging / 'epoch_1.pth').write_bytes(b'E1')
+    monkeypatch.setenv('AWS_ENDPOINT_URL', f'http://127.0.0.1:{free_port()}')  # store down
+    monkeypatch.setenv('ACTIONKIT_IO_RETRIES', '0')
+    assert mirror.sync(strict=False) == []
+    assert 'could not mirror the work dir to s3://out-bkt/outage/run' in caplog.text
+    with pytest.raises(OSError, match='s3://out-bkt/outage/run/epoch_1.pth'):
+        mirror.sync()  # the last sync of a run says it
+    monkeypatch.setenv('AWS_ENDPOINT_URL', s3_server.endpoint)  # back: the next sync sends it
+    assert mirror.sync(strict=False) == ['epoch_1.pth']
+    assert _objects(s3_server, 'outage/run/') == {'epoch_1.pth': b'E1'}
 
 
 def test_train_model_refuses_a_url_work_dir(tmp_path) -> None:
