@@ -328,7 +328,11 @@ class TextLoggerHook(LoggerHook):
     def after_epoch(self, trainer: Trainer) -> None:
         super().after_epoch(trainer)
         if self._out is not None and is_remote(self._out) and trainer.rank == 0:
-            self._copy_logs(trainer, remove=False)
+            try:
+                self._copy_logs(trainer, remove=False)
+            except OSError as err:  # the copy after training says it if the store stays down
+                self._logger.warning('could not copy the logs to %s (%s); tried again later',
+                                     display_path(self._out), err)
 
     def _copy_logs(self, trainer: Trainer, remove: bool) -> None:
         """Copy the work dir's files ending in ``out_suffix`` to ``out_dir`` (rank 0)."""
