@@ -18,8 +18,8 @@ the rest:
   prefix and downloads the checkpoint that
   :func:`~actionkit.engine.checkpoint.checkpoint_candidates` ranks first (and the newest
   ``best_*.pth``), unless the staging folder already holds a complete checkpoint.
-* :func:`remote_lock` holds ``PREFIX/.actionkit-train.lock`` through S3's conditional
-  ``PutObject`` (``If-None-Match: *``), so a second run on the same prefix, from any machine,
+* :func:`remote_lock` holds ``PREFIX/.actionkit-train.lock`` through a conditional write
+  (S3's ``PutObject`` with ``If-None-Match: *``, GCS's ``ifGenerationMatch=0``), so a second run on the same prefix, from any machine,
   refuses to start (the staging folder keeps its own local lock too).
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..utils.atomic import TEMP_NAME_RE
-from ..utils.fileio import _scheme, display_path, join_path, read_bytes
+from ..utils.fileio import display_path, join_path, read_bytes
 from ..utils.remote_write import (check_writable_url, copy_object, download_file,
                                   list_sizes, probe_writable, put_bytes, remove_object,
                                   upload_file)
@@ -259,8 +259,8 @@ def mirrored_work_dir(url: str, resume_auto: bool) -> Iterator[list[HookBase]]:
 
 
 class _ObjectLock(LockStore):
-    """A lock object created by a conditional ``PutObject`` (``If-None-Match: *``): exactly
-    one of several writers wins, wherever they run."""
+    """A lock object created by a conditional write: exactly one of several writers wins,
+    wherever they run."""
 
     def __init__(self, url: str) -> None:
         super().__init__(display_path(url))
@@ -284,11 +284,7 @@ def remote_lock(url: str) -> Iterator[None]:
     """Hold ``url/.actionkit-train.lock`` for a block, with the rules of
     :func:`~actionkit.engine.run_lock.work_dir_lock` (a lock of this host whose pid is gone,
     or of an earlier restart of the same torchrun run, is taken over; any other refuses the
-    start). ``s3://`` only: a ``gs://`` prefix is not locked (a warning says so)."""
-    if _scheme(url) != 's3':
-        logger.warning('%s: a gs:// prefix is not locked: two runs on it from different '
-                       'machines are not prevented', display_path(url))
-        yield
-        return
+    start). The lock object is created by a conditional write (S3: ``If-None-Match: *``;
+    GCS: ``ifGenerationMatch=0``), which one of several writers wins."""
     with hold_lock(_ObjectLock(join_path(url, LOCK_NAME)), display_path(url)):
         yield

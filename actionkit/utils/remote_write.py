@@ -11,8 +11,9 @@
 * The same settings as reads (:class:`~actionkit.utils.fileio.IOSettings`): transient errors
   retried with backoff, botocore's connect / read timeouts, errors naming the URL without
   credentials. ``http(s)://`` is read-only here: :func:`check_writable_url` says so.
-* :func:`put_bytes` with ``exclusive=True`` is S3's conditional ``PutObject``
-  (``If-None-Match: *``): it fails if the object exists, which makes a lock.
+* :func:`put_bytes` with ``exclusive=True`` is a conditional write (S3's ``PutObject`` with
+  ``If-None-Match: *``, GCS's ``ifGenerationMatch=0``): it fails if the object exists, which
+  makes a lock.
 """
 from __future__ import annotations
 
@@ -103,17 +104,15 @@ def download_file(url: str, local: str | os.PathLike,
 
 def put_bytes(url: str, data: bytes, exclusive: bool = False,
               settings: IOSettings | None = None) -> bool:
-    """Write ``data`` as the object ``url``. With ``exclusive`` (S3 only: ``If-None-Match:
-    *``) the object is written only if none exists: returns False when one does."""
+    """Write ``data`` as the object ``url``. With ``exclusive`` the object is written only if
+    none exists (S3: ``If-None-Match: *``; GCS: ``ifGenerationMatch=0``): returns False when
+    one does."""
     settings = settings or IOSettings.from_env()
     fs, path = _fs(url, settings)
-    if exclusive and _scheme(url) != 's3':
-        raise ValueError(f'{display_path(url)}: exclusive writes need s3:// (a conditional '
-                         'PutObject)')
 
     def put() -> bool:
         try:
-            fs.pipe_file(path, data, mode='create' if exclusive else 'overwrite')  # type: ignore[attr-defined]
+            fs.pipe_file(path, data, **({'mode': 'create'} if exclusive else {}))  # type: ignore[attr-defined]
         except FileExistsError:
             if exclusive:
                 return False
