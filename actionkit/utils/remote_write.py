@@ -112,7 +112,8 @@ def put_bytes(url: str, data: bytes, exclusive: bool = False,
 
     def put() -> bool:
         try:
-            fs.pipe_file(path, data, **({'mode': 'create'} if exclusive else {}))  # type: ignore[attr-defined]
+            options = {'mode': 'create'} if exclusive else {}
+            fs.pipe_file(path, data, **options)  # type: ignore[attr-defined]
         except FileExistsError:
             if exclusive:
                 return False
