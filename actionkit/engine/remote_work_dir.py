@@ -19,8 +19,9 @@ the rest:
   :func:`~actionkit.engine.checkpoint.checkpoint_candidates` ranks first (and the newest
   ``best_*.pth``), unless the staging folder already holds a complete checkpoint.
 * :func:`remote_lock` holds ``PREFIX/.actionkit-train.lock`` through a conditional write
-  (S3's ``PutObject`` with ``If-None-Match: *``, GCS's ``ifGenerationMatch=0``), so a second run on the same prefix, from any machine,
-  refuses to start (the staging folder keeps its own local lock too).
+  (S3's ``PutObject`` with ``If-None-Match: *``, GCS's ``ifGenerationMatch=0``), so a
+  second run on the same prefix, from any machine, refuses to start (the staging folder
+  keeps its own local lock too).
 """
 from __future__ import annotations
 
