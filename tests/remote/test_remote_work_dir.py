@@ -117,8 +117,9 @@ def test_work_dir_on_s3_mirrors_the_outputs_and_resumes_on_a_fresh_machine(
     assert not [n for n, data in objects.items() if SECRET_KEY.encode() in data]
 
     shutil.rmtree(cache)  # a fresh machine: only the bucket is left
-    done = _tool('train.py', [str(config), '--work-dir', url, '--resume-from', 'auto',
-                              '--cfg-options', 'total_epochs=2'], cache)
+    # work_dir from the config this time (here through --cfg-options)
+    done = _tool('train.py', [str(config), '--resume-from', 'auto',
+                              '--cfg-options', 'total_epochs=2', f'work_dir={url}'], cache)
     assert 'resumed from' in done.stderr and 'epoch 1, iteration 2' in done.stderr, \
         done.stderr[-3000:]
     assert 'Epoch [1][' not in done.stderr and 'Epoch [2][2/2]' in done.stderr
@@ -169,25 +170,33 @@ def test_tools_test_writes_its_out_file_to_s3(s3_server, synthetic_data, tmp_pat
     assert _objects(s3_server, 'res/')['out.pkl'] == (tmp_path / 'local.pkl').read_bytes()
 
 
-@pytest.mark.parametrize('fault', ['unreachable endpoint', 'missing bucket'])
+@pytest.mark.parametrize('fault', ['unreachable endpoint', 'missing bucket', 'no credentials'])
 def test_a_bad_remote_work_dir_is_one_line_without_the_secret(
         s3_server, synthetic_data, tmp_path, fault) -> None:
+    _bucket(s3_server)
     config = _config(tmp_path, synthetic_data)
     secret = 'SECRETKEY123'
-    endpoint = f'http://127.0.0.1:{free_port()}' if fault == 'unreachable endpoint' else \
-        s3_server.endpoint
-    url = f's3://no-such-bkt-{free_port()}/run'
+    env = dict(AWS_SECRET_ACCESS_KEY=secret, ACTIONKIT_IO_RETRIES='1')
+    url = f's3://{BUCKET}/run-{fault.replace(" ", "-")}'
+    if fault == 'unreachable endpoint':
+        env['AWS_ENDPOINT_URL'] = f'http://127.0.0.1:{free_port()}'
+    elif fault == 'missing bucket':
+        url = f's3://no-such-bkt-{free_port()}/run'
+    else:
+        env.update(AWS_ACCESS_KEY_ID='', AWS_SECRET_ACCESS_KEY='')
     done = _tool('train.py', [str(config), '--work-dir', url], tmp_path / 'cache', ok=False,
-                 AWS_ENDPOINT_URL=endpoint, AWS_SECRET_ACCESS_KEY=secret,
-                 ACTIONKIT_IO_RETRIES='1')
+                 **env)
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if 'error:' in line]
     assert len(lines) == 1 and url in lines[0] and 'not writable' in lines[0], done.stderr
-    if fault == 'missing bucket':
-        assert 'FileNotFoundError' in lines[0]
+    expected = {'unreachable endpoint': 'Could not connect to the endpoint URL',
+                'missing bucket': 'FileNotFoundError', 'no credentials': 'credentials'}[fault]
+    assert expected in lines[0] and 'Environment info' not in done.stderr  # before training
     assert secret not in done.stdout + done.stderr
-    for path in (tmp_path / 'cache').rglob('*'):  # nothing trained, no log holds it
+    for path in (tmp_path / 'cache').rglob('*'):  # no log or file holds it
         assert path.is_dir() or secret.encode() not in path.read_bytes()
+    if fault != 'missing bucket':
+        assert _objects(s3_server, url.split('/', 3)[3] + '/') == {}  # no probe object left
 
 
 def test_the_prefix_lock_refuses_a_live_holder_elsewhere_and_is_released(s3_server) -> None:
