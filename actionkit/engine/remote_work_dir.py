@@ -21,7 +21,8 @@ the rest:
 * :func:`remote_lock` holds ``PREFIX/.actionkit-train.lock`` through a conditional write
   (S3's ``PutObject`` with ``If-None-Match: *``, GCS's ``ifGenerationMatch=0``), so a
   second run on the same prefix, from any machine, refuses to start (the staging folder
-  keeps its own local lock too).
+  keeps its own local lock too). It is a lease (``ACTIONKIT_LOCK_TTL``): a run killed on one
+  machine leaves a lock that another machine takes over once it is older than that.
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from typing import TYPE_CHECKING
 from ..utils.atomic import TEMP_NAME_RE
 from ..utils.fileio import display_path, join_path, read_bytes
 from ..utils.remote_write import (check_writable_url, copy_object, download_file,
-                                  list_sizes, probe_writable, put_bytes, remove_object,
-                                  upload_file)
+                                  list_sizes, object_age, probe_writable, put_bytes,
+                                  remove_object, upload_file)
 from .checkpoint import (checkpoint_candidates, checkpoints_to_prune, find_latest_checkpoint,
                          is_complete_checkpoint)
 from .hooks import PRIORITIES, HookBase
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 # staging entries that are never uploaded: the local lock, the evaluation's scratch folders
 _SKIP = {LOCK_NAME, '.eval_hook', 'tmp'}
+DEFAULT_LOCK_TTL = 600.0  # seconds a remote lock lives without a refresh
 
 
 def staging_dir(url: str) -> str:
@@ -263,9 +265,22 @@ class _ObjectLock(LockStore):
     """A lock object created by a conditional write: exactly one of several writers wins,
     wherever they run."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ttl: float) -> None:
         super().__init__(display_path(url))
-        self.url = url
+        self.url, self.ttl = url, ttl
+
+    def age(self) -> float | None:
+        try:
+            return object_age(self.url)
+        except OSError:  # gone meanwhile, or no time given: not stale by age
+            return None
+
+    def refresh(self, text: str) -> None:
+        if self.read() == text:
+            put_bytes(self.url, text.encode('utf-8'))
+        else:
+            logger.error('the lock %s is no longer this run\'s (its lease ran out?): another '
+                         'run may write into this work dir', self.path)
 
     def create(self, text: str) -> bool:
         return put_bytes(self.url, text.encode('utf-8'), exclusive=True)
@@ -286,6 +301,16 @@ def remote_lock(url: str) -> Iterator[None]:
     :func:`~actionkit.engine.run_lock.work_dir_lock` (a lock of this host whose pid is gone,
     or of an earlier restart of the same torchrun run, is taken over; any other refuses the
     start). The lock object is created by a conditional write (S3: ``If-None-Match: *``;
-    GCS: ``ifGenerationMatch=0``), which one of several writers wins."""
-    with hold_lock(_ObjectLock(join_path(url, LOCK_NAME)), display_path(url)):
+    GCS: ``ifGenerationMatch=0``), which one of several writers wins. It is a lease: a
+    thread rewrites it every ``ttl / 4`` s (``ACTIONKIT_LOCK_TTL``, 600 s by default), and a
+    lock not rewritten for ``ttl`` seconds is taken over from any host, so a run killed on one
+    machine is resumed on another without removing its lock by hand."""
+    text = os.environ.get('ACTIONKIT_LOCK_TTL', '').strip() or str(DEFAULT_LOCK_TTL)
+    try:
+        ttl = float(text)
+    except ValueError:
+        raise ValueError(f'ACTIONKIT_LOCK_TTL={text!r} is not a number of seconds') from None
+    if not ttl > 0:
+        raise ValueError(f'ACTIONKIT_LOCK_TTL must be > 0 seconds, got {text!r}')
+    with hold_lock(_ObjectLock(join_path(url, LOCK_NAME), ttl), display_path(url)):
         yield

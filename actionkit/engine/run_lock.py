@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -53,11 +54,24 @@ def _this_run() -> tuple[str, int] | None:
 
 class LockStore:
     """Where a lock file lives: a local file by default (``O_EXCL``). A subclass (an object
-    store's conditional write) overrides the three operations; ``path`` names it in
-    messages."""
+    store's conditional write) overrides the operations; ``path`` names it in messages.
+
+    A store with a ``ttl`` (seconds) is a lease: the holder rewrites the lock every
+    ``ttl / 4`` s (:meth:`refresh`) and a lock older than ``ttl`` (:meth:`age`) is taken over
+    from any host (its run stopped refreshing it: it is gone).
+    """
+
+    ttl: float | None = None
 
     def __init__(self, path: str) -> None:
         self.path = path
+
+    def age(self) -> float | None:
+        """Seconds since the lock was last written (None: unknown, not a lease)."""
+        return None
+
+    def refresh(self, text: str) -> None:
+        """Rewrite the lock if it still holds ``text`` (a lease's heartbeat)."""
 
     def create(self, text: str) -> bool:
         """Write ``text`` if no lock exists; False if one does."""
@@ -92,16 +106,23 @@ def _take_over_if_stale(store: LockStore, host: str, where: str) -> None:
                               'file if none is')
     pid, holder_host, since, run = holder
     ours = _this_run()
+    age = store.age() if store.ttl else None
     if run is not None and ours is not None and run[0] == ours[0] and ours[1] > run[1]:
         logger.warning('taking over the lock %s of restart %d of this torchrun job (run id %s; '
                        'pid %d on host %s): torchrun restarted it', path, run[1], run[0], pid,
                        holder_host)
+    elif age is not None and store.ttl is not None and age > store.ttl:
+        logger.warning('taking over the lock %s of pid %d on host %s: not refreshed for %.0f s '
+                       '(more than its %g s lease), so that run is gone', path, pid,
+                       holder_host, age, store.ttl)
     elif holder_host != host or _pid_alive(pid):
+        lease = f', or wait: a lock not refreshed for {store.ttl:g} s is taken over' \
+            if store.ttl else ''
         raise FileExistsError(
             f'work dir {where} is in use by another training run (pid {pid} on '
             f'host {holder_host}, since {since}): two runs would overwrite each other\'s '
             f'checkpoints and logs. Wait for it, choose another --work-dir, or remove {path} '
-            'if that run is gone')
+            f'if that run is gone{lease}')
     else:
         logger.warning('taking over the lock %s of a run that is gone (pid %d on this host, '
                        'since %s)', path, pid, since)
@@ -125,12 +146,32 @@ def hold_lock(store: LockStore, where: str) -> Iterator[str]:
         _take_over_if_stale(store, host, where)
         if not store.create(text):  # another run took it over at the same moment
             _take_over_if_stale(store, host, where)  # raises: that run is alive
+    stop = threading.Event()
+    heartbeat = None
+    if store.ttl:
+        heartbeat = threading.Thread(target=_heartbeat, args=(store, text, stop),
+                                     name='actionkit-lock-lease', daemon=True)
+        heartbeat.start()
     try:
         yield store.path
     finally:
+        stop.set()
+        if heartbeat is not None:
+            heartbeat.join()
         holder = _parse_holder(store.read())
         if holder is not None and holder[:2] == (os.getpid(), host):
             store.remove()
+
+
+def _heartbeat(store: LockStore, text: str, stop: threading.Event) -> None:
+    """Refresh a lease every ``ttl / 4`` s until ``stop``; a failed refresh is a warning (the
+    next one may succeed before the lease runs out)."""
+    assert store.ttl is not None, 'only leases have a heartbeat'
+    while not stop.wait(store.ttl / 4):
+        try:
+            store.refresh(text)
+        except OSError as err:
+            logger.warning('could not refresh the lock %s: %s', store.path, err)
 
 
 def work_dir_lock(work_dir: str) -> contextlib.AbstractContextManager[str]:

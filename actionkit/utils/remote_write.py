@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import secrets
 import shutil
@@ -30,8 +31,8 @@ from .fileio import (IOSettings, _FsspecBackend, _retrying, _scheme, display_pat
                      join_path)
 
 __all__ = ['WRITABLE_SCHEMES', 'check_writable_url', 'upload_file', 'download_file',
-           'copy_file', 'copy_object', 'put_bytes', 'remove_object', 'list_sizes', 'probe_writable',
-           'output_file']
+           'copy_file', 'copy_object', 'put_bytes', 'object_age', 'remove_object',
+           'list_sizes', 'probe_writable', 'output_file']
 
 WRITABLE_SCHEMES = ('s3', 'gs', 'gcs')
 
@@ -130,6 +131,23 @@ def copy_object(source: str, dest: str, settings: IOSettings | None = None) -> N
     fs, path = _fs(dest, settings)
     _fs(source, settings)
     _retrying(lambda: fs.copy(source, path), dest, settings)  # type: ignore[attr-defined]
+
+
+def object_age(url: str, settings: IOSettings | None = None) -> float:
+    """Seconds since the object ``url`` was last written (its ``LastModified`` / ``updated``
+    time against this machine's clock)."""
+    settings = settings or IOSettings.from_env()
+    fs, path = _fs(url, settings)
+    fs.invalidate_cache(path)  # type: ignore[attr-defined]  # a listing's entry may be old
+    info = _retrying(lambda: fs.info(path), url, settings)  # type: ignore[attr-defined]
+    stamp = info.get('LastModified') or info.get('updated') or info.get('mtime')
+    if isinstance(stamp, str):
+        stamp = datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00'))
+    if not isinstance(stamp, datetime.datetime):
+        raise OSError(f'{display_path(url)}: the store gives no modification time')
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.now(datetime.timezone.utc) - stamp).total_seconds()
 
 
 def remove_object(url: str, settings: IOSettings | None = None) -> None:

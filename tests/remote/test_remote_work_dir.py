@@ -303,3 +303,28 @@ def test_the_prefix_lock_of_a_dead_run_of_this_host_is_taken_over(s3_server, cap
         held = _objects(s3_server, 'stale/')['.actionkit-train.lock'].decode()
         assert held.split()[0] == str(os.getpid())
     assert 'taking over the lock' in caplog.text and _objects(s3_server, 'stale/') == {}
+
+
+def test_the_prefix_lock_is_a_lease_refreshed_while_held_and_taken_over_once_old(
+        s3_server, monkeypatch, caplog) -> None:
+    import time
+
+    from actionkit.engine.remote_work_dir import remote_lock
+
+    _bucket(s3_server)
+    monkeypatch.setenv('ACTIONKIT_LOCK_TTL', '1.2')
+    url = f's3://{BUCKET}/lease'
+    # a run killed on another machine: its lock is never refreshed again
+    s3_server.put(f'{url}/.actionkit-train.lock', b'4242 another-host 2026-01-01 00:00:00\n')
+    with pytest.raises(FileExistsError, match='not refreshed for 1.2 s is taken over'):
+        with remote_lock(url):
+            pass
+    time.sleep(1.5)
+    with remote_lock(url):
+        assert 'not refreshed for' in caplog.text and 'pid 4242 on host another-host' in \
+            caplog.text
+        time.sleep(2.0)  # longer than the lease: only the heartbeat keeps it ours
+        with pytest.raises(FileExistsError, match='in use by another training run'):
+            with remote_lock(url):
+                pass
+    assert _objects(s3_server, 'lease/') == {}
