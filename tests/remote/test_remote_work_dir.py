@@ -15,29 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from remote_servers import SECRET_KEY, free_port
+from remote_servers import SECRET_KEY, TINY_TSN, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = 'out-bkt'
 
-_CONFIG = '''\
-model = dict(
-    type='Recognizer2D',
-    backbone=dict(type='ResNet', depth=18, base_channels=4, pretrained=None, norm_eval=False),
-    cls_head=dict(type='TSNHead', num_classes=10, in_channels=32, spatial_type='avg',
-                  consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.0,
-                  init_std=0.01),
-    train_cfg=None, test_cfg=dict(average_clips='prob'))
-pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=2, test_mode=True),
-    dict(type='PyAVDecode'),
-    dict(type='Resize', scale=(16, 16), keep_ratio=False),
-    dict(type='Normalize', mean=[127.5] * 3, std=[64.0] * 3, to_bgr=False),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
-    dict(type='ToTensor', keys=['imgs', 'label'])]
-split = dict(type='VideoDataset', ann_file={ann!r}, data_prefix={prefix!r}, pipeline=pipeline)
+_CONFIG = TINY_TSN + '''\
+split = dict(type='VideoDataset', ann_file={ann!r}, data_prefix={prefix!r},
+             pipeline=test_pipeline)
 data = dict(videos_per_gpu=5, workers_per_gpu=0, train=split, val=split,
             test=dict(split, test_mode=True))
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
