@@ -313,3 +313,13 @@ def test_the_prefix_lock_is_a_lease_refreshed_while_held_and_taken_over_once_old
             with remote_lock(url):
                 pass
     assert _objects(s3_server, 'lease/') == {}
+
+
+def test_the_1x_dump_file_goes_to_s3(s3_server) -> None:
+    from actionkit.commands.v1 import _write_file
+
+    _bucket(s3_server)
+    _write_file(f's3://{BUCKET}/dump/results.pkl', b'\x80\x04records')
+    assert _objects(s3_server, 'dump/') == {'results.pkl': b'\x80\x04records'}
+    with pytest.raises(ValueError, match='http.*read-only'):
+        _write_file('https://example.org/results.pkl', b'x')
