@@ -592,3 +592,12 @@ def test_default_hooks_start_from_1x_defaults() -> None:
     out, _ = translate_v1(dict(V1, default_hooks=dict(checkpoint=None)))
     assert out['checkpoint_config'] is None and out['log_config']['interval'] == 10
     assert out['evaluation']['save_best'] is None  # no checkpoint hook, no best checkpoint
+
+
+def test_the_1x_logger_out_dir_reaches_the_text_logger() -> None:
+    logger = dict(type='LoggerHook', interval=5, out_dir='s3://bkt/logs', keep_local=False,
+                  out_suffix='.log')
+    out, _ = translate_v1(dict(V1, default_hooks=dict(logger=logger)))
+    assert out['log_config']['hooks'][0] == dict(
+        type='TextLoggerHook', ignore_last=True, out_dir='s3://bkt/logs', out_suffix='.log',
+        keep_local=False)

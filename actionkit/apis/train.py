@@ -43,6 +43,7 @@ from ..engine.optim import build_optimizer, scale_lr
 from ..engine.precise_bn import PreciseBNHook
 from ..engine.trainer import Trainer
 from ..models.memory_format import to_channels_last
+from ..utils.fileio import display_path, is_remote
 
 __all__ = [
     'train_model', 'init_random_seed', 'set_random_seed', 'setup_multi_processes',
@@ -317,7 +318,8 @@ def _optimizer_cfg(cfg: Mapping[str, Any], world_size: int) -> dict[str, Any]:
 def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any,
                 distributed: bool = False, validate: bool = False,
                 test: Mapping[str, bool] = dict(test_last=False, test_best=False),  # noqa: B006
-                timestamp: str | None = None, meta: Mapping[str, Any] | None = None) -> Trainer:
+                timestamp: str | None = None, meta: Mapping[str, Any] | None = None,
+                extra_hooks: Sequence[HookBase] = ()) -> Trainer:
     """Train ``model`` on ``dataset`` following ``cfg`` (MMAction2 0.x's ``train_model``).
 
     Args:
@@ -331,6 +333,8 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
             on ``cfg.data.test`` and write ``last_pred.pkl`` / ``best_pred.pkl``.
         timestamp: the log files' name, ``{timestamp}.log(.json)``.
         meta: run information for the logs and checkpoints (``env_info``, ``seed``, …).
+        extra_hooks: more hooks, added to those the config names (``tools/train.py``'s
+            mirror of a remote work dir).
 
     Returns:
         The trainer, after training.
@@ -339,6 +343,11 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     check_config_keys(cfg)
     if not cfg.get('work_dir'):
         raise KeyError('cfg.work_dir is not set: pass --work-dir or set work_dir in the config')
+    if is_remote(cfg['work_dir']):
+        raise ValueError(f"work_dir {display_path(cfg['work_dir'])}: train_model writes to a "
+                         'local folder; train with tools/train.py --work-dir URL (a local '
+                         'staging folder mirrored to the URL), or wrap train_model in '
+                         'actionkit.engine.remote_work_dir.mirrored_work_dir')
     get_logger(log_level=cfg.get('log_level', 'INFO'))
     datasets = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
     num_classes = getattr(getattr(model, 'cls_head', None), 'num_classes', None)
@@ -364,7 +373,7 @@ def train_model(model: nn.Module, dataset: Dataset | Sequence[Dataset], cfg: Any
     model = comm.wrap_model(model, device, distributed, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, _optimizer_cfg(cfg, comm.get_world_size()))
     grad_clip, fp16 = _optimizer_settings(cfg)
-    hooks = _build_hooks(cfg, val_loader)
+    hooks = _build_hooks(cfg, val_loader) + list(extra_hooks)
     if cfg.get('multigrid'):
         hooks.extend(_multigrid_hooks(cfg, distributed))
     if cfg.get('precise_bn'):

@@ -208,15 +208,29 @@ def run_test(args: argparse.Namespace) -> dict[str, float]:
     metrics: dict[str, float] = {}
     if rank == 0:
         if out:
-            os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-            dataset.dump_results(outputs, **output_config)
-            logger.info('results written to %s', out)
+            _dump_results(dataset, outputs, output_config)
         if eval_config:
             metrics = dataset.evaluate(outputs, **eval_config)
             print(format_metrics(metrics))
         if v1:
             write_v1_results(args, cfg, dataset, outputs, metrics)
     return metrics
+
+
+def _dump_results(dataset: Any, outputs: list, output_config: Mapping[str, Any]) -> None:
+    """``dataset.dump_results`` to ``output_config['out']``: a local file, or an ``s3://`` /
+    ``gs://`` URL (written to a local temporary file, then uploaded as one object)."""
+    from ..utils.fileio import display_path, is_remote
+    from ..utils.remote_write import check_writable_url, output_file
+
+    out = output_config['out']
+    if is_remote(out):
+        check_writable_url(out, '--out')
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with output_file(out) as local:
+        dataset.dump_results(outputs, **dict(output_config, out=local))
+    logger.info('results written to %s', display_path(out))
 
 
 def format_metrics(metrics: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ Several GPUs: ``tools/dist_train.sh CONFIG GPUS [args]``. CPU only: ``CUDA_VISIB
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -31,7 +32,8 @@ __all__ = ['add_arguments', 'parse_args', 'run', 'main']
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go: a folder, or an '
+                        's3:// / gs:// prefix (trained in a local staging folder, mirrored)')
     parser.add_argument('--resume-from', help='checkpoint to resume from ("auto": latest.pth)')
     parser.add_argument('--load-from', help='checkpoint whose weights start the training')
     parser.add_argument('--validate', action='store_true', help='evaluate during training')
@@ -70,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     """Train with parsed arguments (``tools/train.py`` and ``actionkit train``)."""
     from ..apis import check_config_types, setup_multi_processes
     from ..engine import get_rank, init_dist
+    from ..engine.remote_work_dir import mirrored_work_dir, restore_latest, staging_dir
     from ..engine.run_lock import work_dir_lock
+    from ..utils.fileio import is_remote
 
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = load_config(args)
@@ -102,14 +106,23 @@ def run(args: argparse.Namespace) -> int:
     cfg.setdefault('omnisource', False)
     cfg.setdefault('module_hooks', [])
 
+    remote = str(cfg.work_dir) if is_remote(cfg.work_dir) else None
+    if remote is not None:  # train in a local staging folder mirrored to the prefix
+        cfg.work_dir = staging_dir(remote)
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
     if get_rank() != 0:  # rank 0 holds the work dir's lock for the whole job
+        if remote is not None and cfg.get('resume_from') == 'auto' and \
+                os.environ.get('LOCAL_RANK') == '0':  # another node: its own staging folder
+            restore_latest(remote, cfg.work_dir)
         return _train(args, cfg, distributed)
-    with work_dir_lock(cfg.work_dir):
-        return _train(args, cfg, distributed)
+    with work_dir_lock(cfg.work_dir), contextlib.ExitStack() as stack:
+        hooks = [] if remote is None else stack.enter_context(
+            mirrored_work_dir(remote, cfg.get('resume_from') == 'auto'))
+        return _train(args, cfg, distributed, hooks)
 
 
-def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
+def _train(args: argparse.Namespace, cfg: Config, distributed: bool,
+           extra_hooks: list | None = None) -> int:
     from ..apis import init_random_seed, set_random_seed, train_model
     from ..datasets import build_dataset
     from ..engine import collect_env_info, get_logger, get_rank
@@ -149,5 +162,5 @@ def _train(args: argparse.Namespace, cfg: Config, distributed: bool) -> int:
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
     train_model(model, datasets, cfg, distributed=distributed, validate=args.validate,
                 test=dict(test_last=args.test_last, test_best=args.test_best),
-                timestamp=timestamp, meta=meta)
+                timestamp=timestamp, meta=meta, extra_hooks=extra_hooks)
     return 0

@@ -183,7 +183,15 @@ def prediction_records(outputs: list, dataset: Any) -> list[dict[str, Any]]:
 
 
 def _write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to a local path atomically, or to an ``s3://`` / ``gs://`` URL (one
+    whole object)."""
     from ..utils.atomic import write_atomic
+    from ..utils.fileio import is_remote
+    from ..utils.remote_write import put_bytes
+
+    if is_remote(path):
+        put_bytes(path, data)
+        return
 
     def write(temp: str) -> None:
         with open(temp, 'wb') as f:
@@ -203,8 +211,11 @@ def write_v1_results(args: argparse.Namespace, cfg: Config, dataset: Any, output
     import pickle
     import time
 
+    from ..utils.fileio import is_remote
+
     if args.dump:
-        os.makedirs(os.path.dirname(os.path.abspath(args.dump)), exist_ok=True)
+        if not is_remote(args.dump):
+            os.makedirs(os.path.dirname(os.path.abspath(args.dump)), exist_ok=True)
         data = pickle.dumps(prediction_records(outputs, dataset))
         _write_file(args.dump, data)
     if args.show_dir:

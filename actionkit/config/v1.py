@@ -344,7 +344,8 @@ def _default_hooks(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
         _unknown(log, ('type', 'interval', 'ignore_last', 'interval_exp_name', 'out_dir',
                        'out_suffix', 'keep_local', 'file_client_args', 'log_metric_by_epoch',
                        'backend_args'), 'default_hooks.logger')
-        text = dict(type='TextLoggerHook', ignore_last=log.get('ignore_last', True))
+        text = dict(type='TextLoggerHook', ignore_last=log.get('ignore_last', True),
+                    **{k: log[k] for k in ('out_dir', 'out_suffix', 'keep_local') if k in log})
         backends = [b.get('type') for b in cfg.get('vis_backends') or [] if isinstance(b, Mapping)]
         # V1WorkDirHook: mmengine's {timestamp}/vis_data/scalars.json and last_checkpoint
         layout = dict(type='V1WorkDirHook', ignore_last=text['ignore_last'],

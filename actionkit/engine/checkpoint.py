@@ -26,7 +26,7 @@ import shutil
 import time
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,8 +41,8 @@ from ..utils.atomic import TEMP_NAME_RE, write_atomic
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
     'find_latest_checkpoint', 'is_complete_checkpoint', 'load_resume_checkpoint',
-    'prune_checkpoints', 'get_rng_state', 'set_rng_state', 'unwrap_model', 'weights_to_cpu',
-    'publish_checkpoint',
+    'prune_checkpoints', 'checkpoint_candidates', 'checkpoints_to_prune', 'get_rng_state',
+    'set_rng_state', 'unwrap_model', 'weights_to_cpu', 'publish_checkpoint',
 ]
 
 logger = logging.getLogger(__name__)
@@ -207,29 +207,42 @@ def is_complete_checkpoint(filename: str) -> bool:
         return False
 
 
+def checkpoint_candidates(names: Iterable[str]) -> list[str]:
+    """The names among ``names`` (a folder's or a prefix's listing) that ``resume_from='auto'``
+    tries, best first: ``latest.pth``, then ``epoch_N.pth`` / ``iter_N.pth`` by decreasing N."""
+    names = set(names)
+    numbered = sorted(((int(m[2]), name) for name in names
+                       if (m := re.fullmatch(r'(epoch|iter)_(\d+)\.pth', name))), reverse=True)
+    return ['latest.pth'] * ('latest.pth' in names) + [name for _, name in numbered]
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """The newest complete checkpoint of ``work_dir`` (what ``resume_from='auto'`` resumes).
 
     ``latest.pth`` if it is complete (:func:`is_complete_checkpoint`), else the
-    ``epoch_N.pth`` / ``iter_N.pth`` with the highest N that is, else ``None``. A file
-    passed over is logged with a warning.
+    ``epoch_N.pth`` / ``iter_N.pth`` with the highest N that is, else ``None``
+    (:func:`checkpoint_candidates` orders them). A file passed over is logged with a warning.
     """
     if not os.path.isdir(work_dir):
         return None
-    numbered = []
-    for entry in os.listdir(work_dir):
-        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', entry)
-        if match:
-            numbered.append((int(match[2]), entry))
-    candidates = ['latest.pth'] * os.path.isfile(os.path.join(work_dir, 'latest.pth')) + \
-        [entry for _, entry in sorted(numbered, reverse=True)]
-    for entry in candidates:
+    files = [e for e in os.listdir(work_dir) if os.path.isfile(os.path.join(work_dir, e))]
+    for entry in checkpoint_candidates(files):
         path = os.path.join(work_dir, entry)
         if is_complete_checkpoint(path):
             return path
         logger.warning('resume_from=auto: %s is not a complete checkpoint (cut short?); '
                        'trying an older one', path)
     return None
+
+
+def checkpoints_to_prune(names: Iterable[str], keep: int, prefix: str = 'epoch_') -> list[str]:
+    """The ``{prefix}N.pth`` names among ``names`` that ``max_keep_ckpts=keep`` removes: all
+    but the ``keep`` highest N (none when ``keep <= 0``); other names are never chosen."""
+    if keep <= 0:
+        return []
+    found = sorted((int(m[1]), name) for name in set(names)
+                   if (m := re.fullmatch(re.escape(prefix) + r'(\d+)\.pth', name)))
+    return [name for _, name in found[:-keep]]
 
 
 def prune_checkpoints(folder: str, keep: int, prefix: str = 'epoch_') -> list[str]:
@@ -239,10 +252,8 @@ def prune_checkpoints(folder: str, keep: int, prefix: str = 'epoch_') -> list[st
     """
     if keep <= 0 or not os.path.isdir(folder):
         return []
-    found = sorted((int(m[1]), entry) for entry in os.listdir(folder)
-                   if (m := re.fullmatch(re.escape(prefix) + r'(\d+)\.pth', entry)))
     removed = []
-    for _, entry in found[:-keep]:
+    for entry in checkpoints_to_prune(os.listdir(folder), keep, prefix):
         path = os.path.join(folder, entry)
         os.unlink(path)
         removed.append(path)

@@ -42,6 +42,9 @@ from torch.utils.data import DataLoader
 
 from ..registry import Registry
 from ..utils.checks import check_positive_int
+from ..utils.fileio import display_path, is_remote, join_path
+from ..utils.io_backends import resolve_io_backend
+from ..utils.remote_write import check_writable_url
 from . import dist as comm
 from .evaluate import predict
 from .checkpoint import (get_rng_state, load_resume_checkpoint, prune_checkpoints, set_rng_state,
@@ -52,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     'HOOKS', 'PRIORITIES', 'HookBase', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook',
-    'get_priority', 'preserve_rng', 'EVAL_HOOK_KEYS',
+    'get_priority', 'preserve_rng', 'EVAL_HOOK_KEYS', 'check_out_dir', 'out_dir_target',
 ]
 
 logger = logging.getLogger(__name__)
@@ -172,34 +175,50 @@ class CheckpointHook(HookBase):
             -1 saves only the last one (with ``save_last``). Default: -1.
         by_epoch (bool): count epochs or iterations. Default: True.
         save_optimizer (bool): store the optimizer state (needed to resume). Default: True.
-        out_dir (str | None): where to save; default the work dir. Default: None.
+        out_dir (str | None): the root to save into instead of the work dir: as in mmcv,
+            checkpoints go to ``out_dir/<the work dir's last part>/``. A local folder is
+            written directly; an ``s3://`` / ``gs://`` prefix gets each checkpoint (and
+            ``latest.pth``) uploaded right after it is saved in the work dir. Default: None.
         max_keep_ckpts (int): keep only the newest N periodic checkpoints; -1 keeps all.
-            ``latest.pth`` and ``best_*.pth`` are kept regardless. Default: -1.
+            ``latest.pth`` and ``best_*.pth`` are kept regardless (and only
+            ``epoch_N.pth`` / ``iter_N.pth`` names are removed, from ``out_dir`` too).
+            Default: -1.
         save_last (bool): always save after the last epoch / iteration. Default: True.
         sync_buffer (bool): average the buffers (BN statistics) over the ranks before
             saving. Default: False.
         meta (dict | None): extra entries for the ``meta`` of every checkpoint the trainer
             saves, best ones included (``tools/train.py`` puts the config text there).
             Default: None.
+        file_client_args (dict | None): mmcv's FileClient arguments; only
+            ``dict(backend='disk')`` is taken (the path or URL says where). Default: None.
     """
 
     priority = PRIORITIES['NORMAL']
 
     def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
                  out_dir: str | None = None, max_keep_ckpts: int = -1, save_last: bool = True,
-                 sync_buffer: bool = False, meta: Mapping[str, Any] | None = None) -> None:
+                 sync_buffer: bool = False, meta: Mapping[str, Any] | None = None,
+                 file_client_args: Mapping[str, Any] | None = None) -> None:
         for key, value in (('interval', interval), ('max_keep_ckpts', max_keep_ckpts)):
             if not (type(value) is int and value == -1):  # -1: off / keep them all
                 check_positive_int(None, f'checkpoint_config.{key} (or -1)', value)
         if meta is not None and not isinstance(meta, Mapping):
             raise TypeError(f'checkpoint_config.meta must be a dict, got {type(meta).__name__}')
+        check_out_dir(out_dir, 'checkpoint_config', file_client_args)
         self.interval, self.by_epoch = interval, bool(by_epoch)
         self.save_optimizer, self.out_dir = bool(save_optimizer), out_dir
         self.max_keep_ckpts, self.save_last = max_keep_ckpts, bool(save_last)
         self.sync_buffer, self.meta = bool(sync_buffer), dict(meta or {})
+        self._folder: str | None = None  # where checkpoints are written (before_train)
+        self._remote: str | None = None  # the prefix they are uploaded to
 
     def before_train(self, trainer: Trainer) -> None:
         trainer.checkpoint_meta.update(self.meta)
+        target = out_dir_target(self.out_dir, trainer.work_dir)
+        self._folder, self._remote = (trainer.work_dir, target) if is_remote(target) else \
+            (target, None)
+        if target != trainer.work_dir:
+            logger.info('checkpoints are saved to %s', display_path(target))
 
     def after_epoch(self, trainer: Trainer) -> None:
         if self.by_epoch and (self.every_n_epochs(trainer, self.interval)
@@ -214,12 +233,37 @@ class CheckpointHook(HookBase):
     def _save(self, trainer: Trainer, name: str, prefix: str) -> None:
         if self.sync_buffer:
             _allreduce_buffers(trainer.model)
-        folder = self.out_dir or trainer.work_dir
+        folder = self._folder or trainer.work_dir
         trainer.save_checkpoint(os.path.join(folder, name), save_optimizer=self.save_optimizer,
                                 create_latest=True)
-        if trainer.rank == 0:
-            for path in prune_checkpoints(folder, self.max_keep_ckpts, prefix):
-                logger.info('removed %s (max_keep_ckpts=%d)', path, self.max_keep_ckpts)
+        if trainer.rank != 0:
+            return
+        for path in prune_checkpoints(folder, self.max_keep_ckpts, prefix):
+            logger.info('removed %s (max_keep_ckpts=%d)', path, self.max_keep_ckpts)
+        if self._remote is not None:
+            from .remote_work_dir import upload_checkpoint
+
+            upload_checkpoint(folder, name, self._remote, self.max_keep_ckpts, prefix)
+
+
+def check_out_dir(out_dir: Any, owner: str, file_client_args: Mapping[str, Any] | None) -> None:
+    """Refuse an ``out_dir`` that is not a path or a writable URL, and FileClient arguments
+    other than the disk backend, naming ``owner``'s key."""
+    resolve_io_backend('disk', f'{owner}.file_client_args', file_client_args)
+    if out_dir is None:
+        return
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f'{owner}.out_dir must be a folder or a URL, got {out_dir!r}')
+    if is_remote(out_dir):
+        check_writable_url(str(out_dir), f'{owner}.out_dir')
+
+
+def out_dir_target(out_dir: str | None, work_dir: str) -> str:
+    """mmcv's rule: outputs go to ``out_dir/<last part of work_dir>`` when ``out_dir`` is set
+    and is not the work dir itself, else to the work dir."""
+    if not out_dir or os.fspath(out_dir) == work_dir:
+        return work_dir
+    return join_path(os.fspath(out_dir), os.path.basename(work_dir.rstrip('/\\')))
 
 
 def _allreduce_buffers(model: torch.nn.Module) -> None:

@@ -31,9 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..utils.atomic import TEMP_NAME_RE
 from ..utils.checks import check_positive_int
+from ..utils.fileio import display_path, is_remote, join_path
+from ..utils.remote_write import copy_file
 from .dist import get_rank
-from .hooks import HOOKS, PRIORITIES, HookBase
+from .hooks import HOOKS, PRIORITIES, HookBase, check_out_dir, out_dir_target
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -273,11 +276,34 @@ class TextLoggerHook(LoggerHook):
         reset_flag (bool): see :class:`LoggerHook`. Default: False.
         interval_exp_name (int): log the work dir name every this many iterations.
             Default: 1000.
+        out_dir (str | None): also copy the logs to ``out_dir/<the work dir's last part>/``
+            after training (mmcv's rule): a local folder, or an ``s3://`` / ``gs://`` prefix
+            (uploaded at each epoch end too). Default: None.
+        out_suffix (str | tuple[str]): the work dir's files to copy, by the end of their
+            name. Default: ``('.log.json', '.log', '.py')``.
+        keep_local (bool): keep the local files once copied. Default: True.
+        file_client_args (dict | None): mmcv's FileClient arguments; only
+            ``dict(backend='disk')`` is taken, and only with ``out_dir``. Default: None.
     """
 
     def __init__(self, by_epoch: bool = True, interval: int = 10, ignore_last: bool = True,
-                 reset_flag: bool = False, interval_exp_name: int = 1000) -> None:
+                 reset_flag: bool = False, interval_exp_name: int = 1000,
+                 out_dir: str | None = None,
+                 out_suffix: str | tuple[str, ...] = ('.log.json', '.log', '.py'),
+                 keep_local: bool = True,
+                 file_client_args: Mapping[str, Any] | None = None) -> None:
         super().__init__(interval, ignore_last, reset_flag, by_epoch)
+        if out_dir is None and file_client_args is not None:
+            raise ValueError('log_config TextLoggerHook: file_client_args needs out_dir')
+        check_out_dir(out_dir, 'TextLoggerHook', file_client_args)
+        suffixes = (out_suffix,) if isinstance(out_suffix, str) else out_suffix
+        if not isinstance(suffixes, (tuple, list)) or \
+                not all(isinstance(x, str) and x for x in suffixes):
+            raise TypeError(f'TextLoggerHook.out_suffix must be a string or a tuple of '
+                            f'strings, got {out_suffix!r}')
+        self.out_dir, self.out_suffix = out_dir, tuple(suffixes)
+        self.keep_local = bool(keep_local)
+        self._out: str | None = None
         self.interval_exp_name = interval_exp_name
         self.json_log_path: str | None = None
         self._logger = logging.getLogger('actionkit.engine')
@@ -293,6 +319,36 @@ class TextLoggerHook(LoggerHook):
         if trainer.rank == 0 and trainer.meta:
             self._dump(OrderedDict((k, v) for k, v in trainer.meta.items()
                                    if isinstance(v, (str, int, float, bool, list, dict))))
+        target = out_dir_target(self.out_dir, trainer.work_dir)
+        self._out = target if target != trainer.work_dir else None
+        if self._out is not None:
+            self._logger.info('text logs will be copied to %s after training',
+                              display_path(self._out))
+
+    def after_epoch(self, trainer: Trainer) -> None:
+        super().after_epoch(trainer)
+        if self._out is not None and is_remote(self._out) and trainer.rank == 0:
+            try:
+                self._copy_logs(trainer, remove=False)
+            except OSError as err:  # the copy after training says it if the store stays down
+                self._logger.warning('could not copy the logs to %s (%s); tried again later',
+                                     display_path(self._out), err)
+
+    def _copy_logs(self, trainer: Trainer, remove: bool) -> None:
+        """Copy the work dir's files ending in ``out_suffix`` to ``out_dir`` (rank 0)."""
+        assert self._out is not None, 'before_train sets the copy target'
+        for folder, dirs, names in os.walk(trainer.work_dir):
+            dirs[:] = [d for d in dirs if not d.startswith('.')]
+            for name in sorted(names):
+                if not name.endswith(self.out_suffix) or TEMP_NAME_RE.match(name):
+                    continue
+                path = os.path.join(folder, name)
+                rel = os.path.relpath(path, trainer.work_dir).replace(os.sep, '/')
+                copy_file(path, join_path(self._out, rel))
+                if remove:
+                    os.remove(path)
+        self._logger.info('copied the logs to %s%s', display_path(self._out),
+                          '' if not remove else ' (keep_local=False: removed here)')
 
     def after_step(self, trainer: Trainer) -> None:
         if self._live:
@@ -305,6 +361,8 @@ class TextLoggerHook(LoggerHook):
         if self._live:
             sys.stderr.write('\r\x1b[K')
             sys.stderr.flush()
+        if self._out is not None and trainer.rank == 0:
+            self._copy_logs(trainer, remove=not self.keep_local)
 
     def _draw_bar(self, trainer: Trainer) -> None:
         total = len(trainer.data_loader)

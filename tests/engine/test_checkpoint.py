@@ -254,3 +254,26 @@ def test_find_latest_passes_over_checkpoints_cut_short(tmp_path: Path,
         assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
     assert f'{tmp_path / "epoch_3.pth"} is not a complete checkpoint' in caplog.text
     assert torch.load(tmp_path / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+
+
+def test_the_listing_rules_rank_numerically_and_touch_only_our_names() -> None:
+    # a listing, as a folder or an object-store prefix gives it: 10 after 9 (not as text)
+    names = ['epoch_9.pth', 'epoch_10.pth', 'iter_3.pth', 'best_top1_acc_epoch_10.pth',
+             'epoch_2.pth.bak', 'my_epoch_1.pth', 'epoch_1.pth']
+    assert ckpt.checkpoint_candidates(names) == ['epoch_10.pth', 'epoch_9.pth', 'iter_3.pth',
+                                                 'epoch_1.pth']
+    assert ckpt.checkpoint_candidates(names + ['latest.pth'])[:2] == ['latest.pth',
+                                                                     'epoch_10.pth']
+    assert ckpt.checkpoints_to_prune(names, 2) == ['epoch_1.pth']
+    assert ckpt.checkpoints_to_prune(names, 1) == ['epoch_1.pth', 'epoch_9.pth']
+    assert ckpt.checkpoints_to_prune(names, 1, 'iter_') == []
+    assert ckpt.checkpoints_to_prune(names, -1) == []
+
+
+def test_out_dir_target_follows_mmcv() -> None:
+    from actionkit.engine.hooks import out_dir_target
+
+    assert out_dir_target(None, 'work_dirs/tsn') == 'work_dirs/tsn'
+    assert out_dir_target('work_dirs/tsn', 'work_dirs/tsn') == 'work_dirs/tsn'
+    assert out_dir_target('/data/ckpts', 'work_dirs/tsn/') == '/data/ckpts/tsn'
+    assert out_dir_target('s3://bkt/ckpts/', 'work_dirs/tsn') == 's3://bkt/ckpts/tsn'

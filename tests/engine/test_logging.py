@@ -109,3 +109,22 @@ def test_tensorboard_hook(tmp_path: Path) -> None:
     else:
         trainer.run()
         assert list((tmp_path / 'tf_logs').glob('events.out.tfevents.*'))
+
+
+def test_text_logger_out_dir_copies_the_logs_as_mmcv(tmp_path: Path) -> None:
+    work = tmp_path / 'exp'
+    work.mkdir()
+    (work / 'exp.py').write_text('total_epochs = 1\n')  # the dumped config
+    (work / 'notes.txt').write_text('not a log')
+    hook = TextLoggerHook(interval=2, out_dir=str(tmp_path / 'logs'), keep_local=False)
+    _tiny_trainer(work, [hook]).run()
+    copied = sorted(p.name for p in (tmp_path / 'logs' / 'exp').iterdir())  # out_dir/<name>
+    assert copied == ['exp.py', 't.log.json']  # out_suffix: .log.json, .log, .py
+    assert sorted(p.name for p in work.iterdir()) == ['notes.txt']  # keep_local=False
+    assert '"mode": "train"' in (tmp_path / 'logs' / 'exp' / 't.log.json').read_text()
+    with pytest.raises(ValueError, match='file_client_args needs out_dir'):
+        TextLoggerHook(file_client_args=dict(backend='disk'))
+    with pytest.raises(ValueError, match="io_backend='petrel'"):
+        TextLoggerHook(out_dir='logs', file_client_args=dict(backend='petrel'))
+    with pytest.raises(ValueError, match='read-only'):
+        TextLoggerHook(out_dir='https://example.org/logs')

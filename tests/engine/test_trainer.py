@@ -386,3 +386,16 @@ def test_resuming_a_finished_run_says_so_and_trains_nothing(tmp_path: Path, capl
     assert after['meta']['epoch'] == 2 and after['meta']['iter'] == 12
     for key, value in trained['state_dict'].items():
         assert torch.equal(value, after['state_dict'][key]), key
+
+
+def test_checkpoint_out_dir_is_out_dir_slash_the_work_dir_name_as_mmcv(tmp_path: Path) -> None:
+    model = ToyRecognizer()
+    loader = _loader(ToyDataset(8))
+    hook = CheckpointHook(interval=1, max_keep_ckpts=2, out_dir=str(tmp_path / 'ckpts'))
+    Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), [loader], max_epochs=3,
+            work_dir=str(tmp_path / 'exp'), hooks=[hook], timestamp='t').run()
+    assert sorted(p.name for p in (tmp_path / 'ckpts' / 'exp').iterdir()) == [
+        'epoch_2.pth', 'epoch_3.pth', 'latest.pth']
+    assert not list((tmp_path / 'exp').glob('*.pth'))
+    with pytest.raises(ValueError, match='checkpoint_config.out_dir.*read-only'):
+        CheckpointHook(out_dir='http://example.org/ckpts')

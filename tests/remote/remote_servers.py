@@ -9,12 +9,32 @@ import socket
 import time
 from pathlib import Path
 
-__all__ = ['ACCESS_KEY', 'SECRET_KEY', 'STALL_S', 'S3', 'FaultServer', 'free_port',
+__all__ = ['ACCESS_KEY', 'SECRET_KEY', 'STALL_S', 'TINY_TSN', 'S3', 'FaultServer', 'free_port',
            'fault_handler']
 
 ACCESS_KEY = 'AKIAEXAMPLEKEY7QX3LZ'
 SECRET_KEY = 'wJalrXUtnFEMI-TopSecret-Value-0123456789'
 STALL_S = 30.0
+# the start of the tools' test configs: a tiny TSN (ResNet-18, 4 stem channels) and a test
+# pipeline of 3 single frames at 24 x 24
+TINY_TSN = '''\
+model = dict(
+    type='Recognizer2D',
+    backbone=dict(type='ResNet', depth=18, base_channels=4, pretrained=None, norm_eval=False),
+    cls_head=dict(type='TSNHead', num_classes=10, in_channels=32, spatial_type='avg',
+                  consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.0,
+                  init_std=0.5),
+    train_cfg=None, test_cfg=dict(average_clips='score'))
+test_pipeline = [
+    dict(type='PyAVInit'),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=3, test_mode=True),
+    dict(type='PyAVDecode'),
+    dict(type='Resize', scale=(24, 24), keep_ratio=False),
+    dict(type='Normalize', mean=[127.5] * 3, std=[64.0] * 3, to_bgr=False),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
+    dict(type='ToTensor', keys=['imgs', 'label'])]
+'''
 
 
 def free_port() -> int:

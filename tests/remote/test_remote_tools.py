@@ -16,26 +16,11 @@ import torch
 from actionkit.apis import inference_recognizer, init_recognizer
 from actionkit.config import Config
 from actionkit.models import build_model
+from remote_servers import TINY_TSN
 
 REPO = Path(__file__).resolve().parents[2]
 
-_CONFIG = '''\
-model = dict(
-    type='Recognizer2D',
-    backbone=dict(type='ResNet', depth=18, base_channels=4, pretrained=None, norm_eval=False),
-    cls_head=dict(type='TSNHead', num_classes=10, in_channels=32, spatial_type='avg',
-                  consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.0,
-                  init_std=0.5),
-    train_cfg=None, test_cfg=dict(average_clips='score'))
-test_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=3, test_mode=True),
-    dict(type='PyAVDecode'),
-    dict(type='Resize', scale=(24, 24), keep_ratio=False),
-    dict(type='Normalize', mean=[127.5] * 3, std=[64.0] * 3, to_bgr=False),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='Collect', keys=['imgs', 'label'], meta_keys=[]),
-    dict(type='ToTensor', keys=['imgs', 'label'])]
+_CONFIG = TINY_TSN + '''\
 data = dict(videos_per_gpu=2, workers_per_gpu=2,
             test=dict(type='VideoDataset', ann_file={ann!r}, data_prefix={prefix!r},
                       pipeline=test_pipeline, test_mode=True))
