@@ -43,6 +43,7 @@ from .checkpoint import (checkpoint_candidates, checkpoints_to_prune, find_lates
                          is_complete_checkpoint)
 from .hooks import PRIORITIES, HookBase
 from .run_lock import LOCK_NAME, LockStore, hold_lock
+from .v1_layout import LAST_CHECKPOINT_NAME
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -148,6 +149,11 @@ class OutputMirror:
         if twin is not None:  # the same file (a hard link): a server-side copy
             copy_object(f'{self.url}/{twin}', f'{self.url}/{name}')
             self.server_copies += 1
+        elif name == LAST_CHECKPOINT_NAME:  # 1.x's pointer: the checkpoint's URL, not staging
+            with open(os.path.join(self.local_dir, name), encoding='utf-8') as fin:
+                target = os.path.relpath(fin.read().strip(), self.local_dir)
+            put_bytes(f'{self.url}/{name}',
+                      f'{self.url}/{target.replace(os.sep, "/")}'.encode('utf-8'))
         else:
             upload_file(os.path.join(self.local_dir, name), f'{self.url}/{name}')
         self._sent[name] = state

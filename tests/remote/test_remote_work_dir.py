@@ -242,6 +242,25 @@ def test_the_mirror_uploads_what_changed_and_removes_only_what_it_uploaded(
     assert mirror.server_copies == 1 and _objects(s3_server, 'mirror/run/')['latest.pth'] == b'E2'
 
 
+def test_the_mirror_points_1x_last_checkpoint_at_the_remote_copy(s3_server, tmp_path) -> None:
+    """A 1.x run's layout goes up as it is (the {timestamp}/vis_data folder too), and
+    last_checkpoint, which names the checkpoint in the staging folder, names it on the store."""
+    from actionkit.engine.remote_work_dir import OutputMirror
+
+    _bucket(s3_server)
+    url = f's3://{BUCKET}/mirror/v1run'
+    staging = tmp_path / 'v1run'
+    (staging / '20261206_101010' / 'vis_data').mkdir(parents=True)
+    (staging / '20261206_101010' / 'vis_data' / 'scalars.json').write_text('{"step": 1}\n')
+    (staging / 'epoch_3.pth').write_bytes(b'E3')
+    (staging / 'last_checkpoint').write_text(str(staging / 'epoch_3.pth'))
+    OutputMirror(str(staging), url).sync()
+    objects = _objects(s3_server, 'mirror/v1run/')
+    assert objects['last_checkpoint'] == f'{url}/epoch_3.pth'.encode()
+    assert objects['20261206_101010/vis_data/scalars.json'] == b'{"step": 1}\n'
+    assert (staging / 'last_checkpoint').read_text() == str(staging / 'epoch_3.pth')
+
+
 def test_the_mirror_rides_out_an_outage_during_training(s3_server, tmp_path,
                                                         monkeypatch, caplog) -> None:
     from actionkit.engine.remote_work_dir import OutputMirror
