@@ -2,19 +2,25 @@
 the S3 helper over moto, and the faulty HTTP server's state and request handler."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
+import json
 import os
 import socket
 import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ['ACCESS_KEY', 'SECRET_KEY', 'STALL_S', 'TINY_TSN', 'S3', 'FaultServer', 'free_port',
-           'fault_handler']
+__all__ = ['ACCESS_KEY', 'SECRET_KEY', 'STALL_S', 'GCS_BUCKET', 'TINY_TSN', 'S3', 'GCS',
+           'FaultServer', 'free_port', 'fault_handler', 'put_tree', 'patched_environ']
 
 ACCESS_KEY = 'AKIAEXAMPLEKEY7QX3LZ'
 SECRET_KEY = 'wJalrXUtnFEMI-TopSecret-Value-0123456789'
 STALL_S = 30.0
+GCS_BUCKET = 'gcs-bkt'  # the emulator's bucket
 # the start of the tools' test configs: a tiny TSN (ResNet-18, 4 stem channels) and a test
 # pipeline of 3 single frames at 24 x 24
 TINY_TSN = '''\
@@ -61,11 +67,67 @@ class S3:
         self.client.put_object(Bucket=bucket, Key=key, Body=data)
 
     def put_tree(self, url: str, folder: str | os.PathLike) -> None:
-        root = Path(folder)
-        for path in sorted(root.rglob('*')):
-            if path.is_file():
-                self.put(f'{url.rstrip("/")}/{path.relative_to(root).as_posix()}',
-                         path.read_bytes())
+        put_tree(self.put, url, folder)
+
+
+class GCS:
+    """A running GCS emulator: its address and an uploader / lister over GCS's JSON API
+    with plain HTTP requests (not the client under test)."""
+
+    def __init__(self, endpoint: str, log_path: Path) -> None:
+        self.endpoint = endpoint
+        self.log_path = log_path  # the emulator's request log
+
+    def put(self, url: str, data: bytes) -> None:
+        bucket, _, name = url[len('gs://'):].partition('/')
+        query = urllib.parse.urlencode(dict(uploadType='media', name=name))
+        request = urllib.request.Request(
+            f'{self.endpoint}/upload/storage/v1/b/{bucket}/o?{query}', data=data, method='POST',
+            headers={'Content-Type': 'application/octet-stream'})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 200, reply.status
+
+    def put_tree(self, url: str, folder: str | os.PathLike) -> None:
+        put_tree(self.put, url, folder)
+
+    def objects(self, url: str) -> dict[str, bytes]:
+        """``{name under the prefix: data}`` of every object under ``url``."""
+        bucket, _, prefix = url[len('gs://'):].partition('/')
+        prefix = prefix.rstrip('/') + '/'
+        query = urllib.parse.urlencode(dict(prefix=prefix))
+        with urllib.request.urlopen(f'{self.endpoint}/storage/v1/b/{bucket}/o?{query}',
+                                    timeout=10) as reply:
+            names = [item['name'] for item in json.load(reply).get('items', [])]
+        found = {}
+        for name in names:
+            quoted = urllib.parse.quote(name, safe='')
+            with urllib.request.urlopen(f'{self.endpoint}/download/storage/v1/b/{bucket}/o/'
+                                        f'{quoted}?alt=media', timeout=10) as reply:
+                found[name[len(prefix):]] = reply.read()
+        return found
+
+
+def put_tree(put: Callable[[str, bytes], None], url: str, folder: str | os.PathLike) -> None:
+    """``put`` every file under ``folder`` to ``url/<relative path>``."""
+    root = Path(folder)
+    for path in sorted(root.rglob('*')):
+        if path.is_file():
+            put(f'{url.rstrip("/")}/{path.relative_to(root).as_posix()}', path.read_bytes())
+
+
+@contextlib.contextmanager
+def patched_environ(env: dict[str, str]) -> Iterator[None]:
+    """Set ``env`` in ``os.environ`` (for the tests and their subprocesses), restore after."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class FaultServer:

@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,16 +38,23 @@ def _run(args: list[str]) -> str:
 
 @pytest.mark.slow
 def test_tools_test_on_s3_gives_the_local_result(s3_server, synthetic_data, tmp_path) -> None:
+    check_tools_test_on_store(s3_server, 's3://test-bkt', synthetic_data, tmp_path)
+
+
+def check_tools_test_on_store(store: Any, base: str, synthetic_data: dict, tmp_path: Path
+                              ) -> None:
+    """The issue's command line: ``tools/test.py`` with the list, the videos and the checkpoint
+    in ``store`` under ``base`` gives exactly the local scores and accuracy."""
     ann, videos = synthetic_data['val_list_videos'], synthetic_data['videos_root']
-    s3_server.put('s3://test-bkt/val_list_videos.txt', Path(ann).read_bytes())
-    s3_server.put_tree('s3://test-bkt/videos', videos)
-    config = tmp_path / 'tiny_tsn_s3.py'
+    store.put(f'{base}/val_list_videos.txt', Path(ann).read_bytes())
+    store.put_tree(f'{base}/videos', videos)
+    config = tmp_path / 'tiny_tsn_local.py'
     config.write_text(_CONFIG.format(ann=ann, prefix=videos), encoding='utf-8')
     torch.manual_seed(3)
     model = build_model(Config.fromfile(str(config)).model)
     checkpoint = tmp_path / 'tiny.pth'
     torch.save({'meta': {}, 'state_dict': model.state_dict()}, checkpoint)
-    s3_server.put('s3://test-bkt/work/tiny.pth', checkpoint.read_bytes())
+    store.put(f'{base}/work/tiny.pth', checkpoint.read_bytes())
 
     local_out, remote_out = tmp_path / 'local.pkl', tmp_path / 'remote.pkl'
     local_log = _run([str(config), str(checkpoint), '--out', str(local_out),
@@ -55,10 +63,10 @@ def test_tools_test_on_s3_gives_the_local_result(s3_server, synthetic_data, tmp_
     remote_config = tmp_path / 'tiny_tsn_elsewhere.py'
     remote_config.write_text(_CONFIG.format(ann=str(tmp_path / 'absent.txt'),
                                             prefix=str(tmp_path / 'absent')), encoding='utf-8')
-    remote_log = _run([str(remote_config), 's3://test-bkt/work/tiny.pth', '--out', str(remote_out),
+    remote_log = _run([str(remote_config), f'{base}/work/tiny.pth', '--out', str(remote_out),
                        '--eval', 'top_k_accuracy', '--cfg-options',
-                       'data.test.ann_file=s3://test-bkt/val_list_videos.txt',
-                       'data.test.data_prefix=s3://test-bkt/videos'])
+                       f'data.test.ann_file={base}/val_list_videos.txt',
+                       f'data.test.data_prefix={base}/videos'])
     local = pickle.loads(local_out.read_bytes())
     remote = pickle.loads(remote_out.read_bytes())
     assert len(local) == len(remote) == 10
