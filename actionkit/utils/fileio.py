@@ -47,7 +47,7 @@ from .download import check_http_url, http_opener, http_request, redact_url
 
 __all__ = ['REMOTE_SCHEMES', 'IOSettings', 'SeekableReader', 'RemoteFile', 'is_remote',
            'open_file', 'exists', 'file_size', 'list_files', 'read_bytes', 'read_text',
-           'join_path', 'local_copy', 'display_path']
+           'join_path', 'local_copy', 'display_path', 'url_scheme', 'retrying', 'FsspecBackend']
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def display_path(path: str | os.PathLike) -> str:
     return redact_url(str(path)) if is_remote(path) else os.fspath(path)
 
 
-def _scheme(url: str) -> str:
+def url_scheme(url: str) -> str:
     return url.split('://', 1)[0].lower()
 
 
@@ -200,7 +200,7 @@ def _final_error(err: BaseException, safe: str, attempts: int, timeout: float) -
     return OSError(f'{safe}: {detail}{tries}')
 
 
-def _retrying(action: Callable[[], T], url: str, settings: IOSettings) -> T:
+def retrying(action: Callable[[], T], url: str, settings: IOSettings) -> T:
     """``action()``, retried with backoff on transient errors; errors name the (safe) URL."""
     safe = redact_url(url)
     attempt = 0
@@ -330,7 +330,7 @@ def _filesystem(scheme: str, timeout: float, pid: int, env: int) -> Any:
     return cls(skip_instance_cache=True)
 
 
-class _FsspecBackend(_Backend):
+class FsspecBackend(_Backend):
     """``s3://`` and ``gs://`` through fsspec (s3fs / gcsfs); every call under a deadline."""
 
     def __init__(self, scheme: str, settings: IOSettings) -> None:
@@ -356,10 +356,10 @@ class _FsspecBackend(_Backend):
 
 
 def _backend(url: str, settings: IOSettings) -> _Backend:
-    scheme = _scheme(url)
+    scheme = url_scheme(url)
     if scheme in ('http', 'https'):
         return _HttpBackend(settings)
-    return _FsspecBackend(scheme, settings)
+    return FsspecBackend(scheme, settings)
 
 
 # ---------------------------------------------------------------------------- the file object
@@ -406,7 +406,7 @@ class RemoteFile(SeekableReader):
         self._url = url
         self.name = redact_url(url)
         self._backend = _backend(url, self.settings)
-        self.size = _retrying(lambda: self._backend.size(url), url, self.settings)
+        self.size = retrying(lambda: self._backend.size(url), url, self.settings)
         self._pos = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self.bytes_fetched = 0
@@ -435,7 +435,7 @@ class RemoteFile(SeekableReader):
         start, end = self._pos, self.size
         if start >= end:
             return b''
-        data = _retrying(lambda: self._backend.read(self._url, start, end), self._url,
+        data = retrying(lambda: self._backend.read(self._url, start, end), self._url,
                          self.settings)
         self.requests += 1
         self.bytes_fetched += len(data)
@@ -455,7 +455,7 @@ class RemoteFile(SeekableReader):
             stop += 1
         block_size = self.settings.block_size
         start, end = index * block_size, min(stop * block_size, self.size)
-        data = _retrying(lambda: self._backend.read(self._url, start, end), self._url,
+        data = retrying(lambda: self._backend.read(self._url, start, end), self._url,
                          self.settings)
         self.requests += 1
         self.bytes_fetched += len(data)
@@ -501,7 +501,7 @@ def exists(path: str | os.PathLike, settings: IOSettings | None = None) -> bool:
     if not is_remote(path):
         return os.path.exists(path)
     url, settings = str(path), settings or IOSettings.from_env()
-    return _retrying(lambda: _backend(url, settings).exists(url), url, settings)
+    return retrying(lambda: _backend(url, settings).exists(url), url, settings)
 
 
 def file_size(path: str | os.PathLike, settings: IOSettings | None = None) -> int:
@@ -509,7 +509,7 @@ def file_size(path: str | os.PathLike, settings: IOSettings | None = None) -> in
     if not is_remote(path):
         return os.path.getsize(path)
     url, settings = str(path), settings or IOSettings.from_env()
-    return _retrying(lambda: _backend(url, settings).size(url), url, settings)
+    return retrying(lambda: _backend(url, settings).size(url), url, settings)
 
 
 def list_files(prefix: str | os.PathLike, settings: IOSettings | None = None) -> list[str]:
@@ -520,7 +520,7 @@ def list_files(prefix: str | os.PathLike, settings: IOSettings | None = None) ->
         return sorted(os.path.join(folder, name) for folder, _, names in os.walk(root)
                       for name in names)
     url, settings = str(prefix), settings or IOSettings.from_env()
-    return _retrying(lambda: _backend(url, settings).list(url), url, settings)
+    return retrying(lambda: _backend(url, settings).list(url), url, settings)
 
 
 def read_bytes(path: str | os.PathLike, max_bytes: int, what: str = 'file',
@@ -533,7 +533,7 @@ def read_bytes(path: str | os.PathLike, max_bytes: int, what: str = 'file',
         return read_file_bytes(path, max_bytes, what, error)
     url, settings = str(path), settings or IOSettings.from_env()
     backend = _backend(url, settings)
-    data = _retrying(lambda: backend.read_upto(url, max_bytes + 1), url, settings)
+    data = retrying(lambda: backend.read_upto(url, max_bytes + 1), url, settings)
     if len(data) > max_bytes:
         raise error(f'{what} {redact_url(url)} is more than the {max_bytes}-byte cap for a '
                     f'{what}')

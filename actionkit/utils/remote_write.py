@@ -27,8 +27,8 @@ import tempfile
 from collections.abc import Iterator
 
 from .atomic import write_atomic
-from .fileio import (IOSettings, _FsspecBackend, _retrying, _scheme, display_path, is_remote,
-                     join_path)
+from .fileio import (FsspecBackend, IOSettings, display_path, is_remote, join_path, retrying,
+                     url_scheme)
 
 __all__ = ['WRITABLE_SCHEMES', 'check_writable_url', 'upload_file', 'download_file',
            'copy_file', 'copy_object', 'put_bytes', 'object_age', 'remove_object',
@@ -41,7 +41,7 @@ def check_writable_url(url: str, what: str = 'output') -> None:
     """Refuse a URL that outputs cannot be written to (``http(s)://``), naming it."""
     if not is_remote(url):
         raise ValueError(f'{what} {url!r} is not a URL')
-    if _scheme(url) not in WRITABLE_SCHEMES:
+    if url_scheme(url) not in WRITABLE_SCHEMES:
         raise ValueError(f'{what} {display_path(url)}: http(s):// URLs are read-only here; '
                          'write outputs to a local folder, s3:// or gs://')
 
@@ -49,7 +49,7 @@ def check_writable_url(url: str, what: str = 'output') -> None:
 def _fs(url: str, settings: IOSettings) -> tuple[object, str]:
     """The fsspec file system of ``url`` (one per process) and ``url`` as it takes it."""
     check_writable_url(url)
-    return _FsspecBackend(_scheme(url), settings).fs, url
+    return FsspecBackend(url_scheme(url), settings).fs, url
 
 
 def upload_file(local: str | os.PathLike, url: str,
@@ -58,7 +58,7 @@ def upload_file(local: str | os.PathLike, url: str,
     settings = settings or IOSettings.from_env()
     fs, path = _fs(url, settings)
     source = os.fspath(local)
-    _retrying(lambda: fs.put_file(source, path), url, settings)  # type: ignore[attr-defined]
+    retrying(lambda: fs.put_file(source, path), url, settings)  # type: ignore[attr-defined]
 
 
 def copy_file(source: str | os.PathLike, dest: str) -> None:
@@ -82,7 +82,7 @@ def list_sizes(prefix: str, settings: IOSettings | None = None) -> dict[str, int
         return {key[len(root):]: int(info.get('size') or 0) for key, info in found.items()
                 if key.startswith(root) and info.get('type') != 'directory'}
 
-    return _retrying(find, prefix, settings)
+    return retrying(find, prefix, settings)
 
 
 def download_file(url: str, local: str | os.PathLike,
@@ -96,7 +96,7 @@ def download_file(url: str, local: str | os.PathLike,
                                 dir=os.path.dirname(os.path.abspath(target)))
     os.close(fd)
     try:
-        _retrying(lambda: fs.get_file(path, temp), url, settings)  # type: ignore[attr-defined]
+        retrying(lambda: fs.get_file(path, temp), url, settings)  # type: ignore[attr-defined]
         os.replace(temp, target)
     finally:
         with contextlib.suppress(OSError):
@@ -121,7 +121,7 @@ def put_bytes(url: str, data: bytes, exclusive: bool = False,
             raise
         return True
 
-    return _retrying(put, url, settings)
+    return retrying(put, url, settings)
 
 
 def copy_object(source: str, dest: str, settings: IOSettings | None = None) -> None:
@@ -130,7 +130,7 @@ def copy_object(source: str, dest: str, settings: IOSettings | None = None) -> N
     settings = settings or IOSettings.from_env()
     fs, path = _fs(dest, settings)
     _fs(source, settings)
-    _retrying(lambda: fs.copy(source, path), dest, settings)  # type: ignore[attr-defined]
+    retrying(lambda: fs.copy(source, path), dest, settings)  # type: ignore[attr-defined]
 
 
 def object_age(url: str, settings: IOSettings | None = None) -> float:
@@ -139,7 +139,7 @@ def object_age(url: str, settings: IOSettings | None = None) -> float:
     settings = settings or IOSettings.from_env()
     fs, path = _fs(url, settings)
     fs.invalidate_cache(path)  # type: ignore[attr-defined]  # a listing's entry may be old
-    info = _retrying(lambda: fs.info(path), url, settings)  # type: ignore[attr-defined]
+    info = retrying(lambda: fs.info(path), url, settings)  # type: ignore[attr-defined]
     stamp = info.get('LastModified') or info.get('updated') or info.get('mtime')
     if isinstance(stamp, str):
         stamp = datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00'))
@@ -159,7 +159,7 @@ def remove_object(url: str, settings: IOSettings | None = None) -> None:
         with contextlib.suppress(FileNotFoundError):
             fs.rm_file(path)  # type: ignore[attr-defined]
 
-    _retrying(remove, url, settings)
+    retrying(remove, url, settings)
 
 
 def probe_writable(prefix: str, what: str = 'output', settings: IOSettings | None = None) -> None:
