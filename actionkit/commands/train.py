@@ -162,5 +162,5 @@ def _train(args: argparse.Namespace, cfg: Config, distributed: bool,
         datasets.append(build_dataset(copy.deepcopy(cfg.data.val)))
     train_model(model, datasets, cfg, distributed=distributed, validate=args.validate,
                 test=dict(test_last=args.test_last, test_best=args.test_best),
-                timestamp=timestamp, meta=meta, extra_hooks=extra_hooks)
+                timestamp=timestamp, meta=meta, extra_hooks=extra_hooks or ())
     return 0
