@@ -11,20 +11,13 @@ docs/benchmarks.md ("Audio learning check").
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from learning_check import REPO, train_and_report
+
 CONFIG = REPO / 'configs' / 'synthetic' / 'audioonly_r50_48x1x1_synthetic_audio_feature.py'
-
-
-def _load() -> str:
-    with open('/proc/loadavg', encoding='ascii') as fin:
-        return ' '.join(fin.read().split()[:3])
 
 
 def main() -> int:
@@ -44,23 +37,7 @@ def main() -> int:
         ann = data / ('train' if split == 'train' else 'val')
         options += [f'data.{split}.ann_file={ann}_list_features.txt',
                     f'data.{split}.data_prefix={data}']
-    command = [sys.executable, str(REPO / 'tools' / 'train.py'), str(CONFIG), '--validate',
-               '--seed', '0', '--work-dir', args.work_dir, '--cfg-options', *options]
-    load_before = _load()
-    start = time.perf_counter()
-    done = subprocess.run(command, env={**os.environ, 'PYTHONPATH': str(REPO)},
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        print(done.stderr[-4000:], file=sys.stderr)
-        return done.returncode
-    logs = sorted(Path(args.work_dir).glob('*.log.json'))
-    curve = [json.loads(line)['top1_acc'] for line in logs[-1].read_text().splitlines()
-             if '"mode": "val"' in line]
-    print(f'val top-1 per epoch: {" ".join(f"{acc:.3f}" for acc in curve)}')
-    print(f'best {max(curve):.3f}; wall {wall:.0f} s (training + validation, including start-up); '
-          f'load before {load_before}, after {_load()}')
-    return 0 if max(curve) >= 0.95 else 1
+    return train_and_report(CONFIG, args.work_dir, options)
 
 
 if __name__ == '__main__':
