@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..datasets.builder import (build_dataloader, build_dataset, check_label_range,
                                 dataloader_args)
 from ..engine import dist as comm
-from ..engine.checkpoint import find_latest_checkpoint
+from ..engine.checkpoint import find_latest_checkpoint, newest_best_checkpoint
 from ..engine.evaluate import predict
 from ..engine.hooks import (EVAL_HOOK_KEYS, HOOKS, CheckpointHook, EvalHook, HookBase,
                              get_priority)
@@ -435,29 +435,18 @@ def _compile_options(value: Any) -> dict[str, Any] | None:
                     f'{value!r}')
 
 
-def _best_checkpoint(work_dir: str) -> str | None:
-    found = []
-    for entry in os.listdir(work_dir):
-        if entry.startswith('best_') and entry.endswith('.pth'):
-            try:
-                found.append((int(entry.rsplit('_', 1)[-1][:-4]), entry))
-            except ValueError:
-                continue
-    return os.path.join(work_dir, max(found)[1]) if found else None
-
-
 def _test_after_training(trainer: Trainer, cfg: Any, distributed: bool,
                          test: dict[str, bool]) -> None:
     runs: list[tuple[str, str | None]] = []
     if test.get('test_last'):
         runs.append(('last', None))
     if test.get('test_best'):
-        best = _best_checkpoint(trainer.work_dir)
+        best = newest_best_checkpoint(os.listdir(trainer.work_dir))
         if best is None:
             logger.warning('--test-best: no best_*.pth in %s (was --validate given?)',
                            trainer.work_dir)
         else:
-            runs.append(('best', best))
+            runs.append(('best', os.path.join(trainer.work_dir, best)))
     if not runs:
         return
     test_set = build_dataset(cfg['data']['test'], dict(test_mode=True))

@@ -47,23 +47,21 @@ def _sample_name(dataset: Any, index: int) -> str:
     return str(index)
 
 
-def _label_text(label: int, classes: Sequence[str] | None) -> str:
-    if classes is not None and 0 <= label < len(classes):
-        return f'{label} ({classes[label]})'
-    return str(label)
+def _class_name(label: int, classes: Sequence[str] | None) -> str:
+    """`` (name)`` of ``label`` when the dataset names its classes, else ``''``."""
+    return f' ({classes[label]})' if classes is not None and 0 <= label < len(classes) else ''
 
 
 def _lines(record: Mapping[str, Any], classes: Sequence[str] | None) -> list[str]:
     lines = []
     if record.get('gt_label') is not None:
         labels = [int(x) for x in np.asarray(record['gt_label']).reshape(-1)]
-        lines.append('Ground truth: ' + ', '.join(_label_text(x, classes) for x in labels))
+        lines.append('Ground truth: ' + ', '.join(f'{x}{_class_name(x, classes)}'
+                                                  for x in labels))
     if record.get('pred_score') is not None:
         scores = np.asarray(record['pred_score'], dtype=np.float64).reshape(-1)
         top = int(scores.argmax())
-        text = _label_text(top, classes)
-        head, _, tail = text.partition(' ')
-        lines.append(f'Prediction: {head}, {scores[top]:.2f}' + (f' {tail}' if tail else ''))
+        lines.append(f'Prediction: {top}, {scores[top]:.2f}{_class_name(top, classes)}')
     return lines
 
 

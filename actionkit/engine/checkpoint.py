@@ -41,7 +41,8 @@ from ..utils.atomic import TEMP_NAME_RE, write_atomic
 __all__ = [
     'save_checkpoint', 'atomic_save', 'update_latest', 'remove_stale_temp_files',
     'find_latest_checkpoint', 'is_complete_checkpoint', 'load_resume_checkpoint',
-    'prune_checkpoints', 'checkpoint_candidates', 'checkpoints_to_prune', 'get_rng_state',
+    'prune_checkpoints', 'checkpoint_candidates', 'checkpoints_to_prune',
+    'newest_best_checkpoint', 'get_rng_state',
     'set_rng_state', 'unwrap_model', 'weights_to_cpu', 'publish_checkpoint',
 ]
 
@@ -233,6 +234,19 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
         logger.warning('resume_from=auto: %s is not a complete checkpoint (cut short?); '
                        'trying an older one', path)
     return None
+
+
+def newest_best_checkpoint(names: Iterable[str]) -> str | None:
+    """The ``best_*_N.pth`` name among ``names`` (a folder's or a prefix's listing) with the
+    highest N (``--test-best`` tests it; a remote resume fetches it), or None."""
+    found = []
+    for name in names:
+        if name.startswith('best_') and name.endswith('.pth'):
+            try:
+                found.append((int(name.rsplit('_', 1)[-1][:-4]), name))
+            except ValueError:
+                continue
+    return max(found)[1] if found else None
 
 
 def checkpoints_to_prune(names: Iterable[str], keep: int, prefix: str = 'epoch_') -> list[str]:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     'HOOKS', 'PRIORITIES', 'HookBase', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook',
     'get_priority', 'preserve_rng', 'EVAL_HOOK_KEYS', 'check_out_dir', 'out_dir_target',
+    'check_metric_aliases',
 ]
 
 logger = logging.getLogger(__name__)
@@ -246,6 +247,15 @@ class CheckpointHook(HookBase):
             upload_checkpoint(folder, name, self._remote, self.max_keep_ckpts, prefix)
 
 
+def check_metric_aliases(aliases: Any, where: str) -> dict[str, str]:
+    """``aliases`` (metric name -> the name to show, or None) as a dict, or a TypeError
+    naming ``where``."""
+    if aliases is not None and not (isinstance(aliases, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):
+        raise TypeError(f'{where} must map metric names to names, got {aliases!r}')
+    return dict(aliases or {})
+
+
 def check_out_dir(out_dir: Any, owner: str, file_client_args: Mapping[str, Any] | None) -> None:
     """Refuse an ``out_dir`` that is not a path or a writable URL, and FileClient arguments
     other than the disk backend, naming ``owner``'s key."""
@@ -341,11 +351,7 @@ class EvalHook(HookBase):
             raise ValueError('evaluation.key_indicator was renamed: use save_best instead')
         self.dataloader, self.start, self.interval = dataloader, start, interval
         self.eval_last = bool(eval_last)
-        if metric_aliases is not None and not (isinstance(metric_aliases, Mapping) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in metric_aliases.items())):
-            raise TypeError(f'evaluation.metric_aliases must map metric names to names, got '
-                            f'{metric_aliases!r}')
-        self.metric_aliases = dict(metric_aliases or {})
+        self.metric_aliases = check_metric_aliases(metric_aliases, 'evaluation.metric_aliases')
         self.by_epoch, self.save_best, self.rule = bool(by_epoch), save_best, rule
         self.broadcast_bn_buffer, self.tmpdir = broadcast_bn_buffer, tmpdir
         self.gpu_collect, self.eval_kwargs = gpu_collect, eval_kwargs

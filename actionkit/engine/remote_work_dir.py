@@ -30,7 +30,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -40,7 +39,7 @@ from ..utils.remote_write import (check_writable_url, copy_object, download_file
                                   list_sizes, object_age, probe_writable, put_bytes,
                                   remove_object, upload_file)
 from .checkpoint import (checkpoint_candidates, checkpoints_to_prune, find_latest_checkpoint,
-                         is_complete_checkpoint)
+                         is_complete_checkpoint, newest_best_checkpoint)
 from .hooks import PRIORITIES, HookBase
 from .run_lock import LOCK_NAME, LockStore, hold_lock
 from .v1_layout import LAST_CHECKPOINT_NAME
@@ -224,11 +223,9 @@ def restore_latest(url: str, local_dir: str) -> str | None:
         download_file(f'{url.rstrip("/")}/{name}', path)
         if is_complete_checkpoint(path):
             logger.info('resume_from=auto: downloaded %s/%s', display_path(url), name)
-            best = sorted((int(m[2]), n) for n in names
-                          if (m := re.fullmatch(r'best_(.+)_(?:epoch|iter)_(\d+)\.pth', n)))
-            if best:
-                download_file(f'{url.rstrip("/")}/{best[-1][1]}',
-                              os.path.join(local_dir, best[-1][1]))
+            best = newest_best_checkpoint(names)
+            if best is not None:
+                download_file(f'{url.rstrip("/")}/{best}', os.path.join(local_dir, best))
             return path
         logger.warning('resume_from=auto: %s/%s is not a complete checkpoint; trying an '
                        'older one', display_path(url), name)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..utils.atomic import write_atomic
-from .hooks import HOOKS
+from .hooks import HOOKS, check_metric_aliases
 from .logging import LoggerHook
 
 if TYPE_CHECKING:
@@ -55,13 +55,7 @@ class V1WorkDirHook(LoggerHook):
     def __init__(self, interval: int = 10, ignore_last: bool = True,
                  metric_aliases: Mapping[str, str] | None = None) -> None:
         super().__init__(interval, ignore_last, reset_flag=False, by_epoch=True)
-        if metric_aliases is not None and not (
-                isinstance(metric_aliases, Mapping)
-                and all(isinstance(k, str) and isinstance(v, str)
-                        for k, v in metric_aliases.items())):
-            raise TypeError(f'V1WorkDirHook: metric_aliases must map metric names to names, '
-                            f'got {metric_aliases!r}')
-        self.metric_aliases = dict(metric_aliases or {})
+        self.metric_aliases = check_metric_aliases(metric_aliases, 'V1WorkDirHook.metric_aliases')
         self.vis_dir: str | None = None
         self._saved: str | None = None
 
