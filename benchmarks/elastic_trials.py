@@ -33,6 +33,7 @@ restarts ran out. ``--repo`` runs another checkout (e.g. an older commit, to see
 Run:
     python benchmarks/elastic_trials.py                        # 10 + 10 trials, ~10 min
     python benchmarks/elastic_trials.py --trials 1 --skew 1    # what tests/faults runs
+    python benchmarks/elastic_trials.py --kinds worker --kill-within 0.1   # kills at start-up
 """
 from __future__ import annotations
 
@@ -317,12 +318,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--bound', type=float, default=300.0,
                         help='seconds a job may take before it counts as hung and is stopped')
     parser.add_argument('--seed', type=int, default=0, help='seed of the kill times and ranks')
+    parser.add_argument('--kill-within', type=float, default=0.9,
+                        help='kills land within this fraction of the reference run\'s training '
+                             'time (e.g. 0.1: at start-up, as the workers come up)')
     parser.add_argument('--repo', type=Path, default=REPO, help='the checkout to run')
     parser.add_argument('--keep', help='run in this folder and keep it (default: a temp dir)')
     args = parser.parse_args(argv)
     kinds = args.kinds.split(',')
     options = dict(repo=args.repo, epochs=args.epochs, rdzv=args.rdzv, skew=args.skew,
-                   max_restarts=args.max_restarts, bound_s=args.bound, log=True)
+                   max_restarts=args.max_restarts, bound_s=args.bound, log=True,
+                   kill_within=args.kill_within)
     with tempfile.TemporaryDirectory(prefix='elastic_trials_') as tmp:
         root = Path(args.keep or tmp)
         root.mkdir(parents=True, exist_ok=True)

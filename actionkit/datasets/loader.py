@@ -23,6 +23,13 @@ worker notes in a :class:`WorkerSampleLog`, in memory shared with the main proce
 and path of the sample it starts loading (:func:`note_sample`, called by ``BaseDataset``), and
 the iterator of a :class:`ReportingDataLoader` turns PyTorch's "worker exited unexpectedly"
 into a :class:`~actionkit.datasets.errors.DataError` that names that sample.
+
+PyTorch learns of a dead worker in two ways: its ``SIGCHLD`` handler raises in the main
+process, and, when a wait for a batch times out, it checks the workers' exit codes. The first
+is lost when the signal lands inside code that swallows exceptions (torch 2.13's own lazy
+import in ``record_function`` does), and with a ``timeout`` (``data.batch_timeout``) PyTorch
+waits the whole of it before the second check. So the iterator waits for a batch in short
+steps, checking the workers after each (:func:`_bound_the_wait`).
 """
 from __future__ import annotations
 
@@ -205,6 +212,7 @@ class WorkerSampleLog:
 _DEAD_WORKER = re.compile(r'DataLoader worker \(pids?(?:\(s\))? ([\d, ]+)\)')
 _TIMED_OUT = re.compile(r'DataLoader timed out after ([\d.]+) seconds')
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIVENESS_CHECK_S = 1.0  # how often a wait for a batch checks that the workers are alive
 # what a DataLoader iterator raises when a worker dies or hangs
 _WORKER_ERRORS = (RuntimeError, EOFError, ConnectionError, BrokenPipeError)
 # set only inside a DataLoader worker process, by start_worker
@@ -308,8 +316,11 @@ def explain_worker_failure(error: BaseException, sample_log: WorkerSampleLog,
     ``error`` is what the DataLoader raised: PyTorch's "worker exited unexpectedly" or
     "timed out" ``RuntimeError``, or the ``EOFError`` / ``ConnectionResetError`` its queues
     raise when a worker dies mid-transfer; ``workers`` are the iterator's worker processes,
-    whose exit codes say which died (and by which signal). None when nothing is known.
+    whose exit codes say which died (and by which signal). None when nothing is known, or
+    when ``error`` is already such a report (the iterator's, seen again by the trainer).
     """
+    if isinstance(error, DataError):
+        return None
     timed_out = _timed_out(error, sample_log)
     if timed_out is not None:
         return timed_out
@@ -374,6 +385,7 @@ class _ReportingIterator:
 
     def __init__(self, iterator: Iterator[Any], sample_log: WorkerSampleLog) -> None:
         self._iterator, self._sample_log = iterator, sample_log
+        _bound_the_wait(iterator)
 
     def __iter__(self) -> _ReportingIterator:
         return self
@@ -404,6 +416,41 @@ class _ReportingIterator:
             if callable(shutdown):
                 shutdown()
             raise explained from err
+
+
+def _bound_the_wait(iterator: Any) -> None:
+    """Make ``iterator`` (PyTorch's multi-process DataLoader iterator) wait for a batch in
+    steps of at most ``_LIVENESS_CHECK_S``, checking after each that its workers live, and
+    give up after its ``timeout`` with PyTorch's own "timed out" error.
+
+    PyTorch's iterator, given a ``timeout``, makes one wait of that length and checks the
+    workers only after it: a worker killed while its ``SIGCHLD`` error was swallowed leaves a
+    run waiting the whole ``timeout`` (``(batch size + 1) x data.batch_timeout``). Without a
+    ``timeout`` PyTorch already checks every few seconds, and a PyTorch without the methods
+    used here keeps its own wait.
+    """
+    timeout = getattr(iterator, '_timeout', 0)
+    try_get = getattr(iterator, '_try_get_data', None)
+    if not timeout or timeout <= 0 or not callable(try_get) or \
+            not callable(getattr(iterator, '_get_data', None)):
+        return
+
+    def get_data() -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            # a dead worker raises PyTorch's "exited unexpectedly" here
+            success, data = try_get(min(_LIVENESS_CHECK_S, max(remaining, 0.0)))
+            if success:
+                return data
+            pin_thread = getattr(iterator, '_pin_memory_thread', None)
+            if getattr(iterator, '_pin_memory', False) and pin_thread is not None and \
+                    not pin_thread.is_alive():
+                raise RuntimeError('Pin memory thread exited unexpectedly')
+            if remaining <= _LIVENESS_CHECK_S:
+                raise RuntimeError(f'DataLoader timed out after {timeout} seconds')
+
+    iterator._get_data = get_data
 
 
 def _wait_for_a_worker_exit(workers: Sequence[Any], seconds: float = 5.0) -> None:

@@ -117,6 +117,9 @@ def test_a_dataloader_worker_that_dies_is_reported_with_its_sample(tmp_path: Pat
     message = str(info.value)
     assert re.search(r'worker \d died while loading sample 2 ', message), message
     assert str(root / poison) in message and info.value.path == os.fspath(root / poison)
+    # the trainer asks the loader to explain what ends a run: this report must pass as it is,
+    # not be wrapped in a second one (seen in a torchrun job)
+    assert loader.explain_failure(info.value) is None
 
 
 def test_a_worker_dying_during_a_training_step_is_reported_with_its_sample(
@@ -152,3 +155,4 @@ def test_a_worker_dying_during_a_training_step_is_reported_with_its_sample(
     with pytest.raises(DataError) as info:
         trainer.run()
     assert 'sample 2' in str(info.value) and str(root / 'poison.mp4') in str(info.value)
+
