@@ -28,7 +28,7 @@ from ...utils.io_backends import resolve_io_backend
 from ..builder import PIPELINES
 from ..errors import DataError
 from .decoders import VideoReader, get_reader_class
-from .decoders.base import DECODE_MODES
+from .decoders.base import DECODE_MODES, BackendCannotRead
 from .ava import boxes_to_pixels
 from .decoders.images import IMAGE_BACKENDS, decode_gray, decode_rgb, read_bytes
 
@@ -94,22 +94,33 @@ class _VideoInit:
 
     def __init__(self, io_backend: str = 'disk') -> None:
         self.io_backend = _check_io_backend(io_backend, type(self).__name__)
-        self._warned_remote = False
+        self._warned: set[str] = set()
 
     def _reader_kwargs(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.reader_options}
 
     def _open(self, filename: str) -> VideoReader:
-        if self.backend == 'pyav' or not is_remote(filename):
+        if self.backend == 'pyav':
             return get_reader_class(self.backend)(filename, **self._reader_kwargs())
-        if not self._warned_remote:  # decord / OpenCV / TorchCodec: local files only
-            logger.warning('%s reads local files only: %s and the other URLs are decoded with '
-                           'PyAV (ranged reads, the same frames)', type(self).__name__,
-                           display_path(filename))
-            self._warned_remote = True
+        if is_remote(filename):  # decord / OpenCV / TorchCodec: local files only
+            self._warn_once('remote', '%s reads local files only: %s and the other URLs are '
+                            'decoded with PyAV (ranged reads, the same frames)',
+                            display_path(filename))
+        else:
+            try:
+                return get_reader_class(self.backend)(filename, **self._reader_kwargs())
+            except BackendCannotRead as err:
+                self._warn_once(err.reason, '%s: %s: %s and the other such files are decoded '
+                                'with PyAV (the same frames)', err.reason, filename)
         reader = get_reader_class('pyav')(filename)
         reader.stands_in_for = self.backend
         return reader
+
+    def _warn_once(self, kind: str, message: str, *args: Any) -> None:
+        """Log ``message`` (with this step's name first) the first time of each ``kind``."""
+        if kind not in self._warned:
+            logger.warning(message, type(self).__name__, *args)
+            self._warned.add(kind)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         _require(results, ('filename', ), type(self).__name__)

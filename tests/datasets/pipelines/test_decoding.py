@@ -134,6 +134,27 @@ def test_torchcodec_gpu_decoding_is_an_option_of_the_reader(videos, reference_fr
                   - reference_frames['gop12.mp4'][17].astype(int)).mean() < 3
 
 
+def test_torchcodec_init_decodes_avi_and_mpeg_ts_files_with_pyav(videos, reference_frames,
+                                                                  caplog):
+    # torchcodec seeks wrongly in these (see test_video_readers); the pipeline gives PyAV's
+    # frames instead, warning once per kind of file, whether or not torchcodec is installed
+    init = PIPELINES.build(dict(type='TorchCodecInit'))
+    for name in ['mpeg4.avi', 'mpeg4.avi', 'gop12.ts']:
+        with caplog.at_level('WARNING', logger='actionkit.datasets.pipelines.decoding'):
+            results = init(dict(filename=str(videos[name])))
+        assert results['video_reader'].backend == 'pyav'
+        assert results['video_reader'].stands_in_for == 'torchcodec'
+        results['frame_inds'] = np.array([29, 0, 13])
+        results = PIPELINES.build(dict(type='TorchCodecDecode'))(results)
+        assert all(np.array_equal(frame, reference_frames[name][index])
+                   for frame, index in zip(results['imgs'], [29, 0, 13]))
+    warnings = [record.getMessage() for record in caplog.records]
+    assert warnings == [
+        f'TorchCodecInit: torchcodec can return wrong frames from {kind} files with B-frames: '
+        f'{videos[name]} and the other such files are decoded with PyAV (the same frames)'
+        for kind, name in (('AVI', 'mpeg4.avi'), ('MPEG-TS', 'gop12.ts'))]
+
+
 def test_opencv_init_accepts_the_num_threads_of_mmaction_configs():
     assert PIPELINES.build(dict(type='OpenCVInit', num_threads=1)).num_threads == 1
     assert 'num_threads=1' in repr(PIPELINES.build(dict(type='DecordInit', num_threads=1)))

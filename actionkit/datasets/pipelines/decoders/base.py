@@ -20,13 +20,29 @@ import numpy as np
 from ....utils.fileio import display_path, is_remote, open_file
 from ...errors import DataError, DecodeError
 
-__all__ = ['VideoReader', 'DECODE_MODES', 'check_decode_mode', 'check_video_file',
-           'open_remote_video',
+__all__ = ['VideoReader', 'BackendCannotRead', 'DECODE_MODES', 'check_decode_mode',
+           'check_video_file', 'open_remote_video',
            'normalize_indices', 'gather', 'mp4_display_rotation', 'check_complete_mp4']
 
 logger = logging.getLogger(__name__)
 
 DECODE_MODES = ('accurate', 'efficient')
+
+
+class BackendCannotRead(DecodeError):
+    """A backend known to return wrong frames from files like this one refuses it (e.g.
+    torchcodec and an AVI file); PyAV reads it right. The ``*Init`` pipeline steps then decode
+    the file with PyAV.
+
+    Args:
+        reason: why, e.g. ``'torchcodec can return wrong frames from AVI files with B-frames'``.
+        path: the file.
+    """
+
+    def __init__(self, reason: str, path: str) -> None:
+        super().__init__(f'{reason}, so it does not read {path}: decode it with PyAV (the pyav '
+                         'backend)', path)
+        self.reason = reason
 
 
 class VideoReader(ABC):
