@@ -19,6 +19,7 @@ Pipelines: TSN 1x1x8 and 1x1x3 (test mode: 8 or 3 segments x 1 frame, NCHW) and 
 340x256, 300-frame H.264 videos with a keyframe every 12 and every 250 frames.
 
 Run ``python benchmarks/data_pipeline.py`` (about 2 minutes on 2 cores); ``--help`` for options.
+``--backends pyav,decord,opencv,torchcodec`` adds torchcodec (decoding on the CPU).
 With ``--mmaction-python /path/to/venv/bin/python`` the same pipelines are also timed with
 MMAction2 0.x installed in that interpreter.
 """
@@ -44,7 +45,8 @@ SAMPLERS = {
     'i3d-32x2x1': (dict(clip_len=32, frame_interval=2, num_clips=1), 'NCTHW'),
 }
 BACKENDS = {'pyav': ('PyAVInit', 'PyAVDecode'), 'decord': ('DecordInit', 'DecordDecode'),
-            'opencv': ('OpenCVInit', 'OpenCVDecode')}
+            'opencv': ('OpenCVInit', 'OpenCVDecode'),
+            'torchcodec': ('TorchCodecInit', 'TorchCodecDecode')}  # on the CPU
 
 
 def pipeline_cfg(sampler: str, backend: str, decode_only: bool = False) -> list[dict]:
