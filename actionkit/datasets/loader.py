@@ -325,14 +325,26 @@ def explain_worker_failure(error: BaseException, sample_log: WorkerSampleLog,
     if timed_out is not None:
         return timed_out
     dead = _dead_workers(error, workers)
+    said = str(error).strip().rstrip('.')
     found = [(sample_log.loading(pid), code) for pid, code in dead]
     found = [(entry, code) for entry, code in found if entry is not None]
-    if not found:
-        return None
+    if not found:  # it died between samples (or before its first): name the worker at least,
+        # when PyTorch's error is about a dead worker (not any error while one had exited)
+        if not (_DEAD_WORKER.search(str(error)) or isinstance(error, (EOFError,
+                                                                       ConnectionError))):
+            return None
+        ids = {worker.pid: worker_id for worker_id, worker in enumerate(workers)}
+        idle = [(ids[pid], code) for pid, code in dead if pid in ids]
+        if not idle:
+            return None
+        where = '; '.join(f'worker {worker_id} {_how(code)} between samples'
+                          for worker_id, code in idle)
+        return DataError(f'{where} (PyTorch: "{said}"). No sample was loading: the '
+                         'out-of-memory killer, a signal from outside or a worker_init_fn are '
+                         'the usual causes.')
     where = '; '.join(f'worker {entry[0]} {_how(code)} while loading sample {entry[1]} '
                       f'({entry[2]})' for entry, code in found)
     found = [entry for entry, _ in found]
-    said = str(error).strip().rstrip('.')
     return DataError(f'{where} (PyTorch: "{said}"). A crash inside a native library (a video '
                      'or image decoder) or the out-of-memory killer are the usual causes; load '
                      'that sample with workers_per_gpu=0 to see its error.', found[0][2])

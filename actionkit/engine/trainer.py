@@ -309,8 +309,8 @@ class Trainer:
             self.call_hook('after_train')
             finished = True
         except BaseException as exc:
-            self._on_failure(exc)
             explained = self._explain_loader_failure(exc)
+            self._on_failure(exc, explained)  # the other ranks are told the explained error
             if explained is not None:
                 raise explained from exc
             raise
@@ -460,7 +460,9 @@ class Trainer:
         raise FloatingPointError(f'the loss became {value} at {where}; training stopped and '
                                  f'{keep}')
 
-    def _on_failure(self, exc: BaseException) -> None:
+    def _on_failure(self, exc: BaseException, explained: BaseException | None = None) -> None:
+        """Tell the other ranks why this one stops (``explained``, else ``exc``), or raise the
+        failure of a rank that stopped first when ``exc`` is its consequence here."""
         if self.world_size == 1 or isinstance(exc, KeyboardInterrupt):
             return
         communication = isinstance(exc, getattr(torch.distributed, 'DistError', ())) or \
@@ -469,7 +471,7 @@ class Trainer:
         peer = comm.describe_peer_failure(wait_s=2 * self.watchdog.interval_s
                                           if communication else 0.0)
         if peer is None:
-            comm.report_failure(exc)
+            comm.report_failure(explained if explained is not None else exc)
             return
         raise RuntimeError(f'rank {self.rank} stops because {peer}') from exc
 

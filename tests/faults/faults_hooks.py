@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 from torch.utils.data import get_worker_info
@@ -19,7 +20,7 @@ from actionkit.engine.hooks import HOOKS, HookBase
 
 __all__ = ['FaultInjectionHook', 'DieInWorker']
 
-_MODES = ('raise', 'kill')
+_MODES = ('raise', 'kill', 'worker')
 
 
 @HOOKS.register_module(force=True)
@@ -29,7 +30,8 @@ class FaultInjectionHook(HookBase):
     Args:
         rank (int): the rank that fails.
         iteration (int): the iteration before which it fails.
-        mode (str): ``'raise'`` a ValueError, or ``'kill'`` the process with SIGKILL.
+        mode (str): ``'raise'`` a ValueError, ``'kill'`` the process with SIGKILL, or
+            ``'worker'``: SIGKILL its training loader's worker and wait for PyTorch's report.
     """
 
     def __init__(self, rank: int = 1, iteration: int = 2, mode: str = 'raise') -> None:
@@ -42,6 +44,9 @@ class FaultInjectionHook(HookBase):
             return
         if self.mode == 'kill':
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.mode == 'worker':
+            os.kill(trainer.data_loader._workers[0].pid, signal.SIGKILL)
+            time.sleep(5)  # PyTorch's SIGCHLD handler raises in here
         raise ValueError(f'injected failure on rank {self.rank} at iteration {self.iteration}')
 
 

@@ -40,6 +40,7 @@ custom_imports = dict(imports=['faults_hooks'], allow_failed_imports=False)
 custom_hooks = [dict(type='FaultInjectionHook', rank=1, iteration=3, mode={mode!r})]
 total_epochs = 100  # long enough that the failure comes mid-run
 checkpoint_config = dict(interval=50)
+data.update(workers_per_gpu={int(mode == 'worker')})
 ''')
 
 
@@ -77,6 +78,9 @@ def _launch(config: Path, work_dir: Path) -> tuple[list[subprocess.CompletedProc
 @pytest.mark.parametrize('mode,reason', [
     ('raise', r'rank 1 failed \(ValueError: injected failure on rank 1 at iteration 3\)'),
     ('kill', r'rank 1 stopped responding'),
+    # the other rank is told the loader's explanation, not PyTorch's bare report
+    ('worker', r'rank 1 failed \(DataError: worker 0 was killed by SIGKILL (while loading '
+               r'sample \d+ \(\S+clip_\d\.mp4\)|between samples)'),
 ])
 def test_a_failing_rank_stops_the_other_naming_it(tmp_path: Path, mode: str,
                                                   reason: str) -> None:

@@ -140,6 +140,33 @@ def test_a_killed_worker_is_found_at_once_even_when_its_sigchld_report_is_lost(
                     rf'\({re.escape(str(tmp_path / "stuck.mp4"))}\)', str(info.value)), info.value
 
 
+def test_a_worker_killed_between_samples_is_named(tmp_path: Path) -> None:
+    # no sample to name (it was waiting for work, or had not started one): the worker and its
+    # signal still are, instead of PyTorch's bare "DataLoader worker (pid(s) N) exited"
+    names = [f'clip_{index}.mp4' for index in range(12)]
+    write_clip(tmp_path / names[0], num_frames=8)
+    for name in names[1:]:
+        (tmp_path / name).write_bytes((tmp_path / names[0]).read_bytes())
+    (tmp_path / 'list.txt').write_text(''.join(f'{name} 1\n' for name in names))
+    dataset = build_dataset(dict(type='VideoDataset', ann_file=str(tmp_path / 'list.txt'),
+                                 data_prefix=str(tmp_path), test_mode=True,
+                                 pipeline=video_pipeline(True)))
+    loader = build_dataloader(dataset, videos_per_gpu=1, workers_per_gpu=1, shuffle=False)
+    iterator = iter(loader)
+    next(iterator)
+    time.sleep(2)  # the worker has loaded what it was given (2 batches ahead) and waits
+    try:
+        os.kill(iterator._workers[0].pid, signal.SIGKILL)
+        time.sleep(1)
+    except RuntimeError:  # PyTorch's SIGCHLD report, here outside the loader
+        pass
+    with pytest.raises(DataError) as info:
+        for _ in iterator:
+            pass
+    assert re.match(r'worker 0 was killed by SIGKILL between samples \(PyTorch: "DataLoader '
+                    r'worker \(pid.*"\)\. No sample was loading', str(info.value)), info.value
+
+
 _TRAINER = '''
 import os, sys, time
 sys.path.insert(0, sys.argv[2])
