@@ -6,6 +6,7 @@ import copy
 import glob
 import importlib.util
 import json
+import re
 import pickle
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ def test_translation_of_every_section() -> None:
                    mean_average_precision='acc/mean_average_precision',
                    mmit_mean_average_precision='acc/mmit_mean_average_precision')
     assert out['log_config'] == dict(interval=20, hooks=[
-        dict(type='TextLoggerHook', ignore_last=False),
+        dict(type='TextLoggerHook', ignore_last=False, line_style='mmengine',
+             metric_aliases=aliases),
         dict(type='V1WorkDirHook', ignore_last=False, metric_aliases=aliases),
         dict(type='TensorboardLoggerHook')])
     assert out['eval_config'] == dict(metrics=['top_k_accuracy'],
@@ -330,7 +332,15 @@ def _check_v1_layout(work: Path, last: str, val_steps: list[int]) -> None:
     """mmengine's places: {ts}/{ts}.log, {ts}/vis_data/scalars.json (and {ts}.json, the same
     lines), {ts}/vis_data/config.py and last_checkpoint (the newest checkpoint's path)."""
     (run,) = [p for p in work.iterdir() if p.is_dir() and p.name[:8].isdigit()]
-    assert 'Epoch [' in (run / f'{run.name}.log').read_text()  # the text log
+    text = (run / f'{run.name}.log').read_text()  # the text log, in mmengine's lines
+    assert re.search(r' - INFO - Epoch\(train\) \[1\]\[2/4\]  lr: \d\.\d{4}e-\d\d  eta: '
+                     r'\d:\d\d:\d\d  time: \d+\.\d{4}  data_time: \d+\.\d{4}  '
+                     r'grad_norm: \d+\.\d{4}  loss: \d+\.\d{4}  loss_cls: \d+\.\d{4}  '
+                     r'top1_acc: \d\.\d{4}\n',
+                     text), text[-3000:]
+    assert re.search(rf' - INFO - Epoch\(val\) \[{val_steps[0]}\]\[\d+/\d+\]    acc/top1: '
+                     r'\d\.\d{4}  acc/mean1: \d\.\d{4}\n', text), text[-3000:]
+    assert not re.search(r' - INFO - (Epoch \[|Epoch\(val\).*top1_acc)', text)  # 0.x's lines
     scalars = (run / 'vis_data' / 'scalars.json').read_text()
     assert (run / 'vis_data' / f'{run.name}.json').read_text() == scalars
     assert 'param_scheduler' in (run / 'vis_data' / 'config.py').read_text()
@@ -594,10 +604,19 @@ def test_default_hooks_start_from_1x_defaults() -> None:
     assert out['evaluation']['save_best'] is None  # no checkpoint hook, no best checkpoint
 
 
+def test_the_text_logger_refuses_an_unknown_line_style() -> None:
+    from actionkit.engine.logging import TextLoggerHook
+
+    with pytest.raises(ValueError, match=r"TextLoggerHook.line_style must be one of "
+                                         r"\('mmcv', 'mmengine'\), got 'mmengin'"):
+        TextLoggerHook(line_style='mmengin')
+
+
 def test_the_1x_logger_out_dir_reaches_the_text_logger() -> None:
     logger = dict(type='LoggerHook', interval=5, out_dir='s3://bkt/logs', keep_local=False,
                   out_suffix='.log')
     out, _ = translate_v1(dict(V1, default_hooks=dict(logger=logger)))
     assert out['log_config']['hooks'][0] == dict(
-        type='TextLoggerHook', ignore_last=True, out_dir='s3://bkt/logs', out_suffix='.log',
-        keep_local=False)
+        type='TextLoggerHook', ignore_last=True, line_style='mmengine',
+        metric_aliases=out['log_config']['hooks'][1]['metric_aliases'], out_dir='s3://bkt/logs',
+        out_suffix='.log', keep_local=False)

@@ -344,7 +344,9 @@ def _default_hooks(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
         _unknown(log, ('type', 'interval', 'ignore_last', 'interval_exp_name', 'out_dir',
                        'out_suffix', 'keep_local', 'file_client_args', 'log_metric_by_epoch',
                        'backend_args'), 'default_hooks.logger')
+        # mmengine's lines in the text log, the metrics under their 1.x names
         text = dict(type='TextLoggerHook', ignore_last=log.get('ignore_last', True),
+                    line_style='mmengine', metric_aliases=_V1_ALIASES,
                     **{k: log[k] for k in ('out_dir', 'out_suffix', 'keep_local') if k in log})
         backends = [b.get('type') for b in cfg.get('vis_backends') or [] if isinstance(b, Mapping)]
         # V1WorkDirHook: mmengine's {timestamp}/vis_data/scalars.json and last_checkpoint

@@ -24,12 +24,8 @@ and path of the sample it starts loading (:func:`note_sample`, called by ``BaseD
 the iterator of a :class:`ReportingDataLoader` turns PyTorch's "worker exited unexpectedly"
 into a :class:`~actionkit.datasets.errors.DataError` that names that sample.
 
-PyTorch learns of a dead worker in two ways: its ``SIGCHLD`` handler raises in the main
-process, and, when a wait for a batch times out, it checks the workers' exit codes. The first
-is lost when the signal lands inside code that swallows exceptions (torch 2.13's own lazy
-import in ``record_function`` does), and with a ``timeout`` (``data.batch_timeout``) PyTorch
-waits the whole of it before the second check. So the iterator waits for a batch in short
-steps, checking the workers after each (:func:`_bound_the_wait`).
+The iterator also waits for a batch in short steps, checking the workers after each, so a
+death whose ``SIGCHLD`` report was lost is seen at once (:func:`_bound_the_wait`).
 """
 from __future__ import annotations
 
@@ -435,11 +431,12 @@ def _bound_the_wait(iterator: Any) -> None:
     steps of at most ``_LIVENESS_CHECK_S``, checking after each that its workers live, and
     give up after its ``timeout`` with PyTorch's own "timed out" error.
 
-    PyTorch's iterator, given a ``timeout``, makes one wait of that length and checks the
-    workers only after it: a worker killed while its ``SIGCHLD`` error was swallowed leaves a
-    run waiting the whole ``timeout`` (``(batch size + 1) x data.batch_timeout``). Without a
-    ``timeout`` PyTorch already checks every few seconds, and a PyTorch without the methods
-    used here keeps its own wait.
+    PyTorch reports a dead worker from its ``SIGCHLD`` handler, and checks the workers' exit
+    codes only when a wait times out. The first is lost when the signal lands in code that
+    swallows exceptions (torch 2.13's lazy import inside ``record_function`` does); given a
+    ``timeout`` (``(batch size + 1) x data.batch_timeout``), PyTorch then waits all of it.
+    Without a ``timeout`` it checks every few seconds; a PyTorch without the methods used
+    here keeps its own wait.
     """
     timeout = getattr(iterator, '_timeout', 0)
     try_get = getattr(iterator, '_try_get_data', None)

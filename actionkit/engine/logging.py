@@ -36,7 +36,8 @@ from ..utils.checks import check_positive_int
 from ..utils.fileio import display_path, is_remote, join_path
 from ..utils.remote_write import copy_file
 from .dist import get_rank
-from .hooks import HOOKS, PRIORITIES, HookBase, check_out_dir, out_dir_target
+from .hooks import (HOOKS, PRIORITIES, HookBase, check_metric_aliases, check_out_dir,
+                    out_dir_target)
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -48,6 +49,7 @@ __all__ = [
 
 _FORMAT = '%(asctime)s - %(name)s - %(levelname)s - %(message)s'
 _FILE_HANDLER_ATTR = '_actionkit_log_file'
+_LINE_STYLES = ('mmcv', 'mmengine')  # TextLoggerHook's lines: MMAction2 0.x's or 1.x's
 
 
 def get_logger(name: str = 'actionkit', log_file: str | None = None,
@@ -284,6 +286,13 @@ class TextLoggerHook(LoggerHook):
         keep_local (bool): keep the local files once copied. Default: True.
         file_client_args (dict | None): mmcv's FileClient arguments; only
             ``dict(backend='disk')`` is taken, and only with ``out_dir``. Default: None.
+        line_style (str): ``'mmcv'``: MMAction2 0.x's lines (``Epoch [1][20/100]\tlr:
+            1.000e-02, eta: …``); ``'mmengine'``: MMAction2 1.x's (``Epoch(train)
+            [1][ 20/100]  lr: 1.0000e-02  eta: …  time: 0.4120  data_time: 0.1010  loss: …``,
+            after evaluation ``Epoch(val) [1][16/16]    acc/top1: 0.9220  …``), which
+            1.x config files get. (An actionkit argument.) Default: ``'mmcv'``.
+        metric_aliases (dict | None): with ``line_style='mmengine'``, evaluation metric ->
+            its 1.x name (``{'top1_acc': 'acc/top1'}``). Default: None.
     """
 
     def __init__(self, by_epoch: bool = True, interval: int = 10, ignore_last: bool = True,
@@ -291,8 +300,16 @@ class TextLoggerHook(LoggerHook):
                  out_dir: str | None = None,
                  out_suffix: str | tuple[str, ...] = ('.log.json', '.log', '.py'),
                  keep_local: bool = True,
-                 file_client_args: Mapping[str, Any] | None = None) -> None:
+                 file_client_args: Mapping[str, Any] | None = None,
+                 line_style: str = 'mmcv',
+                 metric_aliases: Mapping[str, str] | None = None) -> None:
         super().__init__(interval, ignore_last, reset_flag, by_epoch)
+        if line_style not in _LINE_STYLES:
+            raise ValueError(f'TextLoggerHook.line_style must be one of {_LINE_STYLES}, got '
+                             f'{line_style!r}')
+        self.line_style = line_style
+        self.metric_aliases = check_metric_aliases(metric_aliases,
+                                                   'TextLoggerHook.metric_aliases')
         if out_dir is None and file_client_args is not None:
             raise ValueError('log_config TextLoggerHook: file_client_args needs out_dir')
         check_out_dir(out_dir, 'TextLoggerHook', file_client_args)
@@ -385,18 +402,27 @@ class TextLoggerHook(LoggerHook):
         self._logger.info(self._format(record, trainer))
         self._dump(OrderedDict((k, _round(v)) for k, v in record.items()))
 
+    def _eta(self, record: Mapping[str, Any], trainer: Trainer) -> str | None:
+        """The time left, from the mean logged iteration time (None without times)."""
+        if 'time' not in record:
+            return None
+        self._time_total += record['time'] * self.interval
+        done = max(trainer.iter - self._start_iter + 1, 1)
+        eta = self._time_total / done * (trainer.max_iters - trainer.iter - 1)
+        return str(datetime.timedelta(seconds=int(max(eta, 0))))
+
     def _format(self, record: Mapping[str, Any], trainer: Trainer) -> str:
+        if self.line_style == 'mmengine':
+            return self._format_mmengine(record, trainer)
         if record['mode'] == 'train':
             if self.by_epoch:
                 text = f'Epoch [{record["epoch"]}][{record["iter"]}/{len(trainer.data_loader)}]\t'
             else:
                 text = f'Iter [{record["iter"]}/{trainer.max_iters}]\t'
             text += f'lr: {record["lr"]:.3e}, '
-            if 'time' in record:
-                self._time_total += record['time'] * self.interval
-                done = max(trainer.iter - self._start_iter + 1, 1)
-                eta = self._time_total / done * (trainer.max_iters - trainer.iter - 1)
-                text += (f'eta: {datetime.timedelta(seconds=int(max(eta, 0)))}, '
+            eta = self._eta(record, trainer)
+            if eta is not None:
+                text += (f'eta: {eta}, '
                          f'time: {record["time"]:.3f}, data_time: {record["data_time"]:.3f}, ')
             if 'memory' in record:
                 text += f'memory: {record["memory"]}, '
@@ -408,6 +434,41 @@ class TextLoggerHook(LoggerHook):
         items = [f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
                  for k, v in record.items() if k not in skip]
         return text + ', '.join(items)
+
+    def _format_mmengine(self, record: Mapping[str, Any], trainer: Trainer) -> str:
+        """One line as mmengine's ``LogProcessor`` writes it (4 digits, two spaces apart,
+        the counters right-aligned to their totals)."""
+        def value(v: Any) -> str:
+            return f'{v:.4f}' if isinstance(v, float) else str(v)
+
+        if record['mode'] != 'train':  # after an evaluation: its metrics under 1.x names
+            head = (f'Epoch({record["mode"]}) [{record["epoch"]}][{record["iter"]}/'
+                    f'{record["iter"]}]' if self.by_epoch else
+                    f'Iter({record["mode"]}) [{record["iter"]}/{record["iter"]}]')
+            items = [f'{self.metric_aliases.get(k, k)}: {value(v)}' for k, v in record.items()
+                     if k not in ('mode', 'epoch', 'iter', 'lr')]
+            return f'{head}    ' + '  '.join(items)
+        if self.by_epoch:
+            total = len(trainer.data_loader)
+            epoch = f'[{record["epoch"]}]'.rjust(len(str(trainer.max_epochs)) + 3)
+            head = f'Epoch(train){epoch}[{str(record["iter"]).rjust(len(str(total)))}/{total}]'
+        else:
+            width = len(str(trainer.max_iters))
+            head = f'Iter(train) [{str(record["iter"]).rjust(width)}/{trainer.max_iters}]'
+        items = [f'lr: {record["lr"]:.4e}']
+        eta = self._eta(record, trainer)
+        if eta is not None:
+            items += [f'eta: {eta}', f'time: {record["time"]:.4f}',
+                      f'data_time: {record["data_time"]:.4f}']
+        if 'memory' in record:
+            items.append(f'memory: {record["memory"]}')
+        # mmengine's order: the gradient norm (logged during the step), the total loss, then
+        # what the model returned (top1_acc, top5_acc, loss_cls for a recognizer)
+        rest = [k for k in record if k not in ('mode', 'epoch', 'iter', 'lr', 'time',
+                                               'data_time', 'memory')]
+        rest.sort(key=lambda k: {'grad_norm': 0, 'loss': 1}.get(k, 2))
+        items += [f'{k}: {value(record[k])}' for k in rest]
+        return f'{head}  ' + '  '.join(items)
 
     def _dump(self, record: Mapping[str, Any]) -> None:
         assert self.json_log_path is not None, 'before_train sets the JSON log path'

@@ -377,6 +377,7 @@ def test_resuming_a_finished_run_says_so_and_trains_nothing(tmp_path: Path, capl
     trained = torch.load(tmp_path / 'latest.pth', weights_only=True)
     again = _trainer(tmp_path, epochs=2)
     again.resume(str(tmp_path / 'latest.pth'))
+    caplog.clear()  # the first run's lines, captured when an earlier test set the level to INFO
     with caplog.at_level(logging.INFO, logger='actionkit'):
         again.run()
     assert 'training is already finished: 2 of 2 epochs done' in caplog.text
