@@ -477,6 +477,14 @@ def test_decoder_option_swaps_the_config_decoder(small: dict[str, Path], model: 
     with pytest.raises(AssertionError, match='OpenCV was used'):
         inference_recognizer(model, str(DEMO))  # the config names OpenCV
     assert inference_recognizer(model, str(DEMO), decoder='pyav') == expected
+    try:  # where torchcodec loads: its frames of demo.mp4 are PyAV's, so are the scores
+        from actionkit.datasets.pipelines.decoders.torchcodec_reader import (
+            _import_video_decoder)
+        _import_video_decoder()
+    except ImportError:
+        pass
+    else:
+        assert inference_recognizer(model, str(DEMO), decoder='torchcodec') == expected
     results = dict(filename=str(DEMO), label=-1, start_index=0, modality='RGB')
     assert inference_recognizer(model, results, decoder='pyav') == expected
     assert [step['type'] for step in model.cfg.data.test.pipeline][:3] == \
