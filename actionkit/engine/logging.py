@@ -50,6 +50,8 @@ __all__ = [
 _FORMAT = '%(asctime)s - %(name)s - %(levelname)s - %(message)s'
 _FILE_HANDLER_ATTR = '_actionkit_log_file'
 _LINE_STYLES = ('mmcv', 'mmengine')  # TextLoggerHook's lines: MMAction2 0.x's or 1.x's
+# the entries a text log line writes in its own place, before the others
+_LINE_HEAD_KEYS = frozenset({'mode', 'epoch', 'iter', 'lr', 'time', 'data_time', 'memory'})
 
 
 def get_logger(name: str = 'actionkit', log_file: str | None = None,
@@ -430,22 +432,17 @@ class TextLoggerHook(LoggerHook):
             text = f'Epoch({record["mode"]}) [{record["epoch"]}][{record["iter"]}]\t'
         else:
             text = f'Iter({record["mode"]}) [{record["iter"]}]\t'
-        skip = {'mode', 'epoch', 'iter', 'lr', 'time', 'data_time', 'memory'}
-        items = [f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
-                 for k, v in record.items() if k not in skip]
+        items = [f'{k}: {_shown(v)}' for k, v in record.items() if k not in _LINE_HEAD_KEYS]
         return text + ', '.join(items)
 
     def _format_mmengine(self, record: Mapping[str, Any], trainer: Trainer) -> str:
         """One line as mmengine's ``LogProcessor`` writes it (4 digits, two spaces apart,
         the counters right-aligned to their totals)."""
-        def value(v: Any) -> str:
-            return f'{v:.4f}' if isinstance(v, float) else str(v)
-
         if record['mode'] != 'train':  # after an evaluation: its metrics under 1.x names
             head = (f'Epoch({record["mode"]}) [{record["epoch"]}][{record["iter"]}/'
                     f'{record["iter"]}]' if self.by_epoch else
                     f'Iter({record["mode"]}) [{record["iter"]}/{record["iter"]}]')
-            items = [f'{self.metric_aliases.get(k, k)}: {value(v)}' for k, v in record.items()
+            items = [f'{self.metric_aliases.get(k, k)}: {_shown(v)}' for k, v in record.items()
                      if k not in ('mode', 'epoch', 'iter', 'lr')]
             return f'{head}    ' + '  '.join(items)
         if self.by_epoch:
@@ -464,16 +461,20 @@ class TextLoggerHook(LoggerHook):
             items.append(f'memory: {record["memory"]}')
         # mmengine's order: the gradient norm (logged during the step), the total loss, then
         # what the model returned (top1_acc, top5_acc, loss_cls for a recognizer)
-        rest = [k for k in record if k not in ('mode', 'epoch', 'iter', 'lr', 'time',
-                                               'data_time', 'memory')]
+        rest = [k for k in record if k not in _LINE_HEAD_KEYS]
         rest.sort(key=lambda k: {'grad_norm': 0, 'loss': 1}.get(k, 2))
-        items += [f'{k}: {value(record[k])}' for k in rest]
+        items += [f'{k}: {_shown(record[k])}' for k in rest]
         return f'{head}  ' + '  '.join(items)
 
     def _dump(self, record: Mapping[str, Any]) -> None:
         assert self.json_log_path is not None, 'before_train sets the JSON log path'
         with open(self.json_log_path, 'a', encoding='utf-8') as f:
             f.write(json.dumps(record, default=str) + '\n')
+
+
+def _shown(value: Any) -> str:
+    """A log line's value: floats with 4 decimals (both line styles), the rest as they are."""
+    return f'{value:.4f}' if isinstance(value, float) else str(value)
 
 
 def _fmt_seconds(seconds: float) -> str:
